@@ -1,0 +1,149 @@
+/**
+ * The relay <-> Worker contract: internal routes, header names and body shapes.
+ *
+ * Shared by the Worker (`src/api/ingest.ts`) and the relay (`ingest-relay/src/upload/`), so both sides
+ * import the same names. Everything under `/internal/v1` requires `Authorization: Bearer $INGEST_TOKEN`.
+ *
+ * Flow of one publishing session:
+ *   1. POST /internal/v1/authorize            {streamKey, protocol}         -> AuthorizeResponse (no side effects;
+ *                                                                              SRT uses it for the passphrase)
+ *   2. POST /internal/v1/sessions             StartSessionRequest           -> 201 StartSessionResponse
+ *   3. PUT  .../renditions/{r}/init           init segment bytes + InitHeaders
+ *   4. PUT  .../renditions/{r}/parts/{msn}/{part}   part bytes + PartHeaders -> PartUploadResponse
+ *   5. POST .../health                        SessionHealthReport (periodic)
+ *   6. POST .../end                           EndSessionRequest
+ */
+
+export const INTERNAL_PREFIX = '/internal/v1';
+
+export type IngestProtocol = 'rtmp' | 'rtmps' | 'srt';
+export type IngestRole = 'primary' | 'backup';
+
+/** Per-stream settings the relay needs to cut media. Times in seconds. */
+export interface StreamConfig {
+  /** Target part duration, seconds (0.1 - 2.0). Every part is at most this long. */
+  partTarget: number;
+  /** A segment closes on the first keyframe at or after this many seconds. */
+  segmentTarget: number;
+  /** How long after an encoder disconnects the stream waits for a reconnect before it ends, seconds. */
+  reconnectWindow: number;
+}
+
+export interface AuthorizeRequest {
+  streamKey: string;
+  protocol: IngestProtocol;
+}
+
+export interface AuthorizeResponse {
+  streamId: string;
+  config: StreamConfig;
+  /** SRT passphrase (10-79 chars) when the stream requires encryption, otherwise null. */
+  srtPassphrase: string | null;
+  /** The role this key publishes as (a stream's backup key publishes as 'backup'). */
+  role: IngestRole;
+}
+
+export interface StartSessionRequest {
+  streamKey: string;
+  protocol: IngestProtocol;
+  /** "ip:port" of the encoder, for health and logs. */
+  remoteAddress: string;
+  /** Stable id of the relay process, for health and logs. */
+  relayId: string;
+}
+
+export interface StartSessionResponse {
+  streamId: string;
+  sessionId: string;
+  config: StreamConfig;
+  role: IngestRole;
+  /** Media sequence number of the first segment this session must produce. */
+  firstMsn: number;
+}
+
+/** Rendition ids are short slugs; the relay's passthrough rendition is `source`. */
+export const SOURCE_RENDITION = 'source';
+export const RENDITION_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+
+/** Headers on `PUT .../init`. */
+export const InitHeaders = {
+  /** RFC 6381 codecs string, e.g. `avc1.64001f,mp4a.40.2`. */
+  codecs: 'ingest-codecs',
+  /** Video size as `WIDTHxHEIGHT`, absent for audio-only. */
+  resolution: 'ingest-resolution',
+  /** Frames per second, decimal, absent for audio-only. */
+  frameRate: 'ingest-frame-rate',
+} as const;
+
+/** Headers on `PUT .../parts/{msn}/{part}`. Booleans are structured-field booleans (`?1` / `?0`). */
+export const PartHeaders = {
+  /** Part duration in seconds, decimal (at most 6 fractional digits). */
+  duration: 'ingest-duration',
+  /** `?1` when the part starts with a keyframe (EXT-X-PART INDEPENDENT=YES). */
+  independent: 'ingest-independent',
+  /** Wall-clock time of the part's first sample at ingest, ISO 8601 with milliseconds. */
+  programDateTime: 'ingest-program-date-time',
+  /** `?1` on the last part of a segment: the segment closes with it. */
+  segmentEnd: 'ingest-segment-end',
+} as const;
+
+export const MAX_PART_BYTES = 8 * 1024 * 1024;
+export const MAX_INIT_BYTES = 64 * 1024;
+
+export interface PartMeta {
+  rendition: string;
+  /** Media sequence number of the segment this part belongs to. */
+  msn: number;
+  /** Index of the part inside its segment, from 0. */
+  part: number;
+  /** Seconds. */
+  duration: number;
+  independent: boolean;
+  /** Epoch milliseconds of the part's first sample at ingest. */
+  programDateTime: number;
+  segmentEnd: boolean;
+  /** Bytes in the part. */
+  size: number;
+}
+
+/**
+ * `committed`: recorded and advertised; `pending`: stored, waiting for an earlier part (pipelined upload);
+ * `duplicate`: the same part was already recorded (a harmless retry).
+ */
+export type PartUploadStatus = 'committed' | 'pending' | 'duplicate';
+
+export interface PartUploadResponse {
+  status: PartUploadStatus;
+}
+
+export interface EndSessionRequest {
+  reason: string;
+}
+
+export function sessionPath(streamId: string, sessionId: string): string {
+  return `${INTERNAL_PREFIX}/streams/${streamId}/sessions/${sessionId}`;
+}
+
+export function initPath(streamId: string, sessionId: string, rendition: string): string {
+  return `${sessionPath(streamId, sessionId)}/renditions/${rendition}/init`;
+}
+
+export function partPath(
+  streamId: string,
+  sessionId: string,
+  rendition: string,
+  msn: number,
+  part: number,
+): string {
+  return `${sessionPath(streamId, sessionId)}/renditions/${rendition}/parts/${msn}/${part}`;
+}
+
+export function sfBoolean(value: boolean): string {
+  return value ? '?1' : '?0';
+}
+
+export function parseSfBoolean(value: string | null): boolean | undefined {
+  if (value === '?1') return true;
+  if (value === '?0') return false;
+  return undefined;
+}

@@ -1,0 +1,24 @@
+import type { StreamRegistry } from './registry/registry-do.ts';
+import type { StreamDO } from './stream/stream-do.ts';
+
+/** Bindings and variables of the Worker (wrangler.toml, `.dev.vars`, secrets). */
+export interface Env {
+  /** Media bytes: init segments and parts, under session-unique keys (src/media/keys.ts). */
+  MEDIA: R2Bucket;
+  /** One Durable Object per stream: the single writer of its live state. */
+  STREAM: DurableObjectNamespace<StreamDO>;
+  /** One Durable Object for the stream catalogue: records, key lookup, pagination. */
+  REGISTRY: DurableObjectNamespace<StreamRegistry>;
+  /** Static files under public/ (player, dashboard, hls.js). */
+  ASSETS: Fetcher;
+  /** Bearer token of the developer REST API. */
+  API_TOKEN: string;
+  /** Bearer token the relay uses on /internal routes. */
+  INGEST_TOKEN: string;
+  /** Public origin for playback URLs, e.g. `https://live.example.com`; empty: the request's origin. */
+  PUBLIC_BASE_URL: string;
+  /** Base ingest URLs handed out by the API; the stream key (or streamid) is appended. Empty: not offered. */
+  RTMP_INGEST_URL: string;
+  RTMPS_INGEST_URL: string;
+  SRT_INGEST_URL: string;
+}

@@ -1,0 +1,8 @@
+import { createApp } from './api/app.ts';
+
+export { StreamRegistry } from './registry/registry-do.ts';
+export { StreamDO } from './stream/stream-do.ts';
+
+const app = createApp();
+
+export default app satisfies ExportedHandler<import('./env.ts').Env>;

@@ -1,0 +1,8 @@
+import { DurableObject } from 'cloudflare:workers';
+import type { Env } from '../env.ts';
+
+export class StreamRegistry extends DurableObject<Env> {
+  async ping(): Promise<string> {
+    return 'pong';
+  }
+}

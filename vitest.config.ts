@@ -1,0 +1,39 @@
+import { cloudflareTest } from '@cloudflare/vitest-plugin';
+import { defineConfig } from 'vitest/config';
+
+// Three projects: `worker` runs inside workerd with real Durable Object and R2 bindings; `relay` runs the
+// ingest relay's units in Node; `e2e` starts the real stack (wrangler dev + relay) and drives it with
+// ffmpeg, srt-live-transmit and hls.js in Chromium.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                API_TOKEN: 'test-api-token',
+                INGEST_TOKEN: 'test-ingest-token',
+              },
+            },
+          }),
+        ],
+        test: { name: 'worker', include: ['test/worker/**/*.test.ts'] },
+      },
+      {
+        test: { name: 'relay', include: ['test/relay/**/*.test.ts'], environment: 'node' },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          environment: 'node',
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});
