@@ -1,0 +1,56 @@
+/**
+ * The one sample type between demux and mux. Every demuxer (FLV from RTMP, MPEG-TS from SRT) produces these;
+ * the CMAF segmenter consumes them. Times are integer ticks of the track's `timescale`.
+ */
+
+export type TrackKind = 'video' | 'audio';
+
+export interface VideoTrackConfig {
+  kind: 'video';
+  codec: 'h264';
+  /** Ticks per second of dts/pts on this track (90 kHz for MPEG-TS, 1 kHz for RTMP/FLV). */
+  timescale: number;
+  /** AVCDecoderConfigurationRecord (the avcC box payload). */
+  avcC: Uint8Array;
+  width: number;
+  height: number;
+  /** RFC 6381 codec string, e.g. `avc1.64001f`. */
+  codecString: string;
+}
+
+export interface AudioTrackConfig {
+  kind: 'audio';
+  codec: 'aac';
+  timescale: number;
+  /** AudioSpecificConfig (ISO 14496-3), the esds DecoderSpecificInfo. */
+  audioSpecificConfig: Uint8Array;
+  sampleRate: number;
+  channelCount: number;
+  /** RFC 6381 codec string, e.g. `mp4a.40.2`. */
+  codecString: string;
+}
+
+export type TrackConfig = VideoTrackConfig | AudioTrackConfig;
+
+export interface AccessUnit {
+  kind: TrackKind;
+  /** Decode timestamp, ticks of the track timescale, unwrapped (monotonic, never reset by 32/33-bit wrap). */
+  dts: number;
+  /** Presentation timestamp, same units; pts >= dts. */
+  pts: number;
+  /** Video: an IDR access unit. Audio: always true. */
+  keyframe: boolean;
+  /**
+   * Sample payload as it goes into mdat: H.264 as length-prefixed NAL units (4-byte lengths, AVCC form,
+   * parameter sets and AUDs removed); AAC as raw frames (no ADTS header).
+   */
+  data: Uint8Array;
+  /** Wall clock (epoch ms) when the relay received the bytes of this unit. Used for EXT-X-PROGRAM-DATE-TIME. */
+  receivedAt: number;
+}
+
+/** What a demuxer emits: track configs (again when they change) and access units, in arrival order. */
+export type DemuxEvent =
+  | { type: 'config'; track: TrackConfig }
+  | { type: 'unit'; unit: AccessUnit }
+  | { type: 'error'; reason: string; fatal: boolean };

@@ -1,0 +1,89 @@
+/**
+ * LL-HLS playlists as plain data (RFC 8216bis). Renderers in this folder turn these values into text with
+ * no clock, env or I/O; `from-state.ts` builds them from a stream's state. All durations in seconds.
+ */
+
+export interface PartEntry {
+  /** URI relative to the media playlist. */
+  uri: string;
+  duration: number;
+  /** Starts with a keyframe: `INDEPENDENT=YES`. */
+  independent: boolean;
+}
+
+export interface SegmentEntry {
+  msn: number;
+  /** URI of the whole segment, relative to the media playlist. */
+  uri: string;
+  duration: number;
+  /** Parts of this segment; listed only for segments near the live edge (empty otherwise). */
+  parts: PartEntry[];
+  /** `EXT-X-DISCONTINUITY` before this segment. */
+  discontinuity: boolean;
+  /** `EXT-X-PROGRAM-DATE-TIME` of the segment's first sample, epoch milliseconds; rendered on every segment. */
+  programDateTime: number;
+  /** `EXT-X-MAP:URI` to emit before this segment when it differs from the previous segment's (session change). */
+  mapUri: string;
+}
+
+export interface PreloadHint {
+  /** `TYPE=PART`: the URI of the next part, not yet complete. */
+  uri: string;
+}
+
+export interface RenditionReport {
+  /** URI of the other rendition's media playlist, relative to this one. */
+  uri: string;
+  lastMsn: number;
+  lastPart: number;
+}
+
+export interface ServerControl {
+  canBlockReload: boolean;
+  /** Seconds; absent means no delta updates offered. */
+  canSkipUntil?: number;
+  /** Seconds. */
+  holdBack: number;
+  /** Seconds. */
+  partHoldBack: number;
+}
+
+export interface MediaPlaylist {
+  version: number;
+  targetDuration: number;
+  partTarget: number;
+  mediaSequence: number;
+  discontinuitySequence: number;
+  serverControl: ServerControl;
+  /** Complete segments, oldest first (after any skipped ones). */
+  segments: SegmentEntry[];
+  /**
+   * The segment still receiving parts: its parts so far are rendered as trailing EXT-X-PART lines after the
+   * last complete segment (preceded by its discontinuity, map and date tags). Null when no part is open.
+   */
+  openSegment: { msn: number; parts: PartEntry[]; programDateTime: number; discontinuity: boolean; mapUri: string } | null;
+  preloadHint: PreloadHint | null;
+  renditionReports: RenditionReport[];
+  /** Number of leading segments replaced by `EXT-X-SKIP` in a delta update (0: a full playlist). */
+  skippedSegments: number;
+  /** The skipped span also dropped discontinuity/date tags (`_HLS_skip=v2`): `RECENTLY-REMOVED-DATERANGES` applies. */
+  skipV2: boolean;
+  ended: boolean;
+}
+
+export interface VariantStream {
+  uri: string;
+  /** Peak bits per second. */
+  bandwidth: number;
+  averageBandwidth: number;
+  /** RFC 6381 codecs, e.g. `avc1.64001f,mp4a.40.2`. */
+  codecs: string;
+  resolution?: { width: number; height: number };
+  frameRate?: number;
+}
+
+export interface MultivariantPlaylist {
+  version: number;
+  independentSegments: boolean;
+  variants: VariantStream[];
+}
