@@ -1,9 +1,38 @@
 import { Hono } from 'hono';
 import type { Env } from '../env.ts';
+import { ApiError, problemResponse } from './errors.ts';
+import { ingestMedia } from './ingest.ts';
+import { ingestSessions } from './ingest-sessions.ts';
+import { requireBearer } from './middleware/bearer.ts';
+import { playback } from './playback.ts';
+import { streams } from './streams.ts';
 
+export type AppEnv = { Bindings: Env };
+
+/**
+ * Three faces on one app: the developer REST API (`/v1`, bearer API_TOKEN), the relay's internal API
+ * (`/internal/v1`, bearer INGEST_TOKEN) and the public viewer routes (`/live`, `/play`).
+ */
 export function createApp() {
-  const app = new Hono<{ Bindings: Env }>();
+  const app = new Hono<AppEnv>();
+
   // A trivial route: liveness, and the baseline the benchmarks compare our routes against.
   app.get('/healthz', (c) => c.text('ok'));
+
+  app.use('/internal/*', requireBearer('INGEST_TOKEN'));
+  app.route('/internal/v1', ingestSessions);
+  app.route('/internal/v1', ingestMedia);
+
+  app.route('/v1', streams);
+  app.route('/', playback);
+
+  app.notFound((c) =>
+    problemResponse(c, new ApiError(404, 'not-found', `no route for ${c.req.method} ${c.req.path}`)),
+  );
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return problemResponse(c, err);
+    console.error('unhandled error', c.req.method, c.req.path, err);
+    return problemResponse(c, new ApiError(500, 'internal', 'internal error'));
+  });
   return app;
 }

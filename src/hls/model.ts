@@ -61,7 +61,13 @@ export interface MediaPlaylist {
    * The segment still receiving parts: its parts so far are rendered as trailing EXT-X-PART lines after the
    * last complete segment (preceded by its discontinuity, map and date tags). Null when no part is open.
    */
-  openSegment: { msn: number; parts: PartEntry[]; programDateTime: number; discontinuity: boolean; mapUri: string } | null;
+  openSegment: {
+    msn: number;
+    parts: PartEntry[];
+    programDateTime: number;
+    discontinuity: boolean;
+    mapUri: string;
+  } | null;
   preloadHint: PreloadHint | null;
   renditionReports: RenditionReport[];
   /** Number of leading segments replaced by `EXT-X-SKIP` in a delta update (0: a full playlist). */

@@ -1,0 +1,5 @@
+import { Hono } from 'hono';
+import type { AppEnv } from './app.ts';
+
+// Placeholder router: replaced by the real routes.
+export const ingestMedia = new Hono<AppEnv>();

@@ -1,0 +1,31 @@
+import type { MiddlewareHandler } from 'hono';
+import type { Env } from '../../env.ts';
+import { ApiError } from '../errors.ts';
+
+type TokenVar = 'API_TOKEN' | 'INGEST_TOKEN';
+
+/** Requires `Authorization: Bearer <token>` matching the named variable, compared in constant time. */
+export function requireBearer(tokenVar: TokenVar): MiddlewareHandler<{ Bindings: Env }> {
+  return async (c, next) => {
+    const expected = c.env[tokenVar];
+    if (!expected) throw new ApiError(503, 'not-configured', `${tokenVar} is not set on this Worker`);
+    const header = c.req.header('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match || !(await constantTimeEqual(match[1] ?? '', expected))) {
+      throw new ApiError(401, 'unauthorized', 'missing or invalid bearer token');
+    }
+    await next();
+  };
+}
+
+const encoder = new TextEncoder();
+
+/** Compares two secrets without leaking their length or the first differing byte through timing. */
+export async function constantTimeEqual(a: string, b: string): Promise<boolean> {
+  // Hash both sides first so the comparison runs over equal-length inputs whatever the lengths given.
+  const [ha, hb] = await Promise.all([
+    crypto.subtle.digest('SHA-256', encoder.encode(a)),
+    crypto.subtle.digest('SHA-256', encoder.encode(b)),
+  ]);
+  return crypto.subtle.timingSafeEqual(ha, hb);
+}
