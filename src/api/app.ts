@@ -1,10 +1,14 @@
 import { Hono } from 'hono';
+import { except } from 'hono/combine';
 import type { Env } from '../env.ts';
 import { ApiError, problemResponse } from './errors.ts';
 import { ingestMedia } from './ingest.ts';
 import { ingestSessions } from './ingest-sessions.ts';
+import { limitBody } from './middleware/body-limit.ts';
 import { requireBearer } from './middleware/bearer.ts';
+import { apiErrorFromHttpException } from './middleware/validation.ts';
 import { playback } from './playback.ts';
+import { player } from './player.ts';
 import { streams } from './streams.ts';
 
 export type AppEnv = { Bindings: Env };
@@ -23,14 +27,20 @@ export function createApp() {
   app.route('/internal/v1', ingestSessions);
   app.route('/internal/v1', ingestMedia);
 
+  // The OpenAPI document is public (it describes the API, holds no data); everything else needs API_TOKEN.
+  app.use('/v1/*', except('/v1/openapi.json', requireBearer('API_TOKEN')));
+  app.use('/v1/*', limitBody());
   app.route('/v1', streams);
   app.route('/', playback);
+  app.route('/', player);
 
   app.notFound((c) =>
     problemResponse(c, new ApiError(404, 'not-found', `no route for ${c.req.method} ${c.req.path}`)),
   );
   app.onError((err, c) => {
     if (err instanceof ApiError) return problemResponse(c, err);
+    const clientError = apiErrorFromHttpException(err);
+    if (clientError) return problemResponse(c, clientError);
     console.error('unhandled error', c.req.method, c.req.path, err);
     return problemResponse(c, new ApiError(500, 'internal', 'internal error'));
   });

@@ -1,0 +1,122 @@
+// The viewer page: hls.js in low-latency mode, native HLS where MSE is missing (Safari on iOS), and an
+// overlay with glass-to-glass latency (now minus the program-date-time of the frame on screen), bitrate,
+// buffer and stalls. The page serves every stream: the stream id is the last path segment of /play/{id}.
+
+const streamId = decodeURIComponent(location.pathname.split('/').filter(Boolean).pop() ?? '');
+const src = new URL(`/live/${encodeURIComponent(streamId)}/master.m3u8`, location.href).toString();
+const video = /** @type {HTMLVideoElement} */ (document.getElementById('video'));
+const overlay = document.getElementById('overlay');
+document.getElementById('source').textContent = src;
+
+const stats = {
+  startedAt: performance.now(),
+  firstFrameMs: null,
+  stalls: 0,
+  stallMs: 0,
+  latency: null,
+  errors: [],
+};
+/** Exposed for tests and benchmarks (they read latency and state from the real player). */
+window.__player = { stats, hls: null, video };
+
+// hls.js settings, each tuned for this origin's playlists:
+const hlsConfig = {
+  // LL-HLS: parts, blocking playlist reload and preload hints. The origin answers _HLS_msn/_HLS_part.
+  lowLatencyMode: true,
+  // Start at the live edge the playlist asks for (PART-HOLD-BACK from EXT-X-SERVER-CONTROL), not earlier.
+  startPosition: -1,
+  // Catch-up: when latency drifts above the target, play up to 1.25x until back on target. Faster rates are
+  // audible on speech; 1.25 recovers one second of drift in four.
+  maxLiveSyncPlaybackRate: 1.25,
+  // After a stall, hls.js seeks back to the target latency instead of letting the delay grow (the seed's
+  // "delay keeps growing during the event"): a stream that falls more than 4 target durations behind jumps.
+  liveMaxLatencyDurationCount: 4,
+  // Memory bound for long events: keep 30 s behind the playhead for seeking back, drop the rest.
+  backBufferLength: 30,
+  // Parts are small; retry quickly rather than wait the default 10 s+ on a lost request.
+  fragLoadPolicy: {
+    default: {
+      maxTimeToFirstByteMs: 4000,
+      maxLoadTimeMs: 8000,
+      timeoutRetry: { maxNumRetry: 4, retryDelayMs: 0, maxRetryDelayMs: 0 },
+      errorRetry: { maxNumRetry: 6, retryDelayMs: 200, maxRetryDelayMs: 2000 },
+    },
+  },
+  enableWorker: true,
+};
+
+function fmt(n, unit, digits = 2) {
+  return n == null || !Number.isFinite(n) ? '–' : `${n.toFixed(digits)} ${unit}`;
+}
+
+function setStat(name, text) {
+  const el = overlay.querySelector(`[data-stat="${name}"]`);
+  if (el) el.textContent = text;
+}
+
+function bufferAhead() {
+  const t = video.currentTime;
+  for (let i = 0; i < video.buffered.length; i++) {
+    if (video.buffered.start(i) <= t + 0.05 && t <= video.buffered.end(i)) return video.buffered.end(i) - t;
+  }
+  return 0;
+}
+
+let stallStart = null;
+video.addEventListener('playing', () => {
+  if (stats.firstFrameMs === null) stats.firstFrameMs = performance.now() - stats.startedAt;
+  if (stallStart !== null) {
+    stats.stallMs += performance.now() - stallStart;
+    stallStart = null;
+  }
+  setStat('state', 'playing');
+});
+video.addEventListener('waiting', () => {
+  if (stats.firstFrameMs === null || stallStart !== null) return;
+  stats.stalls++;
+  stallStart = performance.now();
+  setStat('state', 'stalled');
+});
+
+function start() {
+  const Hls = window.Hls;
+  if (Hls?.isSupported()) {
+    const hls = new Hls(hlsConfig);
+    window.__player.hls = hls;
+    hls.on(Hls.Events.ERROR, (_event, data) => {
+      stats.errors.push({ type: data.type, details: data.details, fatal: data.fatal });
+      if (!data.fatal) return;
+      setStat('state', `error: ${data.details}`);
+      // Recover what can be recovered: network errors reload the source, media errors rebuild the buffer.
+      if (data.type === Hls.ErrorTypes.NETWORK_ERROR) setTimeout(() => hls.startLoad(), 1000);
+      else if (data.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
+    });
+    hls.loadSource(src);
+    hls.attachMedia(video);
+    setInterval(() => {
+      const date = hls.playingDate;
+      stats.latency = date ? (Date.now() - date.getTime()) / 1000 : null;
+      const level = hls.levels?.[hls.currentLevel];
+      setStat('latency', fmt(stats.latency, 's'));
+      setStat('bitrate', level ? fmt(level.bitrate / 1e6, 'Mb/s') : '–');
+      setStat('buffer', fmt(bufferAhead(), 's'));
+      setStat('stalls', String(stats.stalls));
+    }, 250);
+  } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
+    // Safari's native player speaks LL-HLS itself, including preload hints.
+    video.src = src;
+    setInterval(() => {
+      const date = video.getStartDate?.();
+      if (date && !Number.isNaN(date.getTime())) {
+        stats.latency = (Date.now() - (date.getTime() + video.currentTime * 1000)) / 1000;
+      }
+      setStat('latency', fmt(stats.latency, 's'));
+      setStat('buffer', fmt(bufferAhead(), 's'));
+      setStat('stalls', String(stats.stalls));
+    }, 250);
+  } else {
+    setStat('state', 'this browser cannot play HLS');
+  }
+}
+
+start();
