@@ -42,10 +42,10 @@ const target = useSrt ? stream.ingest.srt : stream.ingest.rtmp;
 console.log(`stream ${stream.id}
   player:   ${stream.playback.player}
   HLS:      ${stream.playback.hls}
-  ingest:   ${useSrt ? 'SRT' : 'RTMP'} (test pattern with a burned-in clock, 1 s keyframes)
+  ingest:   ${useSrt ? 'SRT' : 'RTMP'} (ffmpeg test pattern, 1 s keyframes)
 Open the player URL in a browser; video appears within a few seconds. Ctrl-C to stop.`);
 
-// A test pattern with the wall clock drawn in: compare it with your own clock to see glass-to-glass latency.
+// testsrc2 + a 440 Hz tone, H.264 + AAC at 1 s keyframes: the encoder settings the seed article recommends.
 const ffmpeg = spawn(
   'ffmpeg',
   [
