@@ -142,12 +142,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     },
   );
   pipe(worker, 'worker', opts.output);
-  await waitFor(
-    'wrangler dev',
-    async () => (await fetch(`${workerUrl}/healthz`)).ok,
-    90_000,
-    worker,
-  );
+  await waitFor('wrangler dev', async () => (await fetch(`${workerUrl}/healthz`)).ok, 90_000, worker);
 
   const relayEnv = {
     ...process.env,

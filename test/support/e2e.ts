@@ -1,0 +1,170 @@
+// Helpers for end-to-end tests: the REST API of the running stack, real encoders (ffmpeg), a real player
+// (hls.js in Debian's Chromium through playwright-core).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { type Browser, chromium } from 'playwright-core';
+import { inject } from 'vitest';
+
+export function stackInfo() {
+  return inject('stack');
+}
+
+export interface CreatedStream {
+  id: string;
+  name: string;
+  streamKey: string;
+  status: string;
+  config: { partTarget: number; segmentTarget: number; reconnectWindow: number };
+  ingest: { rtmp: string; rtmps?: string; srt: string };
+  playback: { hls: string; player: string };
+}
+
+export async function api<T = unknown>(
+  path: string,
+  init: RequestInit = {},
+): Promise<{ status: number; body: T }> {
+  const { workerUrl, apiToken } = stackInfo();
+  const res = await fetch(`${workerUrl}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json', ...init.headers },
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
+}
+
+export async function createStream(body: Record<string, unknown> = {}): Promise<CreatedStream> {
+  const res = await api<CreatedStream>('/v1/streams', { method: 'POST', body: JSON.stringify(body) });
+  if (res.status !== 201) throw new Error(`create stream: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+export interface EncoderOptions {
+  /** Seconds of test pattern to send (ffmpeg -t). */
+  seconds: number;
+  /** Keyframe interval in frames at 30 fps (default 30: one per second). */
+  gop?: number;
+  videoBitrate?: string;
+  size?: string;
+  /** Extra ffmpeg output options placed before the URL. */
+  extra?: string[];
+}
+
+/** ffmpeg publishing a live test pattern (H.264 + AAC, burned-in wall clock) in real time to `url`. */
+export function publish(url: string, format: 'flv' | 'mpegts', opts: EncoderOptions): Encoder {
+  const args = [
+    '-hide_banner',
+    '-loglevel',
+    'warning',
+    '-re',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${opts.size ?? '640x360'}:rate=30`,
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:sample_rate=48000',
+    '-t',
+    String(opts.seconds),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-tune',
+    'zerolatency',
+    '-pix_fmt',
+    'yuv420p',
+    '-g',
+    String(opts.gop ?? 30),
+    '-b:v',
+    opts.videoBitrate ?? '800k',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '128k',
+    ...(opts.extra ?? []),
+    '-f',
+    format,
+    url,
+  ];
+  return new Encoder(spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] }));
+}
+
+export class Encoder {
+  readonly process: ChildProcess;
+  stderr = '';
+  readonly exited: Promise<number | null>;
+
+  constructor(child: ChildProcess) {
+    this.process = child;
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (d: string) => {
+      this.stderr += d;
+    });
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
+    this.process.kill(signal);
+    return this.exited;
+  }
+}
+
+/** Runs a command to completion, collecting stderr. */
+export function run(
+  cmd: string,
+  args: string[],
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; stderr: string; stdout: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr, stdout });
+    });
+  });
+}
+
+export async function waitUntil<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/** Debian's Chromium, headless, never a downloaded browser. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-quic',
+      '--no-first-run',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+}
