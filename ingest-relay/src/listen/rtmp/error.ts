@@ -1,0 +1,14 @@
+/**
+ * The one error the RTMP layer throws: malformed or refused input on one connection. The server catches it,
+ * logs `reason` and closes that connection only; other connections never notice (STYLE.md habit 5).
+ */
+export class RtmpError extends Error {
+  /** Short, low-cardinality label for the `relay_connection_errors_total` metric. */
+  readonly code: string;
+
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'RtmpError';
+    this.code = code;
+  }
+}
