@@ -47,8 +47,9 @@ export async function ensureDevCertificate(root: string): Promise<{ cert: string
   if (!existsSync(cert) || !existsSync(key)) {
     const { generate } = await import('selfsigned');
     const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
-      keySize: 2048,
-      days: 825,
+      keyType: 'ec',
+      curve: 'P-256',
+      notAfterDate: new Date(Date.now() + 825 * 86_400_000),
       algorithm: 'sha256',
       extensions: [
         {

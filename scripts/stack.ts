@@ -21,6 +21,8 @@ export interface StackOptions {
   persistTo: string;
   /** Extra environment for the relay (e.g. LOG_LEVEL). */
   relayEnv?: Record<string, string>;
+  /** Start the relay too (default true); the Worker-only benchmarks turn it off. */
+  withRelay?: boolean;
   /** Pipe child output here (npm start: the terminal; tests: a log file or nowhere). */
   output: 'inherit' | 'ignore' | ((line: string, from: 'worker' | 'relay') => void);
 }
@@ -156,7 +158,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     ...(opts.tls ? { RTMPS_CERT: opts.tls.cert, RTMPS_KEY: opts.tls.key } : {}),
     ...opts.relayEnv,
   };
-  let relay: ChildProcess;
+  let relay: ChildProcess | undefined;
   const startRelay = async () => {
     relay = spawn(process.execPath, [join(opts.root, 'ingest-relay', 'src', 'main.ts')], {
       cwd: opts.root,
@@ -168,7 +170,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await waitFor('ingest relay', async () => (await fetch(metricsUrl)).ok, 30_000, relay);
   };
   try {
-    await startRelay();
+    if (opts.withRelay !== false) await startRelay();
   } catch (err) {
     await stopChild(worker);
     throw err;
@@ -185,12 +187,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     ports,
     worker,
     get relay() {
+      if (!relay) throw new Error('the relay is not running');
       return relay;
     },
     startRelay,
-    stopRelay: (signal) => stopChild(relay, signal),
+    stopRelay: (signal) => (relay ? stopChild(relay, signal) : Promise.resolve()),
     stop: async () => {
-      await stopChild(relay);
+      if (relay) await stopChild(relay);
       await stopChild(worker);
     },
   };

@@ -1,0 +1,132 @@
+// Small, dependency-free measurement helpers shared by the benchmarks.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  initPath,
+  PartHeaders,
+  partPath,
+  type StartSessionResponse,
+  sfBoolean,
+} from '../src/contract/ingest.ts';
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] as number;
+}
+
+export function median(values: number[]): number {
+  return percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
+}
+
+export function summary(values: number[]) {
+  const s = [...values].sort((a, b) => a - b);
+  return {
+    n: s.length,
+    p50: percentile(s, 50),
+    p90: percentile(s, 90),
+    p99: percentile(s, 99),
+    max: s.at(-1),
+  };
+}
+
+export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+/**
+ * Closed-loop load: `concurrency` clients each send a request as soon as the previous one answered, for
+ * `durationMs`. Returns requests per second and latency percentiles; non-2xx answers count as errors.
+ */
+export async function closedLoop(url: string, concurrency: number, durationMs: number, init?: RequestInit) {
+  const latencies: number[] = [];
+  let errors = 0;
+  const end = performance.now() + durationMs;
+  const client = async () => {
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      try {
+        const res = await fetch(url, init);
+        await res.arrayBuffer();
+        if (!res.ok) errors++;
+      } catch {
+        errors++;
+      }
+      latencies.push(performance.now() - t0);
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, client));
+  const elapsed = performance.now() - started;
+  return { rps: (latencies.length / elapsed) * 1000, errors, latency: summary(latencies) };
+}
+
+export interface FixturePart {
+  file: string;
+  msn: number;
+  part: number;
+  independent: boolean;
+  duration: number;
+  segmentEnd: boolean;
+}
+
+/** The ffmpeg-made CMAF fixture (test/fixtures/media): an init segment and parts with their metadata. */
+export function loadFixture(root: string) {
+  const dir = join(root, 'test', 'fixtures', 'media');
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { parts: FixturePart[] };
+  return {
+    init: readFileSync(join(dir, 'init.mp4')),
+    parts: manifest.parts.map((p) => ({ ...p, bytes: readFileSync(join(dir, p.file)) })),
+  };
+}
+
+/** Talks to the Worker the way the relay does (src/contract/ingest.ts). */
+export class IngestClient {
+  readonly #base: string;
+  readonly #token: string;
+
+  constructor(workerUrl: string, ingestToken: string) {
+    this.#base = workerUrl;
+    this.#token = ingestToken;
+  }
+
+  async startSession(streamKey: string): Promise<StartSessionResponse> {
+    const res = await fetch(`${this.#base}/internal/v1/sessions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${this.#token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ streamKey, protocol: 'rtmp', remoteAddress: '127.0.0.1:1', relayId: 'bench' }),
+    });
+    if (res.status !== 201) throw new Error(`start session: ${res.status} ${await res.text()}`);
+    return (await res.json()) as StartSessionResponse;
+  }
+
+  async putInit(s: StartSessionResponse, bytes: Uint8Array<ArrayBuffer>) {
+    const res = await fetch(`${this.#base}${initPath(s.streamId, s.sessionId, 'source')}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${this.#token}`, 'ingest-frame-rate': '25' },
+      body: bytes,
+    });
+    if (!res.ok) throw new Error(`put init: ${res.status} ${await res.text()}`);
+  }
+
+  async putPart(
+    s: StartSessionResponse,
+    p: { msn: number; part: number; duration: number; independent: boolean; segmentEnd: boolean },
+    bytes: Uint8Array<ArrayBuffer>,
+    pdt: number,
+  ) {
+    const res = await fetch(`${this.#base}${partPath(s.streamId, s.sessionId, 'source', p.msn, p.part)}`, {
+      method: 'PUT',
+      headers: {
+        authorization: `Bearer ${this.#token}`,
+        [PartHeaders.duration]: p.duration.toFixed(6),
+        [PartHeaders.independent]: sfBoolean(p.independent),
+        [PartHeaders.programDateTime]: new Date(pdt).toISOString(),
+        [PartHeaders.segmentEnd]: sfBoolean(p.segmentEnd),
+      },
+      body: bytes,
+    });
+    if (!res.ok) throw new Error(`put part ${p.msn}.${p.part}: ${res.status} ${await res.text()}`);
+  }
+}
