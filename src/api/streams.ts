@@ -1,5 +1,149 @@
-import { Hono } from 'hono';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { StreamConfig } from '../contract/ingest.ts';
+import { DEFAULT_STREAM_CONFIG, resolveConfig } from '../registry/config.ts';
+import { decodeCursor } from '../registry/cursor.ts';
+import { generateStreamId, generateStreamKey, hashStreamKey } from '../registry/ids.ts';
+import { registryStub } from '../registry/registry-do.ts';
 import type { AppEnv } from './app.ts';
+import { ApiError } from './errors.ts';
+import { validationHook } from './middleware/validation.ts';
+import {
+  createStreamRoute,
+  deleteStreamRoute,
+  getStreamRoute,
+  listStreamsRoute,
+  rotateKeyRoute,
+  streamHealthRoute,
+  updateStreamRoute,
+} from './openapi.ts';
+import { toStreamResource, urlBases } from './stream-resource.ts';
 
-// Placeholder router: replaced by the real routes.
-export const streams = new Hono<AppEnv>();
+/**
+ * The developer REST API, mounted at `/v1` (bearer API_TOKEN and the body limit are applied in app.ts).
+ * The registry Durable Object holds the catalogue; each stream's own Durable Object holds its live state.
+ */
+export const streams = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+streams.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+  type: 'http',
+  scheme: 'bearer',
+});
+
+function notFound(id: string): ApiError {
+  return new ApiError(404, 'stream-not-found', `no stream with id ${id}`);
+}
+
+function streamStub(env: AppEnv['Bindings'], streamId: string) {
+  return env.STREAM.get(env.STREAM.idFromName(streamId));
+}
+
+function pickConfig(body: Partial<StreamConfig>): Partial<StreamConfig> {
+  const change: Partial<StreamConfig> = {};
+  if (body.partTarget !== undefined) change.partTarget = body.partTarget;
+  if (body.segmentTarget !== undefined) change.segmentTarget = body.segmentTarget;
+  if (body.reconnectWindow !== undefined) change.reconnectWindow = body.reconnectWindow;
+  return change;
+}
+
+streams.openapi(createStreamRoute, async (c) => {
+  const body = c.req.valid('json');
+  const resolved = resolveConfig(DEFAULT_STREAM_CONFIG, pickConfig(body));
+  if (!resolved.ok) {
+    throw new ApiError(422, 'validation-failed', resolved.detail, {
+      errors: [{ field: resolved.field, message: resolved.detail }],
+    });
+  }
+  const streamKey = generateStreamKey();
+  const record = await registryStub(c.env).create({
+    id: generateStreamId(),
+    name: body.name ?? '',
+    streamKey,
+    keyHash: await hashStreamKey(streamKey),
+    config: resolved.config,
+    srtPassphrase: body.srtPassphrase ?? null,
+    now: Date.now(),
+  });
+  c.header('location', `/v1/streams/${record.id}`);
+  return c.json(toStreamResource(record, urlBases(c.env, c.req.url)), 201);
+});
+
+streams.openapi(listStreamsRoute, async (c) => {
+  const { limit, cursor } = c.req.valid('query');
+  if (cursor !== undefined && decodeCursor(cursor) === null) {
+    throw new ApiError(400, 'invalid-cursor', 'cursor is not a nextCursor this API returned');
+  }
+  const page = await registryStub(c.env).list(limit, cursor ?? null);
+  const bases = urlBases(c.env, c.req.url);
+  return c.json(
+    { streams: page.streams.map((s) => toStreamResource(s, bases)), nextCursor: page.nextCursor },
+    200,
+  );
+});
+
+streams.openapi(getStreamRoute, async (c) => {
+  const { id } = c.req.valid('param');
+  const record = await registryStub(c.env).get(id);
+  if (!record) throw notFound(id);
+  return c.json(toStreamResource(record, urlBases(c.env, c.req.url)), 200);
+});
+
+streams.openapi(updateStreamRoute, async (c) => {
+  const { id } = c.req.valid('param');
+  const body = c.req.valid('json');
+  const result = await registryStub(c.env).update(
+    id,
+    { name: body.name, config: pickConfig(body), srtPassphrase: body.srtPassphrase },
+    Date.now(),
+  );
+  if (!result.ok) {
+    if (result.code === 'not-found') throw notFound(id);
+    throw new ApiError(422, 'validation-failed', result.detail, {
+      errors: [{ field: result.field, message: result.detail }],
+    });
+  }
+  return c.json(toStreamResource(result.stream, urlBases(c.env, c.req.url)), 200);
+});
+
+streams.openapi(deleteStreamRoute, async (c) => {
+  const { id } = c.req.valid('param');
+  if (!(await registryStub(c.env).delete(id))) throw notFound(id);
+  // The catalogue entry goes first: its key stops authorizing at once, then the live state is torn down.
+  await streamStub(c.env, id).destroy();
+  return c.body(null, 204);
+});
+
+streams.openapi(rotateKeyRoute, async (c) => {
+  const { id } = c.req.valid('param');
+  const streamKey = generateStreamKey();
+  const record = await registryStub(c.env).rotateKey(
+    id,
+    streamKey,
+    await hashStreamKey(streamKey),
+    Date.now(),
+  );
+  if (!record) throw notFound(id);
+  return c.json(toStreamResource(record, urlBases(c.env, c.req.url)), 200);
+});
+
+streams.openapi(streamHealthRoute, async (c) => {
+  const { id } = c.req.valid('param');
+  const record = await registryStub(c.env).get(id);
+  if (!record) throw notFound(id);
+  const health: unknown = await streamStub(c.env, id).getHealth();
+  const fields = typeof health === 'object' && health !== null ? (health as Record<string, unknown>) : {};
+  // The registry's status is the catalogue's answer; the object's own fields describe the live session.
+  return c.json({ ...fields, streamId: id, status: record.status }, 200);
+});
+
+// Public: the document describes the API and holds no data. Servers point at this deployment's /v1.
+streams.doc('/openapi.json', (c) => ({
+  openapi: '3.0.3',
+  info: {
+    title: 'edge-live streams API',
+    version: '1.0.0',
+    description:
+      'Create and manage live streams. All routes except this document need `Authorization: Bearer API_TOKEN`. ' +
+      'Errors are application/problem+json (RFC 9457). Request bodies are strict: unknown fields are rejected.',
+  },
+  servers: [{ url: `${new URL(c.req.url).origin}/v1` }],
+}));

@@ -1,0 +1,238 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { CONFIG_LIMITS, SRT_PASSPHRASE_LIMITS } from '../registry/config.ts';
+import { STREAM_STATUSES } from '../registry/record.ts';
+
+/**
+ * The developer REST API's contract (DESIGN.md "Interfaces"): zod schemas that both validate requests and
+ * generate `GET /v1/openapi.json`. Request bodies are strict: an unknown field (a typo such as `partTaget`)
+ * is a 422 naming the field rather than a silently ignored setting.
+ */
+
+const seconds = (field: keyof typeof CONFIG_LIMITS, description: string) =>
+  z
+    .number()
+    .min(CONFIG_LIMITS[field].min)
+    .max(CONFIG_LIMITS[field].max)
+    .openapi({
+      description: `${description} Seconds, ${CONFIG_LIMITS[field].min}-${CONFIG_LIMITS[field].max}.`,
+    });
+
+const partTarget = seconds('partTarget', 'Target LL-HLS part duration (EXT-X-PART-INF PART-TARGET).');
+const segmentTarget = seconds(
+  'segmentTarget',
+  'A segment closes on the first keyframe at or after this; must be >= partTarget.',
+);
+const reconnectWindow = seconds(
+  'reconnectWindow',
+  'How long the stream stays live after the encoder disconnects, waiting for it to return.',
+);
+const name = z.string().max(200).openapi({ description: 'Free-form label, up to 200 characters.' });
+const srtPassphrase = z
+  .string()
+  .min(SRT_PASSPHRASE_LIMITS.min)
+  .max(SRT_PASSPHRASE_LIMITS.max)
+  .openapi({ description: 'SRT encryption passphrase (10-79 characters); the encoder must use it.' });
+
+export const CreateStreamSchema = z
+  .strictObject({
+    name: name.optional(),
+    partTarget: partTarget.optional().openapi({ default: 0.333 }),
+    segmentTarget: segmentTarget.optional().openapi({ default: 2 }),
+    reconnectWindow: reconnectWindow.optional().openapi({ default: 10 }),
+    srtPassphrase: srtPassphrase.optional(),
+  })
+  .openapi('CreateStream');
+
+export const UpdateStreamSchema = z
+  .strictObject({
+    name: name.optional(),
+    partTarget: partTarget.optional(),
+    segmentTarget: segmentTarget.optional(),
+    reconnectWindow: reconnectWindow.optional(),
+    srtPassphrase: srtPassphrase
+      .nullable()
+      .optional()
+      .openapi({ description: 'null removes the passphrase.' }),
+  })
+  .openapi('UpdateStream', {
+    description: 'Absent fields are kept. Config changes apply from the next publish.',
+  });
+
+export const StreamConfigSchema = z
+  .object({ partTarget: z.number(), segmentTarget: z.number(), reconnectWindow: z.number() })
+  .openapi('StreamConfig', { description: 'Seconds.' });
+
+export const StreamSchema = z
+  .object({
+    id: z.string().openapi({ example: 'st_k5q2m7xw4a3b9cde' }),
+    name: z.string(),
+    streamKey: z.string().openapi({ description: 'Secret: whoever holds it can publish. Rotate if leaked.' }),
+    status: z.enum(STREAM_STATUSES as ['idle', 'live', 'ended']),
+    config: StreamConfigSchema,
+    srtPassphrase: z.string().nullable(),
+    ingest: z
+      .object({
+        rtmp: z.string().optional().openapi({ example: 'rtmp://127.0.0.1:1935/live/sk_...' }),
+        rtmps: z.string().optional(),
+        srt: z.string().optional().openapi({
+          example: 'srt://127.0.0.1:9000?streamid=sk_...',
+          description: 'Without the passphrase: an encoder of a stream with srtPassphrase must add it.',
+        }),
+      })
+      .openapi({ description: 'Publish URLs; a protocol this deployment does not offer is absent.' }),
+    playback: z.object({
+      hls: z.string().openapi({ description: 'Multivariant playlist a viewer opens.' }),
+      player: z.string().openapi({ description: 'Web page that plays the stream.' }),
+    }),
+    createdAt: z.string().openapi({ format: 'date-time' }),
+    updatedAt: z.string().openapi({ format: 'date-time' }),
+  })
+  .openapi('Stream');
+
+export const StreamListSchema = z
+  .object({ streams: z.array(StreamSchema), nextCursor: z.string().nullable() })
+  .openapi('StreamList');
+
+export const HealthSchema = z
+  .object({ streamId: z.string(), status: z.enum(STREAM_STATUSES as ['idle', 'live', 'ended']) })
+  .catchall(z.unknown())
+  .openapi('StreamHealth', { description: "The stream's live health, as its Durable Object reports it." });
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    instance: z.string(),
+  })
+  .catchall(z.unknown())
+  .openapi('Problem', { description: 'RFC 9457 problem details.' });
+
+export const StreamIdParams = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: 'id', in: 'path' }, example: 'st_k5q2m7xw4a3b9cde' }),
+});
+
+export const ListQuery = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(20)
+    .openapi({ param: { name: 'limit', in: 'query' } }),
+  cursor: z
+    .string()
+    .max(200)
+    .optional()
+    .openapi({ param: { name: 'cursor', in: 'query' }, description: 'nextCursor of the previous page.' }),
+});
+
+const problem = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: ProblemSchema } },
+});
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+const security = [{ bearerAuth: [] }];
+const common = {
+  401: problem('Missing or wrong bearer token.'),
+  413: problem('Body larger than 16 KiB.'),
+};
+
+export const createStreamRoute = createRoute({
+  method: 'post',
+  path: '/streams',
+  operationId: 'createStream',
+  security,
+  request: { body: { required: false, content: { 'application/json': { schema: CreateStreamSchema } } } },
+  responses: {
+    201: json(StreamSchema, 'Created. The only time the key is shown besides GET and rotate-key.'),
+    400: problem('Malformed JSON.'),
+    415: problem('Body is not application/json.'),
+    422: problem('Invalid field.'),
+    ...common,
+  },
+});
+
+export const listStreamsRoute = createRoute({
+  method: 'get',
+  path: '/streams',
+  operationId: 'listStreams',
+  security,
+  request: { query: ListQuery },
+  responses: {
+    200: json(StreamListSchema, 'A page, newest first.'),
+    400: problem('Bad limit or cursor.'),
+    ...common,
+  },
+});
+
+export const getStreamRoute = createRoute({
+  method: 'get',
+  path: '/streams/{id}',
+  operationId: 'getStream',
+  security,
+  request: { params: StreamIdParams },
+  responses: { 200: json(StreamSchema, 'The stream.'), 404: problem('No such stream.'), ...common },
+});
+
+export const updateStreamRoute = createRoute({
+  method: 'patch',
+  path: '/streams/{id}',
+  operationId: 'updateStream',
+  security,
+  request: {
+    params: StreamIdParams,
+    body: { required: true, content: { 'application/json': { schema: UpdateStreamSchema } } },
+  },
+  responses: {
+    200: json(StreamSchema, 'The updated stream.'),
+    400: problem('Malformed JSON.'),
+    404: problem('No such stream.'),
+    415: problem('Body is not application/json.'),
+    422: problem('Invalid field.'),
+    ...common,
+  },
+});
+
+export const deleteStreamRoute = createRoute({
+  method: 'delete',
+  path: '/streams/{id}',
+  operationId: 'deleteStream',
+  security,
+  request: { params: StreamIdParams },
+  responses: {
+    204: { description: 'Deleted; a live session is ended.' },
+    404: problem('No such stream.'),
+    ...common,
+  },
+});
+
+export const rotateKeyRoute = createRoute({
+  method: 'post',
+  path: '/streams/{id}/rotate-key',
+  operationId: 'rotateStreamKey',
+  security,
+  request: { params: StreamIdParams },
+  responses: {
+    200: json(StreamSchema, 'The stream with its new key; the old key is refused from the next publish.'),
+    404: problem('No such stream.'),
+    ...common,
+  },
+});
+
+export const streamHealthRoute = createRoute({
+  method: 'get',
+  path: '/streams/{id}/health',
+  operationId: 'getStreamHealth',
+  security,
+  request: { params: StreamIdParams },
+  responses: { 200: json(HealthSchema, 'Live health.'), 404: problem('No such stream.'), ...common },
+});

@@ -1,0 +1,63 @@
+import type { z } from '@hono/zod-openapi';
+import { multivariantPath, playerPath } from '../contract/playback.ts';
+import type { Env } from '../env.ts';
+import type { StreamRecord } from '../registry/record.ts';
+import type { StreamSchema } from './openapi.ts';
+
+export type StreamResource = z.infer<typeof StreamSchema>;
+
+/** Where URLs handed to developers point: the public origin and the relay's ingest bases. */
+export interface UrlBases {
+  /** Origin of playback URLs, no trailing slash. */
+  publicOrigin: string;
+  rtmp: string;
+  rtmps: string;
+  srt: string;
+}
+
+export function urlBases(env: Env, requestUrl: string): UrlBases {
+  const configured = (env.PUBLIC_BASE_URL ?? '').replace(/\/+$/, '');
+  return {
+    publicOrigin: configured || new URL(requestUrl).origin,
+    rtmp: env.RTMP_INGEST_URL ?? '',
+    rtmps: env.RTMPS_INGEST_URL ?? '',
+    srt: env.SRT_INGEST_URL ?? '',
+  };
+}
+
+/** RTMP carries the key as the publish name: `{base}/{streamKey}`. */
+function rtmpUrl(base: string, streamKey: string): string {
+  return `${base.replace(/\/+$/, '')}/${streamKey}`;
+}
+
+/**
+ * SRT routes by the `streamid` socket option (SRT access control guidelines allow a plain key there). The
+ * passphrase is never put in a URL we return: URLs end up in logs, screenshots and encoder presets; an
+ * encoder of a protected stream adds `&passphrase=...` itself.
+ */
+function srtUrl(base: string, streamKey: string): string {
+  return `${base}${base.includes('?') ? '&' : '?'}streamid=${streamKey}`;
+}
+
+/** The REST shape of a stream. Playback URLs carry only the public id, never the key. */
+export function toStreamResource(record: StreamRecord, bases: UrlBases): StreamResource {
+  const ingest: StreamResource['ingest'] = {};
+  if (bases.rtmp) ingest.rtmp = rtmpUrl(bases.rtmp, record.streamKey);
+  if (bases.rtmps) ingest.rtmps = rtmpUrl(bases.rtmps, record.streamKey);
+  if (bases.srt) ingest.srt = srtUrl(bases.srt, record.streamKey);
+  return {
+    id: record.id,
+    name: record.name,
+    streamKey: record.streamKey,
+    status: record.status,
+    config: record.config,
+    srtPassphrase: record.srtPassphrase,
+    ingest,
+    playback: {
+      hls: `${bases.publicOrigin}${multivariantPath(record.id)}`,
+      player: `${bases.publicOrigin}${playerPath(record.id)}`,
+    },
+    createdAt: new Date(record.createdAt).toISOString(),
+    updatedAt: new Date(record.updatedAt).toISOString(),
+  };
+}
