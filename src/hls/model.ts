@@ -42,6 +42,11 @@ export interface ServerControl {
   canBlockReload: boolean;
   /** Seconds; absent means no delta updates offered. */
   canSkipUntil?: number;
+  /**
+   * `CAN-SKIP-DATERANGES=YES` (RFC 8216bis 4.4.3.8): delta updates may also skip date ranges, so clients may ask
+   * `_HLS_skip=v2`. Needs `canSkipUntil`. We carry no date ranges, so offering it costs nothing.
+   */
+  canSkipDateRanges?: boolean;
   /** Seconds. */
   holdBack: number;
   /** Seconds. */

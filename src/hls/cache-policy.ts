@@ -1,0 +1,63 @@
+/**
+ * Cache-Control values for what the origin serves, from RFC 8216bis Appendix B.1 (draft 22), "Blocking Playlist
+ * Reload allows longer caching of Playlists without detriment to Clients":
+ *
+ *   blocking playlist request:      success 6 target durations, unsuccessful (such as 404) 4
+ *   non-blocking playlist request:  success 1/2 target duration, unsuccessful 1
+ *   blocking media (preload hint):  success 6 target durations, unsuccessful 1
+ *
+ * and "Origin servers should use Cache-Control headers to communicate the desired cache lifetime." Media URLs
+ * carry the publishing session id, so their bytes never change and they are immutable. `max-age` is whole
+ * seconds, rounded down so a lifetime never exceeds what the profile asks for.
+ */
+
+/** Media (init segments, parts, whole segments): the URL names bytes that never change. */
+export const MEDIA_CACHE_CONTROL = 'public, max-age=31536000, immutable';
+
+/** Which kind of request an unsuccessful answer is for. */
+export type CachedRequest = 'blocking-playlist' | 'playlist' | 'media';
+
+export interface PlaylistCacheInput {
+  /** The request carried `_HLS_msn` (a Blocking Playlist Reload, 6.2.5.2). */
+  blocking: boolean;
+  /** Seconds (EXT-X-TARGETDURATION). */
+  targetDuration: number;
+  /** The playlist carries EXT-X-ENDLIST. */
+  ended: boolean;
+}
+
+/**
+ * A successful media playlist response. Blocking answers name a fixed point of the stream and keep for six
+ * target durations; plain reloads for half of one, so a cached copy is never more than half a segment stale.
+ * An ended playlist no longer changes, but its URL is reused when the stream publishes again, so it keeps as
+ * long as a blocking answer rather than forever.
+ */
+export function playlistCacheControl(input: PlaylistCacheInput): string {
+  if (input.blocking || input.ended) return maxAge(6 * input.targetDuration);
+  return maxAge(input.targetDuration / 2);
+}
+
+/**
+ * A 404: 4 target durations for a blocking playlist request, 1 for a plain playlist or a media request
+ * (Appendix B.1).
+ */
+export function notFoundCacheControl(targetDuration: number, request: CachedRequest = 'playlist'): string {
+  return maxAge(request === 'blocking-playlist' ? 4 * targetDuration : targetDuration);
+}
+
+/**
+ * A 400 for a request too far ahead (6.2.5.2) or a 503 after blocking three target durations: not cached. The
+ * same URL becomes a fine request a few parts later, and a cached refusal would then turn away every client
+ * that asks for it on time.
+ */
+export const REFUSAL_CACHE_CONTROL = 'no-store';
+
+/** The multivariant playlist changes only when renditions change: half a target duration, like a reload. */
+export function multivariantCacheControl(targetDuration: number): string {
+  return maxAge(targetDuration / 2);
+}
+
+function maxAge(seconds: number): string {
+  const whole = Number.isFinite(seconds) && seconds > 0 ? Math.floor(seconds) : 0;
+  return `public, max-age=${whole}`;
+}
