@@ -105,9 +105,9 @@ export class StreamRegistry extends DurableObject<Env> {
     const rows = after
       ? this.sql
           .exec<StreamRow>(
-            `SELECT * FROM streams WHERE created_at < ? OR (created_at = ? AND id < ?)
+            // Row-value comparison walks the (created_at DESC, id DESC) index from the cursor on.
+            `SELECT * FROM streams WHERE (created_at, id) < (?, ?)
              ORDER BY created_at DESC, id DESC LIMIT ?`,
-            after.createdAt,
             after.createdAt,
             after.id,
             size + 1,

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import type { Env } from '../../env.ts';
-import { ApiError } from '../errors.ts';
+import { ApiError, problemResponse } from '../errors.ts';
 
 type TokenVar = 'API_TOKEN' | 'INGEST_TOKEN';
 
@@ -12,7 +12,11 @@ export function requireBearer(tokenVar: TokenVar): MiddlewareHandler<{ Bindings:
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match || !(await constantTimeEqual(match[1] ?? '', expected))) {
-      throw new ApiError(401, 'unauthorized', 'missing or invalid bearer token');
+      // RFC 6750 section 3: a 401 names the scheme the client must use.
+      const error = match ? ', error="invalid_token"' : '';
+      return problemResponse(c, new ApiError(401, 'unauthorized', 'missing or invalid bearer token'), {
+        'www-authenticate': `Bearer realm="edge-live"${error}`,
+      });
     }
     await next();
   };

@@ -100,7 +100,9 @@ describe('request validation on /v1', () => {
       await expectProblem(await call('POST', '/v1/streams', { token, json: {} }), 401, 'unauthorized');
     }
     const res = await call('GET', '/v1/streams', { token: null });
-    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(res.headers.get('www-authenticate')).toBe('Bearer realm="edge-live"');
+    const wrong = await call('GET', '/v1/streams', { token: 'wrong-token' });
+    expect(wrong.headers.get('www-authenticate')).toContain('error="invalid_token"');
   });
 
   it('answers 404 problem for unknown routes and 404 for unknown methods on known paths', async () => {

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { toStreamResource, urlBases } from '../../../src/api/stream-resource.ts';
+import type { Env } from '../../../src/env.ts';
+import { DEFAULT_STREAM_CONFIG } from '../../../src/registry/config.ts';
+import type { StreamRecord } from '../../../src/registry/record.ts';
+
+const record: StreamRecord = {
+  id: 'st_abcdefghijklmnop',
+  name: 'n',
+  streamKey: 'sk_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG',
+  config: DEFAULT_STREAM_CONFIG,
+  srtPassphrase: 'a long passphrase',
+  status: 'idle',
+  createdAt: Date.UTC(2026, 0, 2, 3, 4, 5, 6),
+  updatedAt: Date.UTC(2026, 0, 2, 3, 4, 5, 7),
+  lastStatusAt: null,
+};
+
+function env(vars: Partial<Env>): Env {
+  return {
+    PUBLIC_BASE_URL: '',
+    RTMP_INGEST_URL: '',
+    RTMPS_INGEST_URL: '',
+    SRT_INGEST_URL: '',
+    ...vars,
+  } as Env;
+}
+
+describe('toStreamResource', () => {
+  it('builds every ingest URL from the configured bases and playback from PUBLIC_BASE_URL', () => {
+    const bases = urlBases(
+      env({
+        PUBLIC_BASE_URL: 'https://live.example.com/',
+        RTMP_INGEST_URL: 'rtmp://ingest.example.com/live/',
+        RTMPS_INGEST_URL: 'rtmps://ingest.example.com:443/live',
+        SRT_INGEST_URL: 'srt://ingest.example.com:9000?latency=200000',
+      }),
+      'http://127.0.0.1:8787/v1/streams',
+    );
+    const r = toStreamResource(record, bases);
+    expect(r.ingest).toEqual({
+      rtmp: `rtmp://ingest.example.com/live/${record.streamKey}`,
+      rtmps: `rtmps://ingest.example.com:443/live/${record.streamKey}`,
+      srt: `srt://ingest.example.com:9000?latency=200000&streamid=${record.streamKey}`,
+    });
+    expect(r.playback).toEqual({
+      hls: 'https://live.example.com/live/st_abcdefghijklmnop/master.m3u8',
+      player: 'https://live.example.com/play/st_abcdefghijklmnop',
+    });
+    expect(r.createdAt).toBe('2026-01-02T03:04:05.006Z');
+    expect(JSON.stringify(r.playback)).not.toContain(record.streamKey);
+    expect(JSON.stringify(r.ingest)).not.toContain(record.srtPassphrase);
+  });
+
+  it('offers no protocol whose base is empty and falls back to the request origin', () => {
+    const r = toStreamResource(record, urlBases(env({}), 'https://api.example.org:8443/v1/streams?x=1'));
+    expect(r.ingest).toEqual({});
+    expect(r.playback.hls).toBe('https://api.example.org:8443/live/st_abcdefghijklmnop/master.m3u8');
+  });
+});
