@@ -1,20 +1,46 @@
-// Types for the parts of m3u8-parser the tests use (the package ships none).
+// The part of m3u8-parser 7's untyped API the tests read (dist/m3u8-parser.es.js); shared by every test project.
 declare module 'm3u8-parser' {
   export interface ParsedPart {
-    duration: number;
     uri: string;
+    duration: number;
     independent?: boolean;
   }
-  export interface ParsedSegment {
-    duration: number;
+  export interface ParsedHint {
+    type: string;
     uri: string;
-    timeline: number;
+  }
+  export interface ParsedSegment {
+    uri?: string;
+    duration?: number;
+    parts?: ParsedPart[];
+    preloadHints?: ParsedHint[];
+    map?: { uri: string };
     discontinuity?: boolean;
     dateTimeString?: string;
     programDateTime?: number;
-    map?: { uri: string };
-    parts?: ParsedPart[];
-    preloadHints?: { type: string; uri: string }[];
+    timeline?: number;
+  }
+  export interface ParsedManifest {
+    version?: number;
+    targetDuration?: number;
+    partTargetDuration?: number;
+    mediaSequence?: number;
+    discontinuitySequence?: number;
+    discontinuityStarts: number[];
+    endList?: boolean;
+    independentSegments?: boolean;
+    serverControl?: {
+      canBlockReload?: boolean;
+      canSkipUntil?: number;
+      canSkipDateranges?: boolean;
+      holdBack?: number;
+      partHoldBack?: number;
+    };
+    skip?: { skippedSegments: number; recentlyRemovedDateranges?: string[] };
+    segments: ParsedSegment[];
+    preloadSegment?: ParsedSegment;
+    renditionReports?: { uri: string; lastMsn: number; lastPart?: number }[];
+    playlists?: ParsedPlaylistRef[];
   }
   export interface ParsedPlaylistRef {
     uri: string;
@@ -27,34 +53,9 @@ declare module 'm3u8-parser' {
       [key: string]: unknown;
     };
   }
-  export interface Manifest {
-    allowCache?: boolean;
-    endList?: boolean;
-    mediaSequence?: number;
-    discontinuitySequence?: number;
-    targetDuration?: number;
-    partTargetDuration?: number;
-    version?: number;
-    segments: ParsedSegment[];
-    playlists?: ParsedPlaylistRef[];
-    preloadHints?: { type: string; uri: string }[];
-    preloadSegment?: ParsedSegment;
-    renditionReports?: { uri: string; lastMsn: number; lastPart?: number }[];
-    serverControl?: {
-      canBlockReload?: boolean;
-      canSkipUntil?: number;
-      holdBack?: number;
-      partHoldBack?: number;
-      canSkipDateranges?: boolean;
-    };
-    skip?: { skippedSegments: number; recentlyRemovedDateranges?: string[] };
-    partInf?: { partTarget: number };
-    independentSegments?: boolean;
-    [key: string]: unknown;
-  }
   export class Parser {
-    manifest: Manifest;
-    on(event: 'warn' | 'info', handler: (e: { message: string }) => void): void;
+    manifest: ParsedManifest;
+    on(event: 'warn' | 'info', listener: (event: { message: string }) => void): void;
     push(chunk: string): void;
     end(): void;
   }
