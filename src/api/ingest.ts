@@ -1,5 +1,207 @@
+/**
+ * The relay's media routes (src/contract/ingest.ts), mounted at `/internal/v1` behind the INGEST_TOKEN bearer
+ * check in app.ts. Bytes go to R2 first, then the stream's Durable Object records them: a part is only ever
+ * advertised after its bytes can be served.
+ */
 import { Hono } from 'hono';
+import { z } from 'zod';
+import {
+  type EndSessionRequest,
+  InitHeaders,
+  MAX_INIT_BYTES,
+  MAX_PART_BYTES,
+  PartHeaders,
+  type PartUploadResponse,
+  parseSfBoolean,
+  RENDITION_PATTERN,
+} from '../contract/ingest.ts';
+import type { Env } from '../env.ts';
+import { InitInfoError, readInitInfo } from '../media/init-info.ts';
+import { initKey, partKey } from '../media/keys.ts';
+import type { InitRecord } from '../stream/state.ts';
 import type { AppEnv } from './app.ts';
+import { ApiError } from './errors.ts';
 
-// Placeholder router: replaced by the real routes.
 export const ingestMedia = new Hono<AppEnv>();
+
+const SESSION = '/streams/:streamId/sessions/:sessionId';
+const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+/** `ingest-duration`: decimal seconds, at most 6 fractional digits. */
+const DURATION_PATTERN = /^[0-9]{1,4}(\.[0-9]{1,6})?$/;
+const INDEX_PATTERN = /^[0-9]{1,9}$/;
+
+function streamStub(env: Env, streamId: string) {
+  return env.STREAM.get(env.STREAM.idFromName(streamId));
+}
+
+function ids(param: (name: string) => string | undefined): { streamId: string; sessionId: string } {
+  const streamId = param('streamId') ?? '';
+  const sessionId = param('sessionId') ?? '';
+  if (!ID_PATTERN.test(streamId) || !ID_PATTERN.test(sessionId)) {
+    throw new ApiError(400, 'bad-request', 'malformed stream or session id');
+  }
+  return { streamId, sessionId };
+}
+
+function renditionParam(value: string | undefined): string {
+  if (!value || !RENDITION_PATTERN.test(value))
+    throw new ApiError(400, 'bad-request', 'malformed rendition id');
+  return value;
+}
+
+/** Reads the body, refusing more than `max` bytes before and after reading (413). */
+async function boundedBody(req: Request, max: number): Promise<Uint8Array> {
+  const declared = Number(req.headers.get('content-length') ?? '0');
+  if (declared > max) throw new ApiError(413, 'too-large', `body of ${declared} bytes exceeds ${max}`);
+  const bytes = new Uint8Array(await req.arrayBuffer());
+  if (bytes.byteLength > max)
+    throw new ApiError(413, 'too-large', `body of ${bytes.byteLength} bytes exceeds ${max}`);
+  if (bytes.byteLength === 0) throw new ApiError(400, 'bad-request', 'empty body');
+  return bytes;
+}
+
+ingestMedia.put(`${SESSION}/renditions/:rendition/init`, async (c) => {
+  const { streamId, sessionId } = ids((n) => c.req.param(n));
+  const rendition = renditionParam(c.req.param('rendition'));
+  const bytes = await boundedBody(c.req.raw, MAX_INIT_BYTES);
+  let info: ReturnType<typeof readInitInfo>;
+  try {
+    info = readInitInfo(bytes);
+  } catch (err) {
+    if (err instanceof InitInfoError) throw new ApiError(422, 'bad-init', err.message);
+    throw err;
+  }
+  const init: InitRecord = { ...info, size: bytes.byteLength };
+  const frameRate = c.req.header(InitHeaders.frameRate);
+  if (frameRate !== undefined) {
+    const fps = Number(frameRate);
+    if (!(fps > 0 && fps <= 1000)) throw new ApiError(400, 'bad-request', `bad ${InitHeaders.frameRate}`);
+    init.frameRate = fps;
+  }
+  await c.env.MEDIA.put(initKey(streamId, sessionId, rendition), bytes, {
+    httpMetadata: { contentType: 'video/mp4' },
+  });
+  const result = await streamStub(c.env, streamId).putInit(sessionId, rendition, init);
+  if (result.kind === 'gone') throw new ApiError(410, 'session-gone', result.detail);
+  return c.json({ status: 'stored', codecs: init.codecs.join(',') }, 201);
+});
+
+ingestMedia.put(`${SESSION}/renditions/:rendition/parts/:msn/:part`, async (c) => {
+  const { streamId, sessionId } = ids((n) => c.req.param(n));
+  const rendition = renditionParam(c.req.param('rendition'));
+  const msnText = c.req.param('msn');
+  const partText = c.req.param('part');
+  if (!INDEX_PATTERN.test(msnText) || !INDEX_PATTERN.test(partText)) {
+    throw new ApiError(400, 'bad-request', 'msn and part must be non-negative integers');
+  }
+  const duration = c.req.header(PartHeaders.duration) ?? '';
+  if (!DURATION_PATTERN.test(duration)) throw new ApiError(400, 'bad-request', `bad ${PartHeaders.duration}`);
+  const independent = parseSfBoolean(c.req.header(PartHeaders.independent) ?? null);
+  if (independent === undefined) throw new ApiError(400, 'bad-request', `bad ${PartHeaders.independent}`);
+  const segmentEnd = parseSfBoolean(c.req.header(PartHeaders.segmentEnd) ?? '?0');
+  if (segmentEnd === undefined) throw new ApiError(400, 'bad-request', `bad ${PartHeaders.segmentEnd}`);
+  const programDateTime = Date.parse(c.req.header(PartHeaders.programDateTime) ?? '');
+  if (Number.isNaN(programDateTime))
+    throw new ApiError(400, 'bad-request', `bad ${PartHeaders.programDateTime}`);
+  const bytes = await boundedBody(c.req.raw, MAX_PART_BYTES);
+  const msn = Number(msnText);
+  const part = Number(partText);
+
+  // Create-only put: bytes under a part key never change once written, so viewers may cache them forever.
+  const key = partKey(streamId, sessionId, rendition, msn, part);
+  const stored = await c.env.MEDIA.put(key, bytes, {
+    httpMetadata: { contentType: 'video/mp4' },
+    onlyIf: { etagDoesNotMatch: '*' },
+  });
+  if (stored === null) {
+    // Already there: a retry of the same part is fine; different bytes at the same position are a conflict.
+    const existing = await c.env.MEDIA.head(key);
+    if (existing && existing.size !== bytes.byteLength) {
+      throw new ApiError(409, 'conflict', `part ${msn}.${part} already stored with ${existing.size} bytes`);
+    }
+  }
+
+  const result = await streamStub(c.env, streamId).addPart({
+    sessionId,
+    rendition,
+    msn,
+    part,
+    duration: Number(duration),
+    independent,
+    programDateTime,
+    segmentEnd,
+    size: bytes.byteLength,
+  });
+  if (result.kind === 'rejected') {
+    const type =
+      result.status === 410 ? 'session-gone' : result.status === 409 ? 'timeline-break' : 'bad-part';
+    throw new ApiError(result.status, type, result.reason);
+  }
+  const body: PartUploadResponse = { status: result.kind };
+  return c.json(body, result.kind === 'duplicate' ? 200 : 201);
+});
+
+const EndSchema = z.object({ reason: z.string().max(500) }) satisfies z.ZodType<EndSessionRequest>;
+
+ingestMedia.post(`${SESSION}/end`, async (c) => {
+  const { streamId, sessionId } = ids((n) => c.req.param(n));
+  const parsed = EndSchema.safeParse(await c.req.json().catch(() => null));
+  if (!parsed.success) throw new ApiError(400, 'bad-request', 'body must be {"reason": string}');
+  const result = await streamStub(c.env, streamId).endSession(sessionId, parsed.data.reason);
+  if (result.kind === 'not-current')
+    throw new ApiError(410, 'session-gone', `session ${sessionId} is not current`);
+  return c.json(
+    result.kind === 'ended'
+      ? { status: 'ended', reconnectDeadline: new Date(result.reconnectDeadline).toISOString() }
+      : { status: 'already-ended' },
+  );
+});
+
+const TrackSchema = z.object({
+  codec: z.string().max(64),
+  profile: z.string().max(64).optional(),
+  bitrate: z.number().nonnegative(),
+  frameRate: z.number().nonnegative().optional(),
+  width: z.number().int().nonnegative().optional(),
+  height: z.number().int().nonnegative().optional(),
+  keyframeInterval: z.number().nonnegative().optional(),
+  bFrames: z.boolean().optional(),
+});
+
+const HealthSchema = z.object({
+  at: z.number().int().nonnegative(),
+  protocol: z.enum(['rtmp', 'rtmps', 'srt']),
+  remoteAddress: z.string().max(128),
+  ingestBitrate: z.number().nonnegative(),
+  video: TrackSchema.optional(),
+  audio: TrackSchema.optional(),
+  avDriftMs: z.number().optional(),
+  uploadLatencyMs: z.object({ p50: z.number().nonnegative(), p99: z.number().nonnegative() }).optional(),
+  uploadRetries: z.number().int().nonnegative(),
+  partsGivenUp: z.number().int().nonnegative(),
+  srt: z
+    .object({
+      rttMs: z.number(),
+      packetsReceived: z.number().int(),
+      packetsLost: z.number().int(),
+      packetsRetransmitted: z.number().int(),
+      packetsDropped: z.number().int(),
+      packetsUndecryptable: z.number().int(),
+      bitrate: z.number(),
+      latencyMs: z.number(),
+    })
+    .optional(),
+});
+
+ingestMedia.post(`${SESSION}/health`, async (c) => {
+  const { streamId, sessionId } = ids((n) => c.req.param(n));
+  const parsed = HealthSchema.safeParse(await c.req.json().catch(() => null));
+  if (!parsed.success) {
+    throw new ApiError(400, 'bad-request', 'invalid health report', {
+      issues: parsed.error.issues.slice(0, 5),
+    });
+  }
+  const accepted = await streamStub(c.env, streamId).reportHealth(sessionId, parsed.data);
+  if (!accepted) throw new ApiError(410, 'session-gone', `session ${sessionId} is not publishing`);
+  return c.body(null, 204);
+});

@@ -1,8 +1,317 @@
+/**
+ * One Durable Object per stream: the single writer of its live state. Thin on purpose: the reducers are in
+ * state.ts / timeline.ts, the playlist model in src/hls/from-state.ts, the blocking decision in
+ * src/hls/directives.ts. This class loads state once, persists each change, holds waiting requests and wakes
+ * them when a part lands, and ends the stream from `alarm()` when the reconnect window passes.
+ */
 import { DurableObject } from 'cloudflare:workers';
+import type { SessionHealthReport } from '../contract/health.ts';
 import type { Env } from '../env.ts';
+import { type Directives, deltaRequest, resolveDirective } from '../hls/directives.ts';
+import {
+  buildMediaPlaylist,
+  buildMultivariantPlaylist,
+  ended,
+  playlistPosition,
+  serverControlFor,
+} from '../hls/from-state.ts';
+import { renderMediaPlaylist } from '../hls/render-media.ts';
+import { renderMultivariantPlaylist } from '../hls/render-multivariant.ts';
+import { streamPrefix } from '../media/keys.ts';
+import { buildHealth, type RelayReport, type StreamHealth } from './health.ts';
+import * as S from './state.ts';
+import { StreamStorage } from './storage.ts';
+import { type AddPartResult, addPart, findSegment, nextPosition, type PartUpload } from './timeline.ts';
+import { WaiterList } from './waiters.ts';
+
+export type PlaylistAnswer =
+  | { kind: 'playlist'; text: string; targetDuration: number; ended: boolean }
+  | { kind: 'not-found'; targetDuration: number }
+  | { kind: 'reject'; detail: string }
+  | { kind: 'timeout'; targetDuration: number };
+
+export type MultivariantAnswer =
+  | { kind: 'playlist'; text: string; targetDuration: number }
+  | { kind: 'not-found' };
+
+export type PartReadyAnswer = 'ready' | 'not-found' | 'timeout';
+
+export interface WaitOptions {
+  /** Milliseconds to hold the request; capped at, and defaulting to, three target durations (DESIGN.md). */
+  timeoutMs?: number;
+}
+
+/** Preload hints a request may be held for: the next expected part and the two after it. */
+const HINT_LOOKAHEAD = 2;
 
 export class StreamDO extends DurableObject<Env> {
+  private state: S.StreamState = S.emptyState();
+  private relay: RelayReport | null = null;
+  private store: StreamStorage;
+  private readonly waiters = new WaiterList();
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  /** Rendered playlists of the current state, keyed by rendition and delta kind; cleared on every change. */
+  private rendered = new Map<string, string>();
+  /** RPC calls that render a media playlist: lets tests prove viewers are coalesced before they get here. */
+  private playlistCalls = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.store = new StreamStorage(ctx.storage.sql);
+    void ctx.blockConcurrencyWhile(async () => {
+      const loaded = this.store.load();
+      this.state = loaded.state;
+      this.relay = loaded.relay;
+    });
+  }
+
   async ping(): Promise<string> {
     return 'pong';
+  }
+
+  async startSession(input: S.StartSessionInput): Promise<S.StartSessionResult> {
+    const before = this.state.status;
+    const { state, result } = S.startSession(this.state, input, Date.now());
+    if (!result.ok || state === this.state) return result;
+    this.commit(state);
+    this.store.saveStream(state);
+    await this.ctx.storage.deleteAlarm();
+    if (before !== 'live') await this.notifyRegistry('live');
+    return result;
+  }
+
+  async putInit(sessionId: string, rendition: string, init: S.InitRecord): Promise<S.PutInitResult> {
+    const { state, result } = S.putInit(this.state, sessionId, rendition, init);
+    if (result.kind !== 'stored') return result;
+    this.commit(state);
+    this.store.saveInit(rendition, sessionId, init);
+    return result;
+  }
+
+  async addPart(upload: PartUpload): Promise<AddPartResult> {
+    const { state, result } = addPart(this.state, upload, Date.now());
+    if (result.kind === 'pending') {
+      const held = state.renditions[upload.rendition]?.pending.at(-1);
+      if (held) this.store.savePending(upload.rendition, held);
+      this.state = state;
+    } else if (result.kind === 'committed') {
+      this.commit(state);
+      const r = state.renditions[upload.rendition];
+      if (r) this.store.saveCommitted(r, result.committed, result.pruned);
+      this.store.saveStream(state);
+      this.waiters.settle(upload.rendition);
+      // Other renditions' playlists carry this one's EXT-X-RENDITION-REPORT; their waiters need not wake.
+    }
+    return result;
+  }
+
+  async endSession(sessionId: string, reason: string): Promise<S.EndSessionResult> {
+    const { state, result } = S.endSession(this.state, sessionId, reason, Date.now());
+    if (result.kind !== 'ended') return result;
+    this.commit(state);
+    this.store.saveStream(state);
+    this.store.saveAllSegments(state);
+    await this.ctx.storage.setAlarm(result.reconnectDeadline);
+    this.waiters.settle(null);
+    return result;
+  }
+
+  async reportHealth(sessionId: string, report: SessionHealthReport): Promise<boolean> {
+    if (this.state.session?.id !== sessionId || this.state.session.endedAt !== null) return false;
+    this.relay = { sessionId, report, receivedAt: Date.now() };
+    this.store.saveRelay(this.relay);
+    return true;
+  }
+
+  override async alarm(): Promise<void> {
+    const { state, ended: didEnd } = S.expireReconnect(this.state, Date.now());
+    if (!didEnd) {
+      if (state.reconnectDeadline !== null) await this.ctx.storage.setAlarm(state.reconnectDeadline);
+      return;
+    }
+    this.commit(state);
+    this.store.saveStream(state);
+    // RFC 8216bis 6.2.5.2: a server MUST ignore _HLS_msn/_HLS_part once the playlist has EXT-X-ENDLIST.
+    this.waiters.settle(null);
+    await this.notifyRegistry('ended');
+  }
+
+  async getStatus(): Promise<{
+    status: S.StreamStatus;
+    sessionId: string | null;
+    lastPublishAt: number | null;
+  }> {
+    return {
+      status: this.state.status,
+      sessionId: this.state.session?.id ?? null,
+      lastPublishAt: this.state.lastPublishAt,
+    };
+  }
+
+  async getHealth(): Promise<StreamHealth> {
+    return buildHealth(this.state, this.relay);
+  }
+
+  /** The media playlist as of `directives`, held until it holds the requested part (RFC 8216bis 6.2.5.2). */
+  async playlist(rendition: string, directives: Directives, opts: WaitOptions = {}): Promise<PlaylistAnswer> {
+    this.playlistCalls++;
+    const targetDuration = this.state.targetDuration;
+    if (!this.state.renditions[rendition] || !this.state.config) return { kind: 'not-found', targetDuration };
+    const partTarget = this.state.config.partTarget;
+    const decide = () => resolveDirective(playlistPosition(this.state, rendition), directives, partTarget);
+    const decision = decide();
+    if (decision.kind === 'reject') return decision;
+    if (decision.kind === 'wait') {
+      const outcome = await this.hold(rendition, () => decide().kind !== 'wait', opts);
+      if (outcome !== 'ready') return { kind: 'timeout', targetDuration };
+    }
+    return this.renderPlaylist(rendition, directives);
+  }
+
+  async multivariant(): Promise<MultivariantAnswer> {
+    const cached = this.rendered.get('master');
+    const text = cached ?? renderIfAny(buildMultivariantPlaylist(this.state), renderMultivariantPlaylist);
+    if (text === null) return { kind: 'not-found' };
+    this.rendered.set('master', text);
+    return { kind: 'playlist', text, targetDuration: this.state.targetDuration };
+  }
+
+  /** Part sizes of a complete segment, for serving the whole segment as its parts concatenated. */
+  async segmentInfo(
+    rendition: string,
+    sessionId: string,
+    msn: number,
+  ): Promise<{ partSizes: number[] } | null> {
+    const r = this.state.renditions[rendition];
+    const segment = r ? findSegment(r, msn) : undefined;
+    if (!segment || segment.sessionId !== sessionId || !segment.complete) return null;
+    return { partSizes: segment.parts.map((p) => p.size) };
+  }
+
+  /**
+   * Waits for a part a preload hint named (RFC 8216bis 6.2.6: the server SHOULD hold a request for a hinted
+   * resource until it is available). Only the next expected part and the two after it are waited for.
+   */
+  async partReady(
+    rendition: string,
+    sessionId: string,
+    msn: number,
+    part: number,
+    opts: WaitOptions = {},
+  ): Promise<PartReadyAnswer> {
+    const exists = () => {
+      const r = this.state.renditions[rendition];
+      const segment = r ? findSegment(r, msn) : undefined;
+      return segment?.sessionId === sessionId && part < segment.parts.length;
+    };
+    if (exists()) return 'ready';
+    const session = this.state.session;
+    const r = this.state.renditions[rendition];
+    if (!r || !session || session.id !== sessionId || session.endedAt !== null) return 'not-found';
+    const next = nextPosition(r, session.id, session.firstMsn);
+    const near =
+      (msn === next.msn && part >= next.part && part - next.part <= HINT_LOOKAHEAD) ||
+      (msn === next.msn + 1 && part < HINT_LOOKAHEAD);
+    if (!near) return 'not-found';
+    const outcome = await this.hold(rendition, exists, opts);
+    return outcome === 'ready' ? 'ready' : outcome === 'timeout' ? 'timeout' : 'not-found';
+  }
+
+  /** Deletes everything: storage, alarm, waiting requests and the stream's media in R2. */
+  async destroy(): Promise<void> {
+    const streamId = this.state.streamId;
+    this.waiters.releaseAll('cancelled');
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.ctx.storage.deleteAlarm();
+    this.store.clear();
+    this.commit(S.emptyState());
+    this.relay = null;
+    if (streamId) await deleteMedia(this.env.MEDIA, streamPrefix(streamId));
+  }
+
+  /** Test and benchmark counter: how many playlist RPCs reached this object. */
+  async stats(): Promise<{ playlistCalls: number; waiters: number }> {
+    return { playlistCalls: this.playlistCalls, waiters: this.waiters.size };
+  }
+
+  private renderPlaylist(rendition: string, directives: Directives): PlaylistAnswer {
+    const targetDuration = this.state.targetDuration;
+    const partTarget = this.state.config?.partTarget ?? 0;
+    const isEnded = ended(this.state);
+    const skip = deltaRequest(directives, {
+      canSkipUntil: serverControlFor(targetDuration, partTarget).canSkipUntil,
+      ended: isEnded,
+    });
+    const key = `${rendition}|${skip ?? 'full'}`;
+    let text = this.rendered.get(key) ?? null;
+    if (text === null) {
+      text = renderIfAny(buildMediaPlaylist(this.state, rendition, skip), renderMediaPlaylist);
+      if (text === null) return { kind: 'not-found', targetDuration };
+      this.rendered.set(key, text);
+    }
+    return { kind: 'playlist', text, targetDuration, ended: isEnded };
+  }
+
+  private hold(rendition: string, isMet: () => boolean, opts: WaitOptions) {
+    const limit = 3 * this.state.targetDuration * 1000;
+    const timeout = Math.min(opts.timeoutMs ?? limit, limit);
+    const outcome = this.waiters.wait(rendition, isMet, Date.now() + timeout);
+    this.armTimer();
+    return outcome;
+  }
+
+  /** One timer for all waiters, set to the earliest deadline. */
+  private armTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const next = this.waiters.nextDeadline();
+    if (next === null) return;
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        this.waiters.expire(Date.now());
+        this.armTimer();
+      },
+      Math.max(0, next - Date.now()),
+    );
+  }
+
+  private commit(state: S.StreamState): void {
+    this.state = state;
+    this.rendered.clear();
+  }
+
+  private async notifyRegistry(status: S.StreamStatus): Promise<void> {
+    const streamId = this.state.streamId;
+    if (!streamId) return;
+    const registry = this.env.REGISTRY.get(
+      this.env.REGISTRY.idFromName('global'),
+    ) as unknown as RegistryStatusSink;
+    try {
+      await registry.setStatus(streamId, status, Date.now());
+    } catch (err) {
+      // The registry's status is a convenience copy; the stream object stays the source of truth.
+      console.warn('registry setStatus failed', streamId, status, String(err));
+    }
+  }
+}
+
+interface RegistryStatusSink {
+  setStatus(streamId: string, status: S.StreamStatus, atEpochMs: number): Promise<unknown>;
+}
+
+function renderIfAny<T>(model: T | null, render: (model: T) => string): string | null {
+  return model === null ? null : render(model);
+}
+
+/** Lists and deletes every object under `prefix`, 1,000 keys per call, at most 100 rounds. */
+async function deleteMedia(bucket: R2Bucket, prefix: string): Promise<void> {
+  let cursor: string | undefined;
+  for (let round = 0; round < 100; round++) {
+    const listing = await bucket.list(cursor ? { prefix, cursor, limit: 1000 } : { prefix, limit: 1000 });
+    if (listing.objects.length > 0) await bucket.delete(listing.objects.map((o) => o.key));
+    if (!listing.truncated) return;
+    cursor = listing.cursor;
   }
 }

@@ -1,0 +1,179 @@
+/**
+ * Builds playlist models (model.ts) from a stream's state. Pure: the same state gives the same playlist, so
+ * rendering can move to a replica or to the Worker unchanged.
+ */
+import { relativeMediaUri } from '../contract/playback.ts';
+import {
+  activeRenditions,
+  PLAYLIST_SEGMENTS,
+  type Segment,
+  type StreamState,
+  segmentDuration,
+} from '../stream/state.ts';
+import { findSegment, lastPosition, measureBandwidth, nextPosition } from '../stream/timeline.ts';
+import { type PlaylistPosition, skipBoundary } from './directives.ts';
+import type { MediaPlaylist, MultivariantPlaylist, PartEntry, SegmentEntry, VariantStream } from './model.ts';
+
+export type SkipRequest = 'YES' | 'v2' | null;
+
+/**
+ * RFC 8216bis 4.4.3.8 (EXT-X-SERVER-CONTROL) and Apple's LL-HLS authoring guidance: HOLD-BACK at least 3
+ * target durations, PART-HOLD-BACK at least 3 part targets, CAN-SKIP-UNTIL at least 6 target durations.
+ */
+export function serverControlFor(targetDuration: number, partTarget: number) {
+  return {
+    canBlockReload: true,
+    canSkipUntil: 6 * targetDuration,
+    holdBack: 3 * targetDuration,
+    partHoldBack: round3(3 * partTarget),
+  };
+}
+
+export function buildMediaPlaylist(
+  state: StreamState,
+  renditionId: string,
+  skip: SkipRequest,
+): MediaPlaylist | null {
+  const r = state.renditions[renditionId];
+  const session = state.session;
+  if (!r || !session || !state.config || r.segments.length === 0) return null;
+  const targetDuration = state.targetDuration;
+  const partTarget = state.config.partTarget;
+  const serverControl = serverControlFor(targetDuration, partTarget);
+
+  const complete = r.segments.filter((s) => s.complete);
+  const open = r.segments.find((s) => !s.complete) ?? null;
+  const windowed = complete.slice(-PLAYLIST_SEGMENTS);
+  const beforeWindow = r.segments.slice(0, r.segments.length - windowed.length - (open ? 1 : 0));
+  const discontinuitySequence = r.prunedDiscontinuities + beforeWindow.filter((s) => s.discontinuity).length;
+  const first = windowed[0] ?? open;
+  if (!first) return null;
+
+  // RFC 8216bis 4.4.4.9: Partial Segments more than three target durations from the end of the Playlist
+  // SHOULD be removed; keep parts only on segments that start within that span (the open segment included).
+  const partSpan = 3 * targetDuration;
+  let fromEnd = open ? segmentDuration(open) : 0;
+  const withParts = new Set<number>();
+  for (let i = windowed.length - 1; i >= 0; i--) {
+    const s = windowed[i];
+    if (!s || fromEnd >= partSpan) break;
+    withParts.add(s.msn);
+    fromEnd += segmentDuration(s);
+  }
+
+  // RFC 8216bis 6.2.5.1: a delta update skips the segments further than CAN-SKIP-UNTIL from the end.
+  const skippedSegments =
+    skip !== null && !ended(state)
+      ? skipBoundary(
+          windowed.map((s) => segmentDuration(s)),
+          serverControl.canSkipUntil,
+        )
+      : 0;
+
+  const segments: SegmentEntry[] = windowed.slice(skippedSegments).map((s) => ({
+    msn: s.msn,
+    uri: relativeMediaUri.segment(s.sessionId, s.msn),
+    duration: round6(segmentDuration(s)),
+    parts: withParts.has(s.msn) ? partEntries(s) : [],
+    discontinuity: s.discontinuity,
+    programDateTime: s.parts[0]?.programDateTime ?? 0,
+    mapUri: relativeMediaUri.init(s.sessionId),
+  }));
+
+  const isEnded = ended(state);
+  const publishing = session.endedAt === null && !isEnded;
+  const hint = publishing ? nextPosition(r, session.id, session.firstMsn) : null;
+
+  return {
+    version: 6,
+    targetDuration,
+    partTarget,
+    mediaSequence: first.msn,
+    discontinuitySequence,
+    serverControl,
+    segments,
+    openSegment:
+      open && open.parts.length > 0
+        ? {
+            msn: open.msn,
+            parts: partEntries(open),
+            programDateTime: open.parts[0]?.programDateTime ?? 0,
+            discontinuity: open.discontinuity,
+            mapUri: relativeMediaUri.init(open.sessionId),
+          }
+        : null,
+    preloadHint: hint ? { uri: relativeMediaUri.part(session.id, hint.msn, hint.part) } : null,
+    renditionReports: activeRenditions(state)
+      .filter((o) => o.id !== r.id)
+      .flatMap((o) => {
+        const last = lastPosition(o);
+        return last
+          ? [{ uri: relativeMediaUri.rendition(o.id), lastMsn: last.msn, lastPart: last.part }]
+          : [];
+      }),
+    skippedSegments,
+    skipV2: skip === 'v2' && skippedSegments > 0,
+    ended: isEnded,
+  };
+}
+
+export function buildMultivariantPlaylist(state: StreamState): MultivariantPlaylist | null {
+  const sessionId = state.session?.id;
+  if (!sessionId) return null;
+  const variants: VariantStream[] = [];
+  for (const r of activeRenditions(state)) {
+    const init = r.inits[sessionId];
+    if (!init) continue;
+    const bandwidth = measureBandwidth(r);
+    const variant: VariantStream = {
+      uri: `${r.id}/index.m3u8`,
+      bandwidth: bandwidth?.peak ?? 0,
+      averageBandwidth: bandwidth?.average ?? 0,
+      codecs: init.codecs.join(','),
+    };
+    if (init.width && init.height) variant.resolution = { width: init.width, height: init.height };
+    if (init.frameRate) variant.frameRate = init.frameRate;
+    variants.push(variant);
+  }
+  if (variants.length === 0) return null;
+  // Highest bandwidth first: players start with the first listed variant (RFC 8216bis 6.3.1 leaves the choice).
+  variants.sort((a, b) => b.bandwidth - a.bandwidth);
+  return { version: 9, independentSegments: true, variants };
+}
+
+/** Where a rendition's live edge is, for the blocking decision (directives.ts `resolveDirective`). */
+export function playlistPosition(state: StreamState, renditionId: string): PlaylistPosition {
+  const r = state.renditions[renditionId];
+  const last = r ? lastPosition(r) : null;
+  const lastComplete = r?.segments.findLast((s) => s.complete);
+  return {
+    lastMsn: last?.msn ?? lastComplete?.msn ?? -1,
+    lastPart: last?.part ?? -1,
+    lastCompleteMsn: lastComplete?.msn ?? -1,
+    partCounts: (msn) => {
+      const s = r ? findSegment(r, msn) : undefined;
+      return s?.complete ? s.parts.length : undefined;
+    },
+    ended: ended(state),
+  };
+}
+
+export function ended(state: StreamState): boolean {
+  return state.status === 'ended';
+}
+
+function partEntries(s: Segment): PartEntry[] {
+  return s.parts.map((p, i) => ({
+    uri: relativeMediaUri.part(s.sessionId, s.msn, i),
+    duration: round6(p.duration),
+    independent: p.independent,
+  }));
+}
+
+function round6(n: number): number {
+  return Math.round(n * 1e6) / 1e6;
+}
+
+function round3(n: number): number {
+  return Math.round(n * 1e3) / 1e3;
+}

@@ -1,0 +1,99 @@
+/**
+ * A stream's health as JSON: what `GET /v1/streams/{id}/health` returns. Built by a pure function from the
+ * state and the latest relay reports (src/contract/health.ts).
+ */
+
+import type { SessionHealthReport } from '../contract/health.ts';
+import type { IngestProtocol, IngestRole } from '../contract/ingest.ts';
+import type { StreamState, StreamStatus } from './state.ts';
+import { lastPosition, measureBandwidth } from './timeline.ts';
+
+export interface RenditionHealth {
+  id: string;
+  codecs: string[];
+  width?: number;
+  height?: number;
+  frameRate?: number;
+  lastMsn: number | null;
+  lastPart: number | null;
+  /** Parts recorded in the retained segments. */
+  parts: number;
+  segments: number;
+  /** Bits per second measured from uploaded bytes over recent segments; null before any media. */
+  bitrate: { peak: number; average: number } | null;
+}
+
+export interface StreamHealth {
+  streamId: string | null;
+  status: StreamStatus;
+  /** Seconds. */
+  targetDuration: number;
+  lastPublishAt: number | null;
+  /** Epoch ms when the stream ends unless the encoder reconnects; null when not waiting. */
+  reconnectDeadline: number | null;
+  session: {
+    id: string;
+    protocol: IngestProtocol;
+    remoteAddress: string;
+    role: IngestRole;
+    relayId: string;
+    startedAt: number;
+    endedAt: number | null;
+    endReason: string | null;
+  } | null;
+  renditions: RenditionHealth[];
+  /** The latest report from the relay for the current session, and when it arrived (epoch ms). */
+  relay: { report: SessionHealthReport; receivedAt: number } | null;
+}
+
+export interface RelayReport {
+  sessionId: string;
+  report: SessionHealthReport;
+  receivedAt: number;
+}
+
+export function buildHealth(state: StreamState, relay: RelayReport | null): StreamHealth {
+  const session = state.session;
+  return {
+    streamId: state.streamId,
+    status: state.status,
+    targetDuration: state.targetDuration,
+    lastPublishAt: state.lastPublishAt,
+    reconnectDeadline: state.reconnectDeadline,
+    session: session
+      ? {
+          id: session.id,
+          protocol: session.protocol,
+          remoteAddress: session.remoteAddress,
+          role: session.role,
+          relayId: session.relayId,
+          startedAt: session.startedAt,
+          endedAt: session.endedAt,
+          endReason: session.endReason,
+        }
+      : null,
+    renditions: Object.values(state.renditions)
+      .sort((a, b) => a.id.localeCompare(b.id))
+      .map((r) => {
+        const init = session ? r.inits[session.id] : undefined;
+        const last = lastPosition(r);
+        const health: RenditionHealth = {
+          id: r.id,
+          codecs: init?.codecs ?? [],
+          lastMsn: last?.msn ?? null,
+          lastPart: last?.part ?? null,
+          parts: r.segments.reduce((n, s) => n + s.parts.length, 0),
+          segments: r.segments.length,
+          bitrate: measureBandwidth(r),
+        };
+        if (init?.width !== undefined) health.width = init.width;
+        if (init?.height !== undefined) health.height = init.height;
+        if (init?.frameRate !== undefined) health.frameRate = init.frameRate;
+        return health;
+      }),
+    relay:
+      relay && session && relay.sessionId === session.id
+        ? { report: relay.report, receivedAt: relay.receivedAt }
+        : null,
+  };
+}
