@@ -43,3 +43,16 @@ export function wrappedDelta(a: number, b: number, bits: number): number {
   if (d > m / 2) d -= m;
   return d;
 }
+
+/** SRT packet sequence numbers are 31-bit counters (draft-sharabayko-srt §3.1): 0 .. 2^31 - 1, then 0. */
+export const SRT_SEQ_MODULUS = 0x80000000;
+
+/** Signed distance a - b between two SRT sequence numbers, in (-2^30, 2^30]. */
+export function seqDiff(a: number, b: number): number {
+  return wrappedDelta(a, b, 31);
+}
+
+/** The sequence number n after `seq` (n may be negative), wrapped into 31 bits. */
+export function seqAdd(seq: number, n: number): number {
+  return (((seq + n) % SRT_SEQ_MODULUS) + SRT_SEQ_MODULUS) % SRT_SEQ_MODULUS;
+}

@@ -1,0 +1,135 @@
+/**
+ * Elementary stream handlers: one complete PES payload with its timestamps in, demux events out. A table
+ * keyed by stream_type (ISO/IEC 13818-1 Table 2-34) picks the handler.
+ */
+import { AAC_FRAME_SAMPLES, aacCodecString, ascFromAdts, parseAdtsFrames } from '../../codec/aac.ts';
+import {
+  annexBToAvcc,
+  avcCodecString,
+  buildAvcC,
+  isIdr,
+  NalType,
+  nalType,
+  parseSps,
+  splitAnnexB,
+} from '../../codec/h264.ts';
+import type { DemuxEvent } from '../../media/access-unit.ts';
+
+/** MPEG-TS timestamps are 90 kHz (§2.4.3.7). */
+export const TS_TIMESCALE = 90_000;
+
+export interface PesUnit {
+  /** Unwrapped 90 kHz ticks. */
+  pts: number;
+  dts: number;
+  payload: Uint8Array;
+  receivedAt: number;
+}
+
+export interface ElementaryStream {
+  onPes(pes: PesUnit, out: DemuxEvent[], count: (reason: string) => void): void;
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
+  return a !== undefined && a.byteLength === b.byteLength && a.every((v, i) => v === b[i]);
+}
+
+/**
+ * H.264 (stream_type 0x1B): Annex B byte stream; ffmpeg and libsrt senders put one access unit in each PES
+ * (ISO/IEC 13818-1 §2.14: "a PES packet shall contain ... one or more complete access units" in practice one).
+ */
+export class H264Stream implements ElementaryStream {
+  #avcC: Uint8Array | undefined;
+
+  onPes(pes: PesUnit, out: DemuxEvent[], count: (reason: string) => void): void {
+    const nals = splitAnnexB(pes.payload);
+    const sps = nals.find((n) => nalType(n) === NalType.sps);
+    const pps = nals.filter((n) => nalType(n) === NalType.pps);
+    if (sps && pps.length > 0) {
+      const avcC = buildAvcC(sps, pps);
+      if (!sameBytes(this.#avcC, avcC)) {
+        const info = parseSps(sps);
+        if (!info.ok) count('h264-bad-sps');
+        else {
+          this.#avcC = avcC;
+          out.push({
+            type: 'config',
+            track: {
+              kind: 'video',
+              codec: 'h264',
+              timescale: TS_TIMESCALE,
+              avcC,
+              width: info.value.width,
+              height: info.value.height,
+              codecString: avcCodecString(avcC),
+            },
+          });
+        }
+      }
+    }
+    if (this.#avcC === undefined) {
+      count('h264-before-config');
+      return;
+    }
+    const data = annexBToAvcc(nals);
+    if (data.byteLength === 0) return;
+    out.push({
+      type: 'unit',
+      unit: {
+        kind: 'video',
+        dts: pes.dts,
+        pts: pes.pts,
+        keyframe: nals.some(isIdr),
+        data,
+        receivedAt: pes.receivedAt,
+      },
+    });
+  }
+}
+
+/** AAC in ADTS (stream_type 0x0F, ISO 14496-3 1.A.2): several frames per PES, the PTS belongs to the first. */
+export class AdtsStream implements ElementaryStream {
+  #asc: Uint8Array | undefined;
+
+  onPes(pes: PesUnit, out: DemuxEvent[], count: (reason: string) => void): void {
+    const { frames, rest, skipped } = parseAdtsFrames(pes.payload);
+    if (skipped > 0) count('adts-resync');
+    if (rest.byteLength > 0) count('adts-partial-frame');
+    frames.forEach((frame, i) => {
+      const asc = ascFromAdts(frame.header);
+      if (!sameBytes(this.#asc, asc)) {
+        this.#asc = asc;
+        out.push({
+          type: 'config',
+          track: {
+            kind: 'audio',
+            codec: 'aac',
+            timescale: TS_TIMESCALE,
+            audioSpecificConfig: asc,
+            sampleRate: frame.header.sampleRate,
+            channelCount: frame.header.channelConfig === 7 ? 8 : frame.header.channelConfig || 2,
+            codecString: aacCodecString(asc),
+          },
+        });
+      }
+      // Each frame is 1024 samples: frame i starts i * 1024 / sampleRate seconds after the PES PTS.
+      const offset = Math.round((i * AAC_FRAME_SAMPLES * TS_TIMESCALE) / frame.header.sampleRate);
+      out.push({
+        type: 'unit',
+        unit: {
+          kind: 'audio',
+          dts: pes.dts + offset,
+          pts: pes.pts + offset,
+          keyframe: true,
+          data: frame.data.slice(),
+          receivedAt: pes.receivedAt,
+        },
+      });
+    });
+  }
+}
+
+export const STREAM_TYPES: Readonly<Record<number, () => ElementaryStream>> = {
+  27: () => new H264Stream(),
+  15: () => new AdtsStream(),
+};

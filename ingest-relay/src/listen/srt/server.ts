@@ -1,0 +1,269 @@
+/**
+ * The SRT listener: one UDP socket, many callers, demultiplexed by destination socket id and checked against
+ * the peer address (draft-sharabayko-srt-01 §3: packets to socket id 0 are handshakes). Inductions are
+ * answered statelessly with a SYN cookie; a connection exists only after a valid conclusion, an authorized
+ * stream key and an opened publish session. Bad datagrams are counted and ignored; other callers never notice.
+ */
+import { randomBytes, randomInt } from 'node:crypto';
+import dgram from 'node:dgram';
+import { performance } from 'node:perf_hooks';
+import { log, RateLimitedLog } from '../../log.ts';
+import { connectionErrorsTotal, connectionsActive, connectionsTotal } from '../../metrics.ts';
+import { type ConnectionStats, SrtConnection } from './connection.ts';
+import {
+  acceptConclusion,
+  answerInduction,
+  type ConclusionRequest,
+  Reject,
+  readConclusion,
+  rejection,
+} from './handshake.ts';
+import { type HandshakeCif, HandshakeType, parseHandshake, serializeHandshake } from './handshake-wire.ts';
+import { refusalFor, type SrtIngestHub } from './hub.ts';
+import { ControlType, control, MAX_DATAGRAM_BYTES, parsePacket, serializePacket } from './packet.ts';
+import { TsPublisher } from './publisher.ts';
+import { srtIgnoredPackets, srtRejections } from './srt-metrics.ts';
+
+export interface SrtServerOptions {
+  host: string;
+  port: number;
+  hub: SrtIngestHub;
+  /** Our receiver latency (TSBPD delay), ms; the larger of this and the caller's proposal wins. Default 120. */
+  latencyMs?: number;
+  /** Silence after which a connection is closed, ms. Default 5000. */
+  peerIdleTimeoutMs?: number;
+  /** Tests: every TS payload of a connection, in delivery order, before demux. */
+  onTsPayload?: (streamKey: string, payload: Uint8Array) => void;
+}
+
+export interface SrtServerCounters {
+  malformed: number;
+  oversized: number;
+  strangers: number;
+  rejections: number;
+  inductions: number;
+  accepted: number;
+}
+
+export interface SrtServer {
+  readonly port: number;
+  /** Live connections' statistics. */
+  connections(): ConnectionStats[];
+  counters(): SrtServerCounters;
+  close(): Promise<void>;
+}
+
+const TICK_MS = 5;
+const MAX_PENDING = 256;
+const FLOW_WINDOW_MAX = 25_600;
+
+export async function startSrtServer(opts: SrtServerOptions): Promise<SrtServer> {
+  const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 8 * 1024 * 1024 });
+  const secret = randomBytes(32);
+  const listenerSocketId = randomInt(1, 0x7fffffff);
+  const latencyMs = opts.latencyMs ?? 120;
+  const idleUs = (opts.peerIdleTimeoutMs ?? 5000) * 1000;
+  const bySocketId = new Map<number, SrtConnection>();
+  const byPeer = new Map<string, SrtConnection>();
+  const pending = new Set<string>();
+  const counters: SrtServerCounters = {
+    malformed: 0,
+    oversized: 0,
+    strangers: 0,
+    rejections: 0,
+    inductions: 0,
+    accepted: 0,
+  };
+  const warn = new RateLimitedLog(log);
+  const epochUs = Math.round(performance.now() * 1000);
+  const nowUs = () => Math.round(performance.now() * 1000);
+
+  const send = (bytes: Uint8Array, port: number, address: string) => {
+    socket.send(bytes, port, address);
+  };
+
+  const ignore = (reason: 'malformed' | 'oversized' | 'stranger', peer: string, detail: string) => {
+    if (reason === 'stranger') counters.strangers++;
+    else counters[reason]++;
+    srtIgnoredPackets.inc({ reason });
+    warn.warn({ peer, reason, detail }, 'srt: datagram ignored');
+  };
+
+  const reject = (hs: HandshakeCif, code: number, reason: string, peer: dgram.RemoteInfo, ts: number) => {
+    counters.rejections++;
+    srtRejections.inc({ reason: String(code) });
+    connectionErrorsTotal.inc({ protocol: 'srt', reason: `reject-${code}` });
+    log.info({ peer: `${peer.address}:${peer.port}`, code, reason }, 'srt: handshake refused');
+    const pkt = control(ControlType.handshake, {
+      destSocketId: hs.socketId,
+      timestamp: ts,
+      cif: serializeHandshake(rejection(hs, code, peer.address)),
+    });
+    send(serializePacket(pkt), peer.port, peer.address);
+  };
+
+  const conclude = async (
+    hs: HandshakeCif,
+    req: ConclusionRequest,
+    peer: dgram.RemoteInfo,
+    peerTs: number,
+  ) => {
+    const peerKey = `${peer.address}:${peer.port}`;
+    const arrivedUs = nowUs();
+    const ts = (arrivedUs - epochUs) >>> 0;
+    try {
+      const auth = await opts.hub.authorize(req.streamKey, 'srt');
+      const accepted = acceptConclusion(req, {
+        passphrase: auth.srtPassphrase,
+        latencyMs,
+        socketId: allocateSocketId(bySocketId),
+        peerAddress: peer.address,
+      });
+      if (!accepted.ok) return reject(hs, accepted.reject, accepted.reason, peer, ts);
+      const session = await opts.hub.open({
+        streamKey: req.streamKey,
+        protocol: 'srt',
+        remoteAddress: peerKey,
+      });
+      const response = serializePacket(
+        control(ControlType.handshake, {
+          destSocketId: req.callerSocketId,
+          timestamp: ts,
+          cif: serializeHandshake(accepted.response),
+        }),
+      );
+      const publisher = new TsPublisher(session, (reason) => conn.close(reason, true, nowUs()));
+      const conn: SrtConnection = new SrtConnection({
+        socketId: accepted.response.socketId,
+        peerSocketId: req.callerSocketId,
+        peer: { address: peer.address, port: peer.port },
+        streamKey: req.streamKey,
+        streamId: session.streamId,
+        initialSeq: req.initialSeq,
+        flowWindow: Math.min(req.flowWindow, FLOW_WINDOW_MAX),
+        latencyMs: accepted.latencyMs,
+        keys: accepted.keys,
+        passphrase: auth.srtPassphrase,
+        conclusionResponse: response,
+        startUs: arrivedUs,
+        peerStartUs: arrivedUs - peerTs,
+        sendDatagram: (bytes) => send(bytes, peer.port, peer.address),
+        onPayload: (payload) => {
+          opts.onTsPayload?.(req.streamKey, payload);
+          publisher.push(payload, Date.now());
+        },
+        onClose: (reason) => {
+          bySocketId.delete(conn.socketId);
+          if (byPeer.get(peerKey) === conn) byPeer.delete(peerKey);
+          connectionsActive.dec({ protocol: 'srt' });
+          log.info({ peer: peerKey, streamId: session.streamId, reason, stats: conn.stats() }, 'srt: closed');
+          publisher.end(reason);
+        },
+      });
+      bySocketId.set(conn.socketId, conn);
+      byPeer.set(peerKey, conn);
+      counters.accepted++;
+      connectionsTotal.inc({ protocol: 'srt' });
+      connectionsActive.inc({ protocol: 'srt' });
+      log.info(
+        { peer: peerKey, streamId: session.streamId, latencyMs: accepted.latencyMs },
+        'srt: connected',
+      );
+      conn.resendConclusion();
+    } catch (err) {
+      const { code, reason } = refusalFor(err);
+      reject(hs, code, reason, peer, ts);
+    } finally {
+      pending.delete(peerKey);
+    }
+  };
+
+  const onHandshake = (cif: Uint8Array, peerTs: number, peer: dgram.RemoteInfo) => {
+    const peerKey = `${peer.address}:${peer.port}`;
+    const p = parseHandshake(cif);
+    if (!p.ok) return ignore('malformed', peerKey, p.error);
+    const hs = p.value;
+    const ts = (nowUs() - epochUs) >>> 0;
+    if (hs.handshakeType === HandshakeType.induction) {
+      counters.inductions++;
+      const answer = answerInduction(hs, peer, listenerSocketId, secret, Date.now());
+      const pkt = control(ControlType.handshake, {
+        destSocketId: hs.socketId,
+        timestamp: ts,
+        cif: serializeHandshake(answer),
+      });
+      return send(serializePacket(pkt), peer.port, peer.address);
+    }
+    if (hs.handshakeType !== HandshakeType.conclusion)
+      return ignore('malformed', peerKey, 'unexpected handshake type');
+    const existing = byPeer.get(peerKey);
+    if (existing && existing.peerSocketId === hs.socketId) return existing.resendConclusion();
+    if (pending.has(peerKey)) return;
+    const read = readConclusion(hs, peerKey, secret, Date.now());
+    // A bad cookie gets no answer: it is either stale or forged, and answering would reflect traffic.
+    if (!read.ok && read.reject === Reject.rogue) return ignore('malformed', peerKey, read.reason);
+    if (!read.ok) return reject(hs, read.reject, read.reason, peer, ts);
+    if (pending.size >= MAX_PENDING)
+      return reject(hs, Reject.resource, 'too many handshakes pending', peer, ts);
+    pending.add(peerKey);
+    void conclude(hs, read.request, peer, peerTs);
+  };
+
+  socket.on('message', (msg, rinfo) => {
+    const peerKey = `${rinfo.address}:${rinfo.port}`;
+    if (msg.byteLength > MAX_DATAGRAM_BYTES) return ignore('oversized', peerKey, `${msg.byteLength} bytes`);
+    const bytes = new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
+    const p = parsePacket(bytes);
+    if (!p.ok) return ignore('malformed', peerKey, p.error);
+    const pkt = p.value;
+    if (pkt.destSocketId === 0) {
+      if (pkt.kind === 'control' && pkt.type === ControlType.handshake)
+        return onHandshake(pkt.cif, pkt.timestamp, rinfo);
+      return ignore('stranger', peerKey, 'non-handshake packet to socket 0');
+    }
+    const conn = bySocketId.get(pkt.destSocketId);
+    if (!conn || conn.peerKey !== peerKey)
+      return ignore('stranger', peerKey, `socket id ${pkt.destSocketId}`);
+    if (pkt.kind === 'control' && pkt.type === ControlType.handshake)
+      return onHandshake(pkt.cif, pkt.timestamp, rinfo);
+    conn.onPacket(pkt, nowUs());
+  });
+  socket.on('error', (err) => log.error({ err }, 'srt: socket error'));
+
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(opts.port, opts.host, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+
+  const timer = setInterval(() => {
+    const now = nowUs();
+    for (const conn of [...bySocketId.values()]) {
+      if (now - conn.lastHeardUs > idleUs) conn.close('peer idle timeout', true, now);
+      else conn.tick(now);
+    }
+  }, TICK_MS);
+
+  return {
+    port: socket.address().port,
+    connections: () => [...bySocketId.values()].map((c) => c.stats()),
+    counters: () => ({ ...counters }),
+    close: async () => {
+      clearInterval(timer);
+      const now = nowUs();
+      for (const conn of [...bySocketId.values()]) conn.close('listener closing', true, now);
+      await new Promise<void>((resolve) => socket.close(() => resolve()));
+    },
+  };
+}
+
+function allocateSocketId(taken: Map<number, unknown>): number {
+  // 2^31 ids and at most a few hundred in use: a collision twice in a row is already unlikely.
+  for (let attempt = 0; attempt < 64; attempt++) {
+    const id = randomInt(1, 0x7fffffff);
+    if (!taken.has(id)) return id;
+  }
+  throw new Error('no free SRT socket id');
+}

@@ -1,0 +1,75 @@
+/**
+ * A small IngestHub for SRT tests: a table of known keys (with optional passphrases) and a record of every
+ * session opened and every event pushed. Refusals use the hub's PublishRefused shape (`code`).
+ */
+
+import type { SrtIngestHub, SrtPublishSession } from '../../../ingest-relay/src/listen/srt/hub.ts';
+import type { DemuxEvent } from '../../../ingest-relay/src/media/access-unit.ts';
+import type { AuthorizeResponse, IngestProtocol } from '../../../src/contract/ingest.ts';
+
+export class TestRefusal extends Error {
+  readonly code: string;
+  constructor(code: string) {
+    super(code);
+    this.code = code;
+  }
+}
+
+export interface RecordedSession extends SrtPublishSession {
+  readonly streamKey: string;
+  readonly events: DemuxEvent[];
+  ended: string | undefined;
+}
+
+export class RecordingHub implements SrtIngestHub {
+  readonly sessions: RecordedSession[] = [];
+  readonly authorizations: string[] = [];
+  readonly #keys: Map<string, string | null>;
+
+  /** `keys`: stream key -> passphrase (null = unencrypted). */
+  constructor(keys: Record<string, string | null>) {
+    this.#keys = new Map(Object.entries(keys));
+  }
+
+  async authorize(streamKey: string, _protocol: IngestProtocol): Promise<AuthorizeResponse> {
+    this.authorizations.push(streamKey);
+    const passphrase = this.#keys.get(streamKey);
+    if (passphrase === undefined) throw new TestRefusal('unknown-key');
+    return {
+      streamId: `st_${streamKey}`,
+      config: { partTarget: 0.333, segmentTarget: 2, reconnectWindow: 10 },
+      srtPassphrase: passphrase,
+      role: 'primary',
+    };
+  }
+
+  async open(req: {
+    streamKey: string;
+    protocol: IngestProtocol;
+    remoteAddress: string;
+  }): Promise<SrtPublishSession> {
+    if (!this.#keys.has(req.streamKey)) throw new TestRefusal('unknown-key');
+    if (this.sessions.some((s) => s.streamKey === req.streamKey && s.ended === undefined)) {
+      throw new TestRefusal('already-live');
+    }
+    const events: DemuxEvent[] = [];
+    const session: RecordedSession = {
+      streamKey: req.streamKey,
+      streamId: `st_${req.streamKey}`,
+      sessionId: `se_${this.sessions.length}`,
+      events,
+      ended: undefined,
+      push: (ev) => {
+        events.push(ev);
+        return true;
+      },
+      onDrain: () => undefined,
+      onFatal: () => undefined,
+      end: async (reason) => {
+        session.ended = reason;
+      },
+    };
+    this.sessions.push(session);
+    return session;
+  }
+}
