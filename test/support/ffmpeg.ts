@@ -82,14 +82,7 @@ export async function makeElementaryStreams(
   const o = { ...defaultStream, ...opts };
   const h264 = join(dir, 'video.h264');
   const adts = join(dir, 'audio.adts');
-  const size = `${o.width}x${o.height}`;
-  // biome-ignore format: argument pairs
-  await ffmpeg([
-    '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${o.fps}:duration=${o.seconds}`,
-    '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', o.profile, '-pix_fmt', 'yuv420p',
-    '-g', String(o.gop), '-keyint_min', String(o.gop), '-sc_threshold', '0', '-bf', String(o.bframes),
-    '-x264-params', 'aud=1', '-f', 'h264', h264,
-  ]);
+  await ffmpeg([...x264Args(o), '-x264-params', 'aud=1', '-f', 'h264', h264]);
   // biome-ignore format: argument pairs
   await ffmpeg([
     '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=${o.audioRate}:duration=${o.seconds}`,
@@ -100,4 +93,21 @@ export async function makeElementaryStreams(
     adts: new Uint8Array(await readFile(adts)),
     options: o,
   };
+}
+
+/** libx264 from a synthetic test pattern with `o`'s size, rate, GOP, B-frames and profile. */
+function x264Args(o: TestStreamOptions): string[] {
+  // biome-ignore format: argument pairs
+  return [
+    '-f', 'lavfi', '-i', `testsrc2=size=${o.width}x${o.height}:rate=${o.fps}:duration=${o.seconds}`,
+    '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', o.profile, '-pix_fmt', 'yuv420p',
+    '-g', String(o.gop), '-keyint_min', String(o.gop), '-sc_threshold', '0', '-bf', String(o.bframes),
+  ];
+}
+
+/** The same video straight into MP4, so each sample's pts/dts come from the encoder (ffprobe reads them). */
+export async function makeVideoMp4(dir: string, opts: Partial<TestStreamOptions> = {}): Promise<string> {
+  const file = join(dir, 'video.mp4');
+  await ffmpeg([...x264Args({ ...defaultStream, ...opts }), '-x264-params', 'aud=1', file]);
+  return file;
 }

@@ -1,0 +1,224 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { dumpBoxes } from '../../../ingest-relay/src/cmaf/inspect.ts';
+import {
+  CmafSegmenter,
+  type PartOutput,
+  type SegmenterOptions,
+  type SegmenterOutput,
+} from '../../../ingest-relay/src/cmaf/segmenter.ts';
+import { buildAvcC } from '../../../ingest-relay/src/codec/h264.ts';
+import type { DemuxEvent } from '../../../ingest-relay/src/media/access-unit.ts';
+import { decodeErrors, ffprobeJson, withTempDir } from '../../support/ffmpeg.ts';
+import { makeDemuxEvents } from './fixture.ts';
+import { findBoxes, inspectMp4 } from './mux-inspect.ts';
+
+function runSegmenter(events: readonly DemuxEvent[], options: SegmenterOptions): SegmenterOutput[] {
+  const seg = new CmafSegmenter(options);
+  const out: SegmenterOutput[] = [];
+  for (const ev of events) out.push(...seg.push(ev));
+  out.push(...seg.flush());
+  return out;
+}
+
+const parts = (out: SegmenterOutput[]) => out.filter((o): o is PartOutput => o.type === 'part');
+
+describe.each([
+  { timescale: 1000, label: 'RTMP-like 1 kHz' },
+  { timescale: 90000, label: 'MPEG-TS-like 90 kHz' },
+])('CMAF segmenter on real x264 + AAC ($label)', ({ timescale }) => {
+  it('cuts parts <= partTarget, segments on keyframes, continuous tfdt, and ffmpeg reads the result', async () => {
+    await withTempDir(async (dir) => {
+      const wallStart = 1_700_000_000_000;
+      const { events } = await makeDemuxEvents(dir, {
+        timescale,
+        seconds: 4,
+        gop: 30,
+        bframes: 2,
+        wallStart,
+      });
+      const partTarget = 0.333;
+      const out = runSegmenter(events, { partTarget, segmentTarget: 2, firstMsn: 7 });
+      const init = out[0]!;
+      expect(init.type).toBe('init');
+      if (init.type !== 'init') return;
+      expect(init.codecs).toMatch(/^avc1\.64[0-9a-f]{4},mp4a\.40\.2$/);
+      expect(init.resolution).toBe('320x180');
+      expect(init.frameRate).toBe(30);
+
+      const ps = parts(out);
+      expect(out.filter((o) => o.type === 'fatal')).toEqual([]);
+      // Numbering: msn from firstMsn, part from 0 in each segment, segments end on segmentEnd parts.
+      let msn = 7;
+      let index = 0;
+      for (const p of ps) {
+        expect([p.msn, p.part]).toEqual([msn, index]);
+        expect(p.duration).toBeLessThanOrEqual(partTarget + 1e-9);
+        expect(p.independent).toBe(index === 0);
+        if (p.segmentEnd) {
+          msn++;
+          index = 0;
+        } else index++;
+      }
+      expect(ps.at(-1)!.segmentEnd).toBe(true);
+      expect(new Set(ps.map((p) => p.msn))).toEqual(new Set([7, 8])); // 4 s, keyframes every 1 s, 2 s segments
+      expect(ps.reduce((s, p) => s + p.duration, 0)).toBeCloseTo(4, 2);
+      // PDT: anchored at the first keyframe, spaced by media time, monotonic.
+      expect(ps[0]!.programDateTime).toBe(wallStart);
+      for (let i = 1; i < ps.length; i++) {
+        expect(ps[i]!.programDateTime - ps[i - 1]!.programDateTime).toBeCloseTo(
+          ps[i - 1]!.duration * 1000,
+          -1,
+        );
+      }
+
+      // Independent reader: mux.js parses every box; sequence numbers rise; tfdt is continuous per track;
+      // every segment's first sample is a sync sample.
+      const nextTfdt = new Map<number, number>();
+      ps.forEach((p, i) => {
+        const boxes = inspectMp4(p.bytes);
+        expect(boxes.map((b) => b.type)).toEqual(['moof', 'mdat']);
+        expect(findBoxes(boxes, 'mfhd')[0]!.sequenceNumber).toBe(i + 1);
+        const trafs = findBoxes(boxes, 'traf');
+        for (const traf of trafs) {
+          const trackId = findBoxes([traf], 'tfhd')[0]!.trackId!;
+          const tfdt = findBoxes([traf], 'tfdt')[0]!.baseMediaDecodeTime!;
+          const samples = findBoxes([traf], 'trun')[0]!.samples!;
+          if (nextTfdt.has(trackId)) expect(tfdt).toBe(nextTfdt.get(trackId));
+          nextTfdt.set(trackId, tfdt + samples.reduce((s, x) => s + x.duration, 0));
+          if (trackId === 1 && p.independent) expect(samples[0]!.flags.isNonSyncSample).toBe(0);
+        }
+        expect(trafs.length).toBe(2);
+      });
+
+      const file = join(dir, 'out.mp4');
+      await writeFile(file, Buffer.concat([init.bytes, ...ps.map((p) => p.bytes)]));
+      expect(await decodeErrors(file)).toBe('');
+      const probe = (await ffprobeJson(file)) as {
+        streams: { codec_name: string; width?: number; height?: number; sample_rate?: string }[];
+        format: { duration: string };
+      };
+      expect(probe.streams.map((s) => s.codec_name)).toEqual(['h264', 'aac']);
+      expect(probe.streams[0]).toMatchObject({ width: 320, height: 180 });
+      expect(probe.streams[1]!.sample_rate).toBe('48000');
+      expect(Number(probe.format.duration)).toBeGreaterThan(3.9);
+      expect(Number(probe.format.duration)).toBeLessThan(4.2);
+    });
+  }, 60_000);
+});
+
+describe('CMAF segmenter rules', () => {
+  // A real SPS/PPS (x264, High, 320x180, 30 fps VUI), fixed here so the golden box tree never moves.
+  const sps = Uint8Array.from(Buffer.from('6764000cacd941419f9f011000000300100000030320f1429960', 'hex'));
+  const pps = Uint8Array.from(Buffer.from('68ef8fcb', 'hex'));
+  const avcC = buildAvcC(sps, [pps]);
+  const video: DemuxEvent = {
+    type: 'config',
+    track: {
+      kind: 'video',
+      codec: 'h264',
+      timescale: 1000,
+      avcC,
+      width: 320,
+      height: 180,
+      codecString: 'avc1.64000c',
+    },
+  };
+  const audio: DemuxEvent = {
+    type: 'config',
+    track: {
+      kind: 'audio',
+      codec: 'aac',
+      timescale: 1000,
+      audioSpecificConfig: new Uint8Array([0x11, 0x90]),
+      sampleRate: 48000,
+      channelCount: 2,
+      codecString: 'mp4a.40.2',
+    },
+  };
+  const v = (ms: number, keyframe: boolean, size = 100): DemuxEvent => ({
+    type: 'unit',
+    unit: { kind: 'video', dts: ms, pts: ms, keyframe, data: new Uint8Array(size), receivedAt: 5000 + ms },
+  });
+  const a = (ms: number): DemuxEvent => ({
+    type: 'unit',
+    unit: {
+      kind: 'audio',
+      dts: ms,
+      pts: ms,
+      keyframe: true,
+      data: new Uint8Array(10),
+      receivedAt: 5000 + ms,
+    },
+  });
+  /** 25 fps video (40 ms) with keyframes every `gop` frames, from frame `from`; audio every 21.333 ms. */
+  const stream = (frames: number, gop: number, from = 0) => {
+    const evs: DemuxEvent[] = [];
+    for (let f = from; f < frames; f++) {
+      evs.push(v(f * 40, f % gop === 0));
+      for (let k = Math.ceil((f * 40 * 48) / 1024); (k * 1024) / 48 < (f + 1) * 40; k++)
+        evs.push(a(Math.round((k * 1024) / 48)));
+    }
+    return evs;
+  };
+
+  it('matches the golden box tree of an init segment and a part', async () => {
+    const out = runSegmenter([video, audio, ...stream(10, 10)], {
+      partTarget: 0.2,
+      segmentTarget: 1,
+      firstMsn: 0,
+    });
+    const init = out[0]!.type === 'init' ? out[0]!.bytes : new Uint8Array(0);
+    const dump = `# init\n${dumpBoxes(init)}# part 0\n${dumpBoxes(parts(out)[0]!.bytes)}`;
+    const goldenUrl = new URL('../../fixtures/relay/cmaf-boxes.golden.txt', import.meta.url);
+    // UPDATE_GOLDEN=1 rewrites the file after a deliberate layout change; review its diff.
+    if (process.env.UPDATE_GOLDEN) await writeFile(goldenUrl, dump);
+    const golden = await readFile(goldenUrl, 'utf8');
+    expect(dump).toBe(golden);
+  });
+
+  it('drops video before the first keyframe (counted), then starts with an independent part', () => {
+    const seg = new CmafSegmenter({ partTarget: 0.2, segmentTarget: 1, firstMsn: 0 });
+    const out: SegmenterOutput[] = [];
+    for (const ev of [video, audio, ...stream(60, 25, 3)]) out.push(...seg.push(ev));
+    out.push(...seg.flush());
+    expect(seg.stats.droppedBeforeKeyframe).toBeGreaterThanOrEqual(22);
+    const ps = parts(out);
+    expect(ps[0]).toMatchObject({ msn: 0, part: 0, independent: true });
+    expect(ps.filter((p) => p.segmentEnd).length).toBe(2); // keyframes at 1.0 s and 2.0 s (frames 25, 50)
+    for (const p of ps) expect(p.duration).toBeLessThanOrEqual(0.2);
+  });
+
+  it('cuts audio-only streams on audio time', () => {
+    const evs = [audio, ...stream(50, 25).filter((e) => e.type === 'unit' && e.unit.kind === 'audio')];
+    const out = runSegmenter(evs, { partTarget: 0.25, segmentTarget: 1, firstMsn: 3 });
+    expect(out[0]).toMatchObject({ type: 'init', codecs: 'mp4a.40.2' });
+    const ps = parts(out);
+    expect(ps.every((p) => p.duration <= 0.25 && p.independent)).toBe(true);
+    expect(ps.filter((p) => p.segmentEnd).length).toBe(2);
+    expect(ps.reduce((s, p) => s + p.duration, 0)).toBeCloseTo(2, 1);
+  });
+
+  it('treats a changed codec configuration as fatal, and an identical repeat as harmless', () => {
+    const changed: DemuxEvent = {
+      type: 'config',
+      track: {
+        kind: 'video',
+        codec: 'h264',
+        timescale: 1000,
+        avcC: buildAvcC(sps, [pps, pps]),
+        width: 320,
+        height: 180,
+        codecString: 'avc1.64000c',
+      },
+    };
+    const seg = new CmafSegmenter({ partTarget: 0.2, segmentTarget: 1, firstMsn: 0 });
+    const out: SegmenterOutput[] = [];
+    for (const ev of [video, audio, ...stream(30, 25), video]) out.push(...seg.push(ev));
+    expect(out.some((o) => o.type === 'fatal')).toBe(false);
+    out.push(...seg.push(changed));
+    expect(out.at(-1)).toEqual({ type: 'fatal', reason: 'video codec configuration changed mid-session' });
+    expect(seg.push(v(5000, true))).toEqual([]);
+  });
+});
