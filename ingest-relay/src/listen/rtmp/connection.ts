@@ -1,0 +1,353 @@
+/**
+ * One RTMP connection's protocol state: handshake, chunk stream, NetConnection/NetStream commands
+ * (Adobe RTMP specification 1.0 section 7.2) and FLV demux into a publishing session. No sockets here: the
+ * server hands bytes in through receive() and gets bytes, pauses and closes out through ConnectionIo.
+ */
+import { randomFillSync } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { IngestProtocol } from '../../../../src/contract/ingest.ts';
+import { FlvDemuxer } from '../../demux/flv.ts';
+import { RateLimitedLog } from '../../log.ts';
+import { counter } from '../../metrics.ts';
+import { type Amf0Object, type Amf0Value, decodeAmf0 } from './amf0.ts';
+import { ChunkReader, ChunkWriter } from './chunk-stream.ts';
+import { RtmpError } from './error.ts';
+import { ServerHandshake } from './handshake.ts';
+import type { PublishHub, PublishSessionPort } from './hub.ts';
+import { publishRefusal } from './hub.ts';
+import {
+  acknowledgementMessage,
+  commandMessage,
+  MessageType,
+  type RtmpMessage,
+  setChunkSizeMessage,
+  setPeerBandwidthMessage,
+  UserControlEvent,
+  userControlMessage,
+  windowAckSizeMessage,
+} from './messages.ts';
+
+/** What the server offers the peer (5.4.1, 5.4.4, 5.4.5). */
+const SERVER_CHUNK_SIZE = 4096;
+const WINDOW_ACK_SIZE = 2_500_000;
+
+const droppedMessages = counter('relay_rtmp_messages_dropped_total', 'RTMP messages ignored', ['reason']);
+const demuxErrors = counter('relay_rtmp_demux_errors_total', 'FLV demux errors on RTMP publishes', ['fatal']);
+
+export interface ConnectionIo {
+  send(bytes: Uint8Array): void;
+  /** Ends the connection with a reason (logged) and a low-cardinality code (the metric label). */
+  close(reason: string, code: string): void;
+  /** Stop / restart reading from the socket (back-pressure from the session). */
+  pause(): void;
+  resume(): void;
+}
+
+export interface RtmpConnectionOptions {
+  hub: PublishHub;
+  protocol: IngestProtocol;
+  remoteAddress: string;
+  log: Logger;
+  io: ConnectionIo;
+  maxMessageLength?: number;
+}
+
+export class RtmpConnection {
+  readonly #o: RtmpConnectionOptions;
+  readonly #handshake = new ServerHandshake({ timeMs: 0, random: (b) => randomFillSync(b) });
+  readonly #reader: ChunkReader;
+  readonly #writer = new ChunkWriter();
+  readonly #demux = new FlvDemuxer();
+  readonly #warn: RateLimitedLog;
+  #nextStreamId = 1;
+  #state: 'connecting' | 'connected' | 'opening' | 'publishing' | 'closed' = 'connecting';
+  #session: PublishSessionPort | undefined;
+  #publishStreamId = 0;
+  #metadata: Amf0Value;
+
+  constructor(options: RtmpConnectionOptions) {
+    this.#o = options;
+    this.#reader = new ChunkReader({ maxMessageLength: options.maxMessageLength });
+    this.#warn = new RateLimitedLog(options.log);
+  }
+
+  get #closed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  get handshakeDone(): boolean {
+    return this.#handshake.done;
+  }
+
+  get publishing(): boolean {
+    return this.#state === 'publishing';
+  }
+
+  /** `@setDataFrame onMetaData` as the encoder sent it (for health and logs). */
+  get metadata(): Amf0Value {
+    return this.#metadata;
+  }
+
+  describeIncompleteHandshake(): string {
+    return this.#handshake.describeIncomplete();
+  }
+
+  /** Bytes from the socket. Bad input closes this connection with the reason; nothing is thrown. */
+  receive(bytes: Uint8Array, now: number): void {
+    if (this.#state === 'closed') return;
+    try {
+      let chunkBytes: Uint8Array | undefined = bytes;
+      if (!this.#handshake.done) {
+        const out = this.#handshake.push(bytes);
+        if (out.reply) this.#o.io.send(out.reply);
+        chunkBytes = out.done ? out.rest : undefined;
+      }
+      if (chunkBytes === undefined || chunkBytes.byteLength === 0) return;
+      for (const event of this.#reader.push(chunkBytes)) {
+        if (this.#closed) return;
+        if (event.kind === 'acknowledge') this.#send(acknowledgementMessage(event.sequence));
+        else this.#onMessage(event.message, now);
+      }
+    } catch (err) {
+      if (err instanceof RtmpError) this.#close(err.message, err.code);
+      else throw err;
+    }
+  }
+
+  /** The socket is gone (closed by the peer, a timeout or the server): end the session once. */
+  disconnected(reason: string): Promise<void> {
+    if (this.#state === 'closed') return Promise.resolve();
+    this.#state = 'closed';
+    return this.#endSession(reason);
+  }
+
+  #close(reason: string, code: string): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    void this.#endSession(reason);
+    this.#o.io.close(reason, code);
+  }
+
+  #endSession(reason: string): Promise<void> {
+    const session = this.#session;
+    this.#session = undefined;
+    if (session === undefined) return Promise.resolve();
+    return session
+      .end(reason)
+      .catch((err: unknown) => this.#o.log.warn({ err }, 'ending the session failed'));
+  }
+
+  #send(message: RtmpMessage): void {
+    this.#o.io.send(this.#writer.write(message));
+  }
+
+  #onMessage(message: RtmpMessage, now: number): void {
+    switch (message.typeId) {
+      case MessageType.commandAmf0:
+        this.#onCommand(decodeAmf0(message.payload), message.streamId);
+        return;
+      case MessageType.commandAmf3:
+        // An AMF3 command message starts with a format byte, then AMF0 values (7.1.1).
+        this.#onCommand(decodeAmf0(message.payload.subarray(1)), message.streamId);
+        return;
+      case MessageType.dataAmf0:
+        this.#onData(decodeAmf0(message.payload));
+        return;
+      case MessageType.dataAmf3:
+        this.#onData(decodeAmf0(message.payload.subarray(1)));
+        return;
+      case MessageType.audio:
+      case MessageType.video:
+        this.#onMedia(message, now);
+        return;
+      case MessageType.aggregate:
+        throw new RtmpError(
+          'aggregate',
+          'aggregate messages (type 22) are not supported: publish plain audio/video',
+        );
+      case MessageType.userControl:
+        this.#onUserControl(message.payload);
+        return;
+      default:
+        // Set Chunk Size, Abort and Window Ack Size were applied by the reader; acknowledgements and
+        // bandwidth hints from a publisher change nothing here.
+        return;
+    }
+  }
+
+  #onUserControl(payload: Uint8Array): void {
+    if (payload.byteLength < 6) return;
+    const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+    if (view.getUint16(0) === UserControlEvent.pingRequest) {
+      this.#send(userControlMessage(UserControlEvent.pingResponse, view.getUint32(2)));
+    }
+  }
+
+  #onCommand(values: Amf0Value[], streamId: number): void {
+    const [name, txn] = values;
+    if (typeof name !== 'string') throw new RtmpError('bad-command', 'command message without a name');
+    const transactionId = typeof txn === 'number' ? txn : 0;
+    switch (name) {
+      case 'connect':
+        this.#onConnect(transactionId, values[2]);
+        return;
+      case 'releaseStream':
+        this.#send(commandMessage(0, '_result', transactionId, null, undefined));
+        return;
+      case 'FCPublish':
+        this.#send(
+          commandMessage(
+            0,
+            'onFCPublish',
+            0,
+            null,
+            status('status', 'NetStream.Publish.Start', String(values[3])),
+          ),
+        );
+        return;
+      case 'createStream':
+        this.#send(commandMessage(0, '_result', transactionId, null, this.#nextStreamId++));
+        return;
+      case 'publish':
+        this.#onPublish(values[3], streamId);
+        return;
+      case 'FCUnpublish':
+      case 'deleteStream':
+      case 'closeStream':
+        if (this.#state === 'publishing' || this.#state === 'opening')
+          this.#close('encoder disconnected', 'unpublish');
+        return;
+      case 'play':
+      case 'play2':
+        this.#send(
+          commandMessage(
+            streamId,
+            'onStatus',
+            0,
+            null,
+            status('error', 'NetStream.Play.Failed', 'publish only'),
+          ),
+        );
+        this.#close('play requested: this server only accepts publishing', 'play');
+        return;
+      default:
+        // _checkbw, getStreamLength, _result replies to our calls...: nothing to do.
+        this.#o.log.debug({ command: name }, 'ignored RTMP command');
+    }
+  }
+
+  #onConnect(transactionId: number, commandObject: Amf0Value): void {
+    if (this.#state !== 'connecting') throw new RtmpError('bad-command', 'connect sent twice');
+    this.#state = 'connected';
+    const app = isObject(commandObject) && typeof commandObject.app === 'string' ? commandObject.app : '';
+    this.#o.log.debug({ app }, 'RTMP connect');
+    this.#send(windowAckSizeMessage(WINDOW_ACK_SIZE));
+    this.#send(setPeerBandwidthMessage(WINDOW_ACK_SIZE, 2));
+    this.#send(setChunkSizeMessage(SERVER_CHUNK_SIZE));
+    this.#writer.setChunkSize(SERVER_CHUNK_SIZE);
+    this.#send(
+      commandMessage(
+        0,
+        '_result',
+        transactionId,
+        { fmsVer: 'FMS/3,0,1,123', capabilities: 31 },
+        { ...status('status', 'NetConnection.Connect.Success', 'Connection succeeded.'), objectEncoding: 0 },
+      ),
+    );
+  }
+
+  #onPublish(publishName: Amf0Value, streamId: number): void {
+    if (this.#state !== 'connected') {
+      throw new RtmpError('bad-command', `publish in state ${this.#state} (one publish per connection)`);
+    }
+    // The stream key is the publish name; encoders may append `?query` (e.g. tokens for other servers).
+    const streamKey = typeof publishName === 'string' ? (publishName.split('?')[0] ?? '') : '';
+    this.#state = 'opening';
+    this.#publishStreamId = streamId;
+    this.#send(userControlMessage(UserControlEvent.streamBegin, streamId));
+    const request = { streamKey, protocol: this.#o.protocol, remoteAddress: this.#o.remoteAddress };
+    this.#o.hub.open(request).then(
+      (session) => this.#onOpened(session),
+      (err: unknown) => this.#onRefused(err),
+    );
+  }
+
+  #onOpened(session: PublishSessionPort): void {
+    if (this.#state !== 'opening') {
+      // The encoder went away while the Worker answered.
+      session.end('encoder disconnected').catch(() => {});
+      return;
+    }
+    this.#session = session;
+    this.#state = 'publishing';
+    session.onDrain(() => this.#o.io.resume());
+    session.onFatal((reason) => this.#close(reason, 'session'));
+    this.#o.log.info({ streamId: session.streamId, sessionId: session.sessionId }, 'RTMP publish started');
+    this.#send(
+      commandMessage(
+        this.#publishStreamId,
+        'onStatus',
+        0,
+        null,
+        status('status', 'NetStream.Publish.Start', `publishing ${session.streamId}`),
+      ),
+    );
+  }
+
+  #onRefused(err: unknown): void {
+    if (this.#state !== 'opening') return;
+    const refusal = publishRefusal(err);
+    // NetStream.Publish.BadName is what encoders show for a wrong key; Rejected/BadConnection for the rest.
+    const code =
+      refusal.code === 'unknown-key'
+        ? 'NetStream.Publish.BadName'
+        : refusal.code === 'unavailable'
+          ? 'NetStream.Publish.BadConnection'
+          : 'NetStream.Publish.Rejected';
+    this.#send(
+      commandMessage(this.#publishStreamId, 'onStatus', 0, null, status('error', code, refusal.message)),
+    );
+    this.#close(`publish refused (${refusal.code}): ${refusal.message}`, `refused-${refusal.code}`);
+  }
+
+  #onData(values: Amf0Value[]): void {
+    // `@setDataFrame`, `onMetaData`, {...} from ffmpeg/OBS; a bare `onMetaData`, {...} from others.
+    const at = values.indexOf('onMetaData');
+    if (at < 0) return;
+    this.#metadata = values[at + 1];
+    this.#o.log.info({ metadata: this.#metadata }, 'RTMP stream metadata');
+  }
+
+  #onMedia(message: RtmpMessage, now: number): void {
+    const session = this.#session;
+    if (session === undefined || message.streamId !== this.#publishStreamId) {
+      droppedMessages.inc({ reason: 'not-publishing' });
+      this.#warn.warn({ typeId: message.typeId }, 'media message outside a publish, dropped', now);
+      return;
+    }
+    const events =
+      message.typeId === MessageType.video
+        ? this.#demux.video(message.payload, message.timestamp, now)
+        : this.#demux.audio(message.payload, message.timestamp, now);
+    for (const event of events) {
+      if (event.type === 'error') {
+        demuxErrors.inc({ fatal: String(event.fatal) });
+        if (event.fatal) {
+          this.#close(event.reason, 'demux');
+          return;
+        }
+        this.#warn.warn({ reason: event.reason }, 'FLV demux error', now);
+        continue;
+      }
+      if (!session.push(event)) this.#o.io.pause();
+    }
+  }
+}
+
+function status(level: 'status' | 'error', code: string, description: string): Amf0Object {
+  return { level, code, description };
+}
+
+function isObject(value: Amf0Value): value is Amf0Object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
+}
