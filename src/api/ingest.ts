@@ -60,6 +60,20 @@ async function boundedBody(req: Request, max: number): Promise<Uint8Array> {
   return bytes;
 }
 
+const CODECS_PATTERN = /^[A-Za-z0-9.]{1,40}(,[A-Za-z0-9.]{1,40}){0,3}$/;
+const RESOLUTION_PATTERN = /^([0-9]{1,5})x([0-9]{1,5})$/;
+
+function initInfoFromHeaders(codecs: string | undefined, resolution: string | undefined) {
+  if (!codecs || !CODECS_PATTERN.test(codecs)) return null;
+  const info: ReturnType<typeof readInitInfo> = { codecs: codecs.split(',') };
+  const size = RESOLUTION_PATTERN.exec(resolution ?? '');
+  if (size) {
+    info.width = Number(size[1]);
+    info.height = Number(size[2]);
+  }
+  return info;
+}
+
 ingestMedia.put(`${SESSION}/renditions/:rendition/init`, async (c) => {
   const { streamId, sessionId } = ids((n) => c.req.param(n));
   const rendition = renditionParam(c.req.param('rendition'));
@@ -68,8 +82,14 @@ ingestMedia.put(`${SESSION}/renditions/:rendition/init`, async (c) => {
   try {
     info = readInitInfo(bytes);
   } catch (err) {
-    if (err instanceof InitInfoError) throw new ApiError(422, 'bad-init', err.message);
-    throw err;
+    if (!(err instanceof InitInfoError)) throw err;
+    // A sample entry this walker does not read: trust the relay's headers when it sent them.
+    const fromHeaders = initInfoFromHeaders(
+      c.req.header(InitHeaders.codecs),
+      c.req.header(InitHeaders.resolution),
+    );
+    if (!fromHeaders) throw new ApiError(422, 'bad-init', err.message);
+    info = fromHeaders;
   }
   const init: InitRecord = { ...info, size: bytes.byteLength };
   const frameRate = c.req.header(InitHeaders.frameRate);

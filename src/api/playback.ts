@@ -71,6 +71,8 @@ function sharedPlaylist(c: Context<AppEnv>, streamId: string, rendition: string,
       )
       .finally(() => inflight.delete(key));
     inflight.set(key, entry);
+    // Other requests await this call: keep it running even if the viewer who started it goes away.
+    c.executionCtx.waitUntil(entry.catch(() => undefined));
   }
   return entry;
 }

@@ -18,6 +18,7 @@ import {
 import { renderMediaPlaylist } from '../hls/render-media.ts';
 import { renderMultivariantPlaylist } from '../hls/render-multivariant.ts';
 import { streamPrefix } from '../media/keys.ts';
+import { deleteMedia } from '../media/purge.ts';
 import { buildHealth, type RelayReport, type StreamHealth } from './health.ts';
 import * as S from './state.ts';
 import { StreamStorage } from './storage.ts';
@@ -303,15 +304,4 @@ interface RegistryStatusSink {
 
 function renderIfAny<T>(model: T | null, render: (model: T) => string): string | null {
   return model === null ? null : render(model);
-}
-
-/** Lists and deletes every object under `prefix`, 1,000 keys per call, at most 100 rounds. */
-async function deleteMedia(bucket: R2Bucket, prefix: string): Promise<void> {
-  let cursor: string | undefined;
-  for (let round = 0; round < 100; round++) {
-    const listing = await bucket.list(cursor ? { prefix, cursor, limit: 1000 } : { prefix, limit: 1000 });
-    if (listing.objects.length > 0) await bucket.delete(listing.objects.map((o) => o.key));
-    if (!listing.truncated) return;
-    cursor = listing.cursor;
-  }
 }

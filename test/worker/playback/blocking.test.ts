@@ -79,6 +79,7 @@ describe('blocking playlist reload (RFC 8216bis 6.2.5.2)', () => {
       const res = await SELF.fetch(playlistUrl('blk-400', 'source', query));
       expect(res.status, query).toBe(400);
       expect(res.headers.get('content-type')).toBe('application/problem+json');
+      expect(res.headers.get('access-control-allow-origin')).toBe('*');
       await res.body?.cancel();
     }
     const ok = tracked(playlistUrl('blk-400', 'source', '?_HLS_msn=2'));
