@@ -1,0 +1,135 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DemuxEvent } from '../../../ingest-relay/src/media/access-unit.ts';
+import { createIngestHub, PublishRefused } from '../../../ingest-relay/src/session.ts';
+import { MemorySink } from '../../../ingest-relay/src/upload/memory-sink.ts';
+import { WorkerSink } from '../../../ingest-relay/src/upload/worker-sink.ts';
+import type { SessionHealthReport } from '../../../src/contract/health.ts';
+import { withTempDir } from '../../support/ffmpeg.ts';
+import { makeDemuxEvents } from '../cmaf/fixture.ts';
+import { FakeWorker } from '../upload/fake-worker.ts';
+
+let worker: FakeWorker;
+let url: string;
+let events: DemuxEvent[] = [];
+
+beforeEach(async () => {
+  worker = new FakeWorker();
+  url = await worker.start();
+  if (events.length === 0) {
+    await withTempDir(async (dir) => {
+      ({ events } = await makeDemuxEvents(dir, { timescale: 1000, seconds: 3, gop: 30, bframes: 2 }));
+    });
+  }
+}, 60_000);
+afterEach(() => worker.stop());
+
+const request = { streamKey: 'good-key', protocol: 'rtmp' as const, remoteAddress: '127.0.0.1:50000' };
+
+describe('publish session pipeline', () => {
+  it('turns demux events into an init and parts in the sink, with health reports', async () => {
+    const sink = new MemorySink();
+    const hub = createIngestHub({
+      workerUrl: url,
+      ingestToken: 'test-ingest-token',
+      relayId: 'r1',
+      sink: () => sink,
+    });
+    const session = await hub.open(request, { extraHealth: () => ({ ingestBitrate: 1234 }) });
+    expect(session).toMatchObject({ streamId: 'st_1', sessionId: 'se_1', config: { partTarget: 0.333 } });
+    for (const ev of events) expect(session.push(ev)).toBe(true);
+    await session.end('encoder disconnected');
+    expect(sink.ended).toBe('encoder disconnected');
+    expect(sink.inits[0]!.meta).toMatchObject({ rendition: 'source', resolution: '320x180', frameRate: 30 });
+    expect(sink.parts[0]!.meta).toMatchObject({ msn: 4, part: 0, independent: true });
+    expect(sink.parts.at(-1)!.meta.segmentEnd).toBe(true);
+    expect(sink.parts.reduce((s, p) => s + p.meta.duration, 0)).toBeCloseTo(3, 2);
+    const report = sink.healthReports.at(-1) as SessionHealthReport;
+    expect(report).toMatchObject({
+      protocol: 'rtmp',
+      remoteAddress: '127.0.0.1:50000',
+      ingestBitrate: 1234,
+      video: {
+        codec: expect.stringMatching(/^avc1\./),
+        profile: 'High',
+        bFrames: true,
+        keyframeInterval: 1,
+        width: 320,
+      },
+      audio: { codec: 'mp4a.40.2', profile: 'LC' },
+      partsGivenUp: 0,
+    });
+    expect(Math.abs(report.avDriftMs!)).toBeLessThan(200);
+    await session.end('again'); // idempotent
+    expect(sink.ended).toBe('encoder disconnected');
+  });
+
+  it('refuses unknown keys and an unreachable Worker with typed reasons', async () => {
+    const hub = createIngestHub({ workerUrl: url, ingestToken: 'test-ingest-token', relayId: 'r1' });
+    await expect(hub.open({ ...request, streamKey: 'bad' })).rejects.toMatchObject({ code: 'unknown-key' });
+    await expect(hub.authorize('bad', 'srt')).rejects.toBeInstanceOf(PublishRefused);
+    await expect(hub.authorize('good-key', 'srt')).resolves.toMatchObject({ streamId: 'st_1' });
+    const down = createIngestHub({ workerUrl: 'http://127.0.0.1:9', ingestToken: 'x', relayId: 'r1' });
+    await expect(down.open(request)).rejects.toMatchObject({ code: 'unavailable' });
+  });
+
+  it('uploads through the Worker sink despite 500s, and reports health on its interval', async () => {
+    worker.fault = (r) =>
+      r.path.includes('/parts/4/') && r.attempt === 1 ? { kind: 'status', status: 500 } : undefined;
+    const hub = createIngestHub({
+      workerUrl: url,
+      ingestToken: 'test-ingest-token',
+      relayId: 'r1',
+      healthIntervalMs: 50,
+    });
+    const session = await hub.open(request);
+    for (const ev of events) session.push(ev);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    await session.end('done');
+    const parts = worker.requests.filter((r) => r.path.includes('/parts/') && r.method === 'PUT');
+    const distinct = new Set(parts.map((r) => r.path));
+    expect(worker.stored.size).toBe(distinct.size);
+    expect(worker.stored.size).toBeGreaterThan(10);
+    expect(parts.length).toBeGreaterThan(distinct.size); // the 500s were retried
+    expect(worker.inits).toHaveLength(1);
+    expect(worker.health.length).toBeGreaterThanOrEqual(2);
+    expect(worker.ended).toEqual({ reason: 'done' });
+  });
+
+  it('ends with a reason on a timeline break (409) and on a codec change', async () => {
+    worker.fault = (r) =>
+      r.path.endsWith('/parts/4/2') ? { kind: 'status', status: 409, type: 'timeline-break' } : undefined;
+    const hub = createIngestHub({
+      workerUrl: url,
+      ingestToken: 'test-ingest-token',
+      relayId: 'r1',
+      sink: (start, client) =>
+        new WorkerSink({ client, streamId: start.streamId, sessionId: start.sessionId }),
+    });
+    const session = await hub.open(request);
+    const fatal = new Promise<string>((resolve) => session.onFatal(resolve));
+    for (const ev of events) session.push(ev);
+    expect(await fatal).toMatch(/409/);
+    await session.end('closed');
+    expect(worker.ended).toEqual({ reason: expect.stringMatching(/409/) });
+
+    const sink = new MemorySink();
+    const memHub = createIngestHub({
+      workerUrl: url,
+      ingestToken: 'test-ingest-token',
+      relayId: 'r1',
+      sink: () => sink,
+    });
+    const s2 = await memHub.open(request);
+    const reasons: string[] = [];
+    s2.onFatal((r) => reasons.push(r));
+    for (const ev of events.slice(0, 200)) s2.push(ev);
+    const video = events[0]!;
+    if (video.type === 'config' && video.track.kind === 'video') {
+      s2.push({ type: 'config', track: { ...video.track, avcC: video.track.avcC.slice(0, -1) } });
+    }
+    s2.push({ type: 'error', reason: 'bad tag', fatal: false });
+    expect(reasons).toEqual(['video codec configuration changed mid-session']);
+    await s2.end('closed');
+    expect(sink.ended).toBe('video codec configuration changed mid-session');
+  });
+});
