@@ -138,7 +138,7 @@ export function buildMultivariantPlaylist(state: StreamState): MultivariantPlayl
   if (variants.length === 0) return null;
   // Highest bandwidth first: players start with the first listed variant (RFC 8216bis 6.3.1 leaves the choice).
   variants.sort((a, b) => b.bandwidth - a.bandwidth);
-  return { version: 9, independentSegments: true, variants };
+  return { version: 6, independentSegments: true, variants };
 }
 
 /** Where a rendition's live edge is, for the blocking decision (directives.ts `resolveDirective`). */
