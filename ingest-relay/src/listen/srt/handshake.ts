@@ -163,13 +163,12 @@ export function acceptConclusion(
     return refuse(Reject.unsecure, 'caller encrypts but the stream has no passphrase');
   }
   const latencyMs = Math.max(opts.latencyMs, req.hsreq.senderDelayMs);
+  // PERIODICNAK is deliberately not announced: we do send periodic NAKs, but a libsrt sender that believes
+  // its peer reports losses periodically never retransmits on timeout, so a lost tail packet (no later
+  // packet reveals the gap) would never be repaired. Without the flag it also retransmits unacknowledged
+  // packets after its retransmission timeout.
   const flags =
-    SrtFlag.tsbpdSnd |
-    SrtFlag.tsbpdRcv |
-    SrtFlag.tlpktDrop |
-    SrtFlag.periodicNak |
-    SrtFlag.rexmitFlag |
-    (keys ? SrtFlag.crypt : 0);
+    SrtFlag.tsbpdSnd | SrtFlag.tsbpdRcv | SrtFlag.tlpktDrop | SrtFlag.rexmitFlag | (keys ? SrtFlag.crypt : 0);
   const hsrsp = serializeHsExtension({
     srtVersion: SRT_VERSION,
     flags,
