@@ -106,11 +106,22 @@ export interface FfmpegRun {
   stderr: string;
 }
 
+export interface PublishOptions {
+  seconds?: number;
+  video?: string[];
+  audio?: string[];
+}
+
 /** ffmpeg publishing a test pattern and a tone for `seconds` at real time. */
-export function publishWithFfmpeg(
+export function publishWithFfmpeg(url: string, opts: PublishOptions = {}): Promise<FfmpegRun> {
+  return startFfmpegPublish(url, opts).result;
+}
+
+/** The same, with a handle to stop it early the way Ctrl-C does (ffmpeg then unpublishes cleanly). */
+export function startFfmpegPublish(
   url: string,
-  opts: { seconds?: number; video?: string[]; audio?: string[]; extra?: string[] } = {},
-): Promise<FfmpegRun> {
+  opts: PublishOptions = {},
+): { result: Promise<FfmpegRun>; interrupt: () => void } {
   const args = [
     '-hide_banner',
     '-nostdin',
@@ -127,15 +138,14 @@ export function publishWithFfmpeg(
     'sine=frequency=440:sample_rate=48000',
     ...(opts.video ?? ['-c:v', 'libx264', '-g', '30', '-preset', 'veryfast', '-tune', 'zerolatency']),
     ...(opts.audio ?? ['-c:a', 'aac']),
-    ...(opts.extra ?? []),
     '-t',
     String(opts.seconds ?? 3),
     '-f',
     'flv',
     url,
   ];
-  return new Promise((resolve, reject) => {
-    const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const result = new Promise<FfmpegRun>((resolve, reject) => {
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
@@ -147,6 +157,7 @@ export function publishWithFfmpeg(
       resolve({ code, stderr });
     });
   });
+  return { result, interrupt: () => child.kill('SIGINT') };
 }
 
 /** A raw TCP peer: connect, send bytes, collect what comes back until the server closes. */

@@ -152,8 +152,12 @@ export async function startRtmpServer(options: RtmpServerOptions): Promise<RtmpS
         const reason = connection.handshakeDone
           ? 'encoder disconnected'
           : connection.describeIncompleteHandshake();
-        if (!connection.handshakeDone) connectionErrorsTotal.inc({ protocol, reason: 'handshake-truncated' });
-        connLog.info({ reason }, 'RTMP connection closed by the peer');
+        if (connection.handshakeDone) {
+          connLog.info({ reason }, 'RTMP connection closed by the peer');
+        } else {
+          connectionErrorsTotal.inc({ protocol, reason: 'handshake-truncated' });
+          connLog.warn({ reason, code: 'handshake-truncated' }, 'RTMP connection closed by the peer');
+        }
         void connection.disconnected(reason);
       }
     });
