@@ -9,19 +9,10 @@ import type {
   PublishHub,
   PublishRequest,
   PublishSessionPort,
-  RefusalCode,
 } from '../../../ingest-relay/src/listen/rtmp/hub.ts';
 import type { AccessUnit, DemuxEvent, TrackConfig } from '../../../ingest-relay/src/media/access-unit.ts';
+import { PublishRefused, type PublishRefusedCode } from '../../../ingest-relay/src/session.ts';
 import type { StreamConfig } from '../../../src/contract/ingest.ts';
-
-export class Refused extends Error {
-  readonly code: RefusalCode;
-  constructor(code: RefusalCode, message: string) {
-    super(message);
-    this.name = 'PublishRefused';
-    this.code = code;
-  }
-}
 
 const config: StreamConfig = { partTarget: 0.333, segmentTarget: 2, reconnectWindow: 10 };
 
@@ -72,11 +63,11 @@ export class RecordedSession implements PublishSessionPort {
 
 export class RecordingHub implements PublishHub {
   readonly sessions: RecordedSession[] = [];
-  readonly refusals = new Map<string, RefusalCode>();
+  readonly refusals = new Map<string, PublishRefusedCode>();
 
   async open(request: PublishRequest): Promise<RecordedSession> {
     const code = this.refusals.get(request.streamKey);
-    if (code !== undefined) throw new Refused(code, `stream key refused (${code})`);
+    if (code !== undefined) throw new PublishRefused(code, `stream key refused (${code})`);
     const session = new RecordedSession(request, this.sessions.length + 1);
     this.sessions.push(session);
     return session;

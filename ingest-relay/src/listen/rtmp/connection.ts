@@ -32,7 +32,6 @@ const SERVER_CHUNK_SIZE = 4096;
 const WINDOW_ACK_SIZE = 2_500_000;
 
 const droppedMessages = counter('relay_rtmp_messages_dropped_total', 'RTMP messages ignored', ['reason']);
-const demuxErrors = counter('relay_rtmp_demux_errors_total', 'FLV demux errors on RTMP publishes', ['fatal']);
 
 export interface ConnectionIo {
   send(bytes: Uint8Array): void;
@@ -330,15 +329,11 @@ export class RtmpConnection {
         ? this.#demux.video(message.payload, message.timestamp, now)
         : this.#demux.audio(message.payload, message.timestamp, now);
     for (const event of events) {
-      if (event.type === 'error') {
-        demuxErrors.inc({ fatal: String(event.fatal) });
-        if (event.fatal) {
-          this.#close(event.reason, 'demux');
-          return;
-        }
-        this.#warn.warn({ reason: event.reason }, 'FLV demux error', now);
-        continue;
+      if (event.type === 'error' && event.fatal) {
+        this.#close(event.reason, 'demux');
+        return;
       }
+      // Non-fatal demux errors go to the session, which counts them and logs at most once a second.
       if (!session.push(event)) this.#o.io.pause();
     }
   }

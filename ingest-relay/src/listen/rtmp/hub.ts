@@ -1,49 +1,23 @@
 /**
  * The part of the session layer (`../../session.ts`) the RTMP listener drives: open a publishing session,
- * push demuxed events into it, end it. Declared structurally here so the listener depends only on what it
- * uses; `IngestHub` and `PublishSession` from session.ts satisfy these types.
+ * push demuxed events into it, end it. Tests pass a recording hub with the same shape.
  */
-import type { IngestProtocol, StreamConfig } from '../../../../src/contract/ingest.ts';
-import type { DemuxEvent } from '../../media/access-unit.ts';
+import {
+  type IngestHub,
+  PublishRefused,
+  type PublishRefusedCode,
+  type PublishSession,
+} from '../../session.ts';
 
-export interface PublishRequest {
-  streamKey: string;
-  protocol: IngestProtocol;
-  /** "ip:port" of the encoder. */
-  remoteAddress: string;
-}
-
-export interface PublishSessionPort {
-  readonly streamId: string;
-  readonly sessionId: string;
-  readonly config: StreamConfig;
-  /** False: over the high-water mark; stop reading until onDrain fires. */
-  push(ev: DemuxEvent): boolean;
-  onDrain(cb: () => void): void;
-  onFatal(cb: (reason: string) => void): void;
-  end(reason: string): Promise<void>;
-}
-
-export interface PublishHub {
-  open(req: PublishRequest): Promise<PublishSessionPort>;
-}
-
-export type RefusalCode = 'unknown-key' | 'already-live' | 'unavailable' | 'bad-request';
-
-const REFUSAL_CODES: readonly string[] = ['unknown-key', 'already-live', 'unavailable', 'bad-request'];
+export type { PublishRequest } from '../../session.ts';
+export type PublishHub = Pick<IngestHub, 'open'>;
+export type PublishSessionPort = PublishSession;
 
 /**
- * Why `open()` failed: a `PublishRefused` (session.ts) carries its code; anything else means the Worker could
- * not be asked, which the encoder should treat as "try again later".
+ * Why `open()` failed: a PublishRefused carries its code; anything else means the Worker could not be asked,
+ * which the encoder should treat as "try again later".
  */
-export function publishRefusal(err: unknown): { code: RefusalCode; message: string } {
-  if (
-    err instanceof Error &&
-    'code' in err &&
-    typeof err.code === 'string' &&
-    REFUSAL_CODES.includes(err.code)
-  ) {
-    return { code: err.code as RefusalCode, message: err.message };
-  }
+export function publishRefusal(err: unknown): { code: PublishRefusedCode; message: string } {
+  if (err instanceof PublishRefused) return { code: err.code, message: err.message };
   return { code: 'unavailable', message: err instanceof Error ? err.message : 'publish could not be opened' };
 }
