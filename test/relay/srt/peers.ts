@@ -9,12 +9,7 @@ export interface PeerResult {
   stderr: string;
 }
 
-function run(
-  cmd: string,
-  args: string[],
-  timeoutMs: number,
-  feed?: () => Promise<void>,
-) {
+function run(cmd: string, args: string[], timeoutMs: number, feed?: () => Promise<void>) {
   return new Promise<PeerResult>((resolve) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';

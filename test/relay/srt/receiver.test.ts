@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { ControlType, decodeAck, decodeLossList } from '../../../ingest-relay/src/listen/srt/packet.ts';
+import { Receiver } from '../../../ingest-relay/src/listen/srt/receiver.ts';
+
+const LATENCY_US = 120_000;
+const payload = (seq: number) => new Uint8Array([seq & 0xff]);
+
+/** A receiver whose peer clock started at local 0, fed packets sent every 10 ms from `isn`. */
+function setup(isn: number, latencyUs = LATENCY_US) {
+  const rx = new Receiver({ initialSeq: isn, latencyUs, peerStartUs: 0, flowWindow: 8192 });
+  const send = (i: number, nowUs: number, retransmitted = false) =>
+    rx.onData(
+      { seq: (isn + i) % 0x80000000, timestamp: i * 10_000, retransmitted, payload: payload(i) },
+      nowUs,
+    );
+  return { rx, send };
+}
+
+describe('SRT receiver', () => {
+  it('NAKs a gap at once with a compressed range, then periodically until repaired, across the seq wrap', () => {
+    // Before any RTT sample the NAK interval is (RTT + 4 RTTVar) / 2 = 150 ms (initial 100 / 50 ms).
+    const { rx, send } = setup(0x7ffffffe, 1_000_000);
+    send(0, 0);
+    const out = send(4, 1000); // 0x7fffffff, 0, 1 missing
+    const nak = out.control.find((c) => c.type === ControlType.nak);
+    expect(nak && decodeLossList(nak.cif)).toEqual({ ok: true, value: [{ first: 0x7fffffff, last: 1 }] });
+    expect(rx.tick(100_000).control.some((c) => c.type === ControlType.nak)).toBe(false); // too soon
+    const again = rx.tick(160_000).control.find((c) => c.type === ControlType.nak);
+    expect(again && decodeLossList(again.cif)).toEqual({ ok: true, value: [{ first: 0x7fffffff, last: 1 }] });
+    send(1, 161_000, true);
+    send(2, 161_000, true);
+    const later = rx.tick(320_000).control.find((c) => c.type === ControlType.nak);
+    expect(later && decodeLossList(later.cif)).toEqual({ ok: true, value: [{ first: 1, last: 1 }] });
+    expect(rx.stats()).toMatchObject({ lost: 3, retransmitted: 2 });
+  });
+
+  it('delivers in order at timestamp + latency (TSBPD), not before', () => {
+    const { rx, send } = setup(100);
+    send(1, 11_000);
+    send(0, 12_000);
+    expect(rx.tick(LATENCY_US - 1).delivered).toEqual([]);
+    expect(rx.tick(LATENCY_US).delivered).toEqual([payload(0)]);
+    expect(rx.tick(LATENCY_US + 10_000).delivered).toEqual([payload(1)]);
+  });
+
+  it('drops a missing packet once a later one is due (too-late drop), counts duplicates', () => {
+    const { rx, send } = setup(0);
+    send(0, 0);
+    send(2, 20_000);
+    send(2, 20_000);
+    expect(rx.tick(LATENCY_US).delivered).toEqual([payload(0)]);
+    expect(rx.tick(LATENCY_US + 10_000).delivered).toEqual([]); // packet 1 would be due: still waiting
+    expect(rx.tick(LATENCY_US + 20_000).delivered).toEqual([payload(2)]);
+    send(1, LATENCY_US + 25_000); // arrives too late: behind the delivery point
+    expect(rx.stats()).toMatchObject({ dropped: 1, duplicates: 2, delivered: 2 });
+  });
+
+  it('sends a full ACK every 10 ms when the ACK point moves, and measures RTT from ACKACK', () => {
+    const { rx, send } = setup(10);
+    send(0, 0);
+    const first = rx.tick(1000).control.find((c) => c.type === ControlType.ack);
+    expect(first && decodeAck(first.cif)).toMatchObject({ ok: true, value: { lastAckedSeq: 11 } });
+    expect(rx.tick(2000).control.some((c) => c.type === ControlType.ack)).toBe(false);
+    send(1, 3000);
+    expect(rx.tick(5000).control.some((c) => c.type === ControlType.ack)).toBe(false); // < 10 ms since last
+    const second = rx.tick(11_000).control.find((c) => c.type === ControlType.ack);
+    expect(second && decodeAck(second.cif)).toMatchObject({ ok: true, value: { lastAckedSeq: 12 } });
+    for (let i = 0; i < 40; i++) rx.onAckAck(second?.info ?? 0, 11_000 + 2000);
+    rx.onAckAck(first?.info ?? 0, 1000 + 2000);
+    expect(rx.stats().rttUs).toBeLessThan(100_000);
+    expect(rx.stats().rttUs).toBeGreaterThanOrEqual(2000);
+  });
+
+  it('drain hands over everything buffered at shutdown', () => {
+    const { rx, send } = setup(0);
+    send(0, 0);
+    send(2, 0);
+    expect(rx.drain()).toEqual([payload(0), payload(2)]);
+    expect(rx.stats().dropped).toBe(1);
+  });
+});
