@@ -9,6 +9,7 @@ import type { IngestProtocol } from '../../../../src/contract/ingest.ts';
 import { FlvDemuxer } from '../../demux/flv.ts';
 import { RateLimitedLog } from '../../log.ts';
 import { counter } from '../../metrics.ts';
+import type { PublishRefusedCode } from '../../session.ts';
 import { type Amf0Object, type Amf0Value, decodeAmf0 } from './amf0.ts';
 import { ChunkReader, ChunkWriter } from './chunk-stream.ts';
 import { RtmpError } from './error.ts';
@@ -30,6 +31,20 @@ import {
 /** What the server offers the peer (5.4.1, 5.4.4, 5.4.5). */
 const SERVER_CHUNK_SIZE = 4096;
 const WINDOW_ACK_SIZE = 2_500_000;
+
+/**
+ * onStatus answers to a refused publish. NetStream.Publish.BadName is what encoders (OBS, ffmpeg) show for a
+ * wrong key; Rejected and BadConnection tell "not now" apart from "not here".
+ */
+const REFUSAL_STATUS: Record<PublishRefusedCode, { code: string; description: string }> = {
+  'unknown-key': { code: 'NetStream.Publish.BadName', description: 'unknown stream key' },
+  'already-live': {
+    code: 'NetStream.Publish.Rejected',
+    description: 'this stream is already being published',
+  },
+  unavailable: { code: 'NetStream.Publish.BadConnection', description: 'ingest unavailable, retry later' },
+  'bad-request': { code: 'NetStream.Publish.Rejected', description: 'publish request rejected' },
+};
 
 const droppedMessages = counter('relay_rtmp_messages_dropped_total', 'RTMP messages ignored', ['reason']);
 
@@ -296,15 +311,16 @@ export class RtmpConnection {
   #onRefused(err: unknown): void {
     if (this.#state !== 'opening') return;
     const refusal = publishRefusal(err);
-    // NetStream.Publish.BadName is what encoders show for a wrong key; Rejected/BadConnection for the rest.
-    const code =
-      refusal.code === 'unknown-key'
-        ? 'NetStream.Publish.BadName'
-        : refusal.code === 'unavailable'
-          ? 'NetStream.Publish.BadConnection'
-          : 'NetStream.Publish.Rejected';
+    const answer = REFUSAL_STATUS[refusal.code];
+    // The encoder sees a fixed description (no internal detail); the log keeps the hub's message.
     this.#send(
-      commandMessage(this.#publishStreamId, 'onStatus', 0, null, status('error', code, refusal.message)),
+      commandMessage(
+        this.#publishStreamId,
+        'onStatus',
+        0,
+        null,
+        status('error', answer.code, answer.description),
+      ),
     );
     this.#close(`publish refused (${refusal.code}): ${refusal.message}`, `refused-${refusal.code}`);
   }
