@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SrtServer, startSrtServer } from '../../../ingest-relay/src/listen/srt/server.ts';
 import type { AccessUnit, DemuxEvent } from '../../../ingest-relay/src/media/access-unit.ts';
+import { registry } from '../../../ingest-relay/src/metrics.ts';
 import { ffmpegToSrt } from './peers.ts';
 import { RecordingHub } from './recording-hub.ts';
 
@@ -64,6 +65,8 @@ describe('SRT listener with ffmpeg (libsrt) as the caller', () => {
     const r = await ffmpegToSrt(url('streamid=plain'), 2);
     expect(r.code, r.stderr).toBe(0);
     expectGoodStream('plain');
+    const metrics = await registry.getSingleMetricAsString('relay_srt_packets_total');
+    expect(metrics).toMatch(/relay_srt_packets_total\{stream_id="st_plain",outcome="received"\} [1-9]/);
   }, 20_000);
 
   it('accepts the #!::r=KEY,m=publish form', async () => {

@@ -22,7 +22,14 @@ import { type HandshakeCif, HandshakeType, parseHandshake, serializeHandshake } 
 import { refusalFor, type SrtIngestHub } from './hub.ts';
 import { ControlType, control, MAX_DATAGRAM_BYTES, parsePacket, serializePacket } from './packet.ts';
 import { TsPublisher } from './publisher.ts';
-import { srtIgnoredPackets, srtRejections } from './srt-metrics.ts';
+import {
+  forgetConnection,
+  NOTHING_REPORTED,
+  type Reported,
+  reportConnection,
+  srtIgnoredPackets,
+  srtRejections,
+} from './srt-metrics.ts';
 
 export interface SrtServerOptions {
   host: string;
@@ -54,6 +61,7 @@ export interface SrtServer {
 }
 
 const TICK_MS = 5;
+const METRICS_INTERVAL_MS = 1000;
 const MAX_PENDING = 256;
 const FLOW_WINDOW_MAX = 25_600;
 
@@ -66,6 +74,7 @@ export async function startSrtServer(opts: SrtServerOptions): Promise<SrtServer>
   const bySocketId = new Map<number, SrtConnection>();
   const byPeer = new Map<string, SrtConnection>();
   const pending = new Set<string>();
+  const reported = new Map<SrtConnection, Reported>();
   const counters: SrtServerCounters = {
     malformed: 0,
     oversized: 0,
@@ -156,7 +165,11 @@ export async function startSrtServer(opts: SrtServerOptions): Promise<SrtServer>
           bySocketId.delete(conn.socketId);
           if (byPeer.get(peerKey) === conn) byPeer.delete(peerKey);
           connectionsActive.dec({ protocol: 'srt' });
-          log.info({ peer: peerKey, streamId: session.streamId, reason, stats: conn.stats() }, 'srt: closed');
+          const stats = conn.stats();
+          reportConnection(stats, reported.get(conn) ?? NOTHING_REPORTED);
+          reported.delete(conn);
+          forgetConnection(session.streamId);
+          log.info({ peer: peerKey, streamId: session.streamId, reason, stats }, 'srt: closed');
           publisher.end(reason);
         },
       });
@@ -238,11 +251,15 @@ export async function startSrtServer(opts: SrtServerOptions): Promise<SrtServer>
     });
   });
 
+  let ticks = 0;
   const timer = setInterval(() => {
     const now = nowUs();
+    const report = ++ticks % Math.round(METRICS_INTERVAL_MS / TICK_MS) === 0;
     for (const conn of [...bySocketId.values()]) {
       if (now - conn.lastHeardUs > idleUs) conn.close('peer idle timeout', true, now);
       else conn.tick(now);
+      if (report && !conn.closed)
+        reported.set(conn, reportConnection(conn.stats(), reported.get(conn) ?? NOTHING_REPORTED));
     }
   }, TICK_MS);
 

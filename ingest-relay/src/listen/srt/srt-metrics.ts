@@ -17,3 +17,40 @@ export const srtRtt = gauge('relay_srt_rtt_seconds', 'Smoothed SRT round-trip ti
 export const srtBitrate = gauge('relay_srt_receive_bitrate_bps', 'SRT received bits per second', [
   'stream_id',
 ]);
+
+/** The counters of one connection last exported, so each report adds only what changed since. */
+export interface Reported {
+  received: number;
+  lost: number;
+  retransmitted: number;
+  dropped: number;
+  undecryptable: number;
+}
+
+export const NOTHING_REPORTED: Reported = {
+  received: 0,
+  lost: 0,
+  retransmitted: 0,
+  dropped: 0,
+  undecryptable: 0,
+};
+
+export function reportConnection(
+  stats: Reported & { streamId: string; rttUs: number; bitrate: number },
+  prev: Reported,
+): Reported {
+  const labels = { stream_id: stats.streamId };
+  for (const outcome of ['received', 'lost', 'retransmitted', 'dropped', 'undecryptable'] as const) {
+    const delta = stats[outcome] - prev[outcome];
+    if (delta > 0) srtPackets.inc({ ...labels, outcome }, delta);
+  }
+  srtRtt.set(labels, stats.rttUs / 1e6);
+  srtBitrate.set(labels, stats.bitrate);
+  const { received, lost, retransmitted, dropped, undecryptable } = stats;
+  return { received, lost, retransmitted, dropped, undecryptable };
+}
+
+export function forgetConnection(streamId: string): void {
+  srtRtt.remove({ stream_id: streamId });
+  srtBitrate.remove({ stream_id: streamId });
+}
