@@ -5,6 +5,7 @@
 
 import type { SrtIngestHub, SrtPublishSession } from '../../../ingest-relay/src/listen/srt/hub.ts';
 import type { DemuxEvent } from '../../../ingest-relay/src/media/access-unit.ts';
+import type { SessionHealthReport } from '../../../src/contract/health.ts';
 import type { AuthorizeResponse, IngestProtocol } from '../../../src/contract/ingest.ts';
 
 export class TestRefusal extends Error {
@@ -43,11 +44,13 @@ export class RecordingHub implements SrtIngestHub {
     };
   }
 
-  async open(req: {
-    streamKey: string;
-    protocol: IngestProtocol;
-    remoteAddress: string;
-  }): Promise<SrtPublishSession> {
+  /** What each open session would report as SRT health, read when the test asks. */
+  readonly health = new Map<string, () => Partial<SessionHealthReport>>();
+
+  async open(
+    req: { streamKey: string; protocol: IngestProtocol; remoteAddress: string },
+    options?: { extraHealth?: () => Partial<SessionHealthReport> },
+  ): Promise<SrtPublishSession> {
     if (!this.#keys.has(req.streamKey)) throw new TestRefusal('unknown-key');
     if (this.sessions.some((s) => s.streamKey === req.streamKey && s.ended === undefined)) {
       throw new TestRefusal('already-live');
@@ -69,6 +72,7 @@ export class RecordingHub implements SrtIngestHub {
         session.ended = reason;
       },
     };
+    if (options?.extraHealth) this.health.set(req.streamKey, options.extraHealth);
     this.sessions.push(session);
     return session;
   }

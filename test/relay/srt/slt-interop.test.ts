@@ -97,6 +97,10 @@ describe('SRT listener with srt-live-transmit as the caller', () => {
       try {
         await relay(key, proxy.port, `&latency=${latency}`);
         expect(proxy.stats.dropped).toBeGreaterThan(0);
+        const srt = hub.health.get(key)?.().srt;
+        expect(srt?.packetsLost).toBeGreaterThan(0);
+        expect(srt?.packetsRetransmitted).toBeGreaterThanOrEqual(srt?.packetsLost ?? 0);
+        expect(srt?.packetsDropped).toBe(0);
         expectIdentical(key, { shutdownSeen: false });
       } finally {
         await proxy.close();

@@ -2,6 +2,7 @@
  * What the SRT listener needs from the relay's session layer. `ingest-relay/src/session.ts`'s IngestHub and
  * PublishSession satisfy these structurally; tests pass a small recording hub.
  */
+import type { SessionHealthReport } from '../../../../src/contract/health.ts';
 import type { AuthorizeResponse, IngestProtocol } from '../../../../src/contract/ingest.ts';
 import type { DemuxEvent } from '../../media/access-unit.ts';
 import { RejectX } from './stream-id.ts';
@@ -17,11 +18,11 @@ export interface SrtPublishSession {
 
 export interface SrtIngestHub {
   authorize(streamKey: string, protocol: IngestProtocol): Promise<AuthorizeResponse>;
-  open(req: {
-    streamKey: string;
-    protocol: IngestProtocol;
-    remoteAddress: string;
-  }): Promise<SrtPublishSession>;
+  /** `extraHealth`: the SRT connection's stats, merged into the session's health reports. */
+  open(
+    req: { streamKey: string; protocol: IngestProtocol; remoteAddress: string },
+    options?: { extraHealth?: () => Partial<SessionHealthReport> },
+  ): Promise<SrtPublishSession>;
 }
 
 /** The `code` of a PublishRefused thrown by the hub, read without importing the class. */

@@ -7,6 +7,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
+import type { SessionHealthReport } from '../../../../src/contract/health.ts';
 import { log, RateLimitedLog } from '../../log.ts';
 import { connectionErrorsTotal, connectionsActive, connectionsTotal } from '../../metrics.ts';
 import { type ConnectionStats, SrtConnection } from './connection.ts';
@@ -129,11 +130,11 @@ export async function startSrtServer(opts: SrtServerOptions): Promise<SrtServer>
         peerAddress: peer.address,
       });
       if (!accepted.ok) return reject(hs, accepted.reject, accepted.reason, peer, ts);
-      const session = await opts.hub.open({
-        streamKey: req.streamKey,
-        protocol: 'srt',
-        remoteAddress: peerKey,
-      });
+      let live: SrtConnection | undefined;
+      const session = await opts.hub.open(
+        { streamKey: req.streamKey, protocol: 'srt', remoteAddress: peerKey },
+        { extraHealth: () => (live ? healthOf(live.stats()) : {}) },
+      );
       const response = serializePacket(
         control(ControlType.handshake, {
           destSocketId: req.callerSocketId,
@@ -173,6 +174,7 @@ export async function startSrtServer(opts: SrtServerOptions): Promise<SrtServer>
           publisher.end(reason);
         },
       });
+      live = conn;
       bySocketId.set(conn.socketId, conn);
       byPeer.set(peerKey, conn);
       counters.accepted++;
@@ -272,6 +274,23 @@ export async function startSrtServer(opts: SrtServerOptions): Promise<SrtServer>
       const now = nowUs();
       for (const conn of [...bySocketId.values()]) conn.close('listener closing', true, now);
       await new Promise<void>((resolve) => socket.close(() => resolve()));
+    },
+  };
+}
+
+/** The SRT part of the session health report (src/contract/health.ts). */
+function healthOf(s: ConnectionStats): Partial<SessionHealthReport> {
+  return {
+    ingestBitrate: s.bitrate,
+    srt: {
+      rttMs: s.rttUs / 1000,
+      packetsReceived: s.received,
+      packetsLost: s.lost,
+      packetsRetransmitted: s.retransmitted,
+      packetsDropped: s.dropped,
+      packetsUndecryptable: s.undecryptable,
+      bitrate: s.bitrate,
+      latencyMs: s.latencyMs,
     },
   };
 }
