@@ -17,6 +17,7 @@ import {
   updateStreamRoute,
 } from './openapi.ts';
 import { toStreamResource, urlBases } from './stream-resource.ts';
+import { webhooks } from './webhooks.ts';
 
 /**
  * The developer REST API, mounted at `/v1` (bearer API_TOKEN and the body limit are applied in app.ts).
@@ -134,6 +135,8 @@ streams.openapi(streamHealthRoute, async (c) => {
   // The registry's status is the catalogue's answer; the object's own fields describe the live session.
   return c.json({ ...fields, streamId: id, status: record.status }, 200);
 });
+
+streams.route('/', webhooks);
 
 // Public: the document describes the API and holds no data. Servers point at this deployment's /v1.
 streams.doc('/openapi.json', (c) => ({

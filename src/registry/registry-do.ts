@@ -1,6 +1,8 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { StreamConfig } from '../contract/ingest.ts';
 import type { Env } from '../env.ts';
+import type { WebhookEvent } from '../webhooks/events.ts';
+import { type NewWebhook, WebhookEndpoints } from '../webhooks/endpoints.ts';
 import { resolveConfig } from './config.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import {
@@ -60,6 +62,35 @@ export class StreamRegistry extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(STREAMS_SCHEMA);
+    this.webhooks = new WebhookEndpoints(ctx, this.sql);
+  }
+
+  /** Account-wide webhook endpoints and their delivery queue (src/webhooks/endpoints.ts). */
+  private readonly webhooks: WebhookEndpoints;
+
+  createWebhook(input: NewWebhook) {
+    return this.webhooks.create(input);
+  }
+
+  listWebhooks() {
+    return this.webhooks.list();
+  }
+
+  deleteWebhook(id: string): boolean {
+    return this.webhooks.delete(id);
+  }
+
+  webhookDeliveries(id: string) {
+    return this.webhooks.deliveries(id);
+  }
+
+  /** Only queues (one SQL insert per endpoint) and arms the alarm: callers on the media path never wait on delivery. */
+  enqueueWebhookEvent(event: WebhookEvent): Promise<number> {
+    return this.webhooks.enqueue(event, Date.now());
+  }
+
+  override async alarm(): Promise<void> {
+    await this.webhooks.deliver();
   }
 
   create(input: NewStream): StreamRecord {

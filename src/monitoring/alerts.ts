@@ -1,0 +1,140 @@
+/**
+ * `stream.errored` conditions, evaluated on every relay health report (src/contract/health.ts). Pure: the
+ * previous state and `now` (epoch ms) go in, the next state and the codes that were raised or cleared come out.
+ * Debounced per code: a code is raised once, and only raised again after a report in which it cleared.
+ */
+import type { SessionHealthReport } from '../contract/health.ts';
+
+export const ALERT_CODES = [
+  'keyframe-interval-out-of-range',
+  'unsupported-codec',
+  'bitrate-above-limit',
+  'sustained-packet-loss',
+] as const;
+export type AlertCode = (typeof ALERT_CODES)[number];
+
+export interface AlertLimits {
+  /** Keyframe interval bounds, seconds. Apple's HLS authoring spec asks for keyframes about every 2 s; LL-HLS
+   * parts need INDEPENDENT ones often enough for a player to join, so above 4 s is an encoder misconfiguration. */
+  keyframeMin: number;
+  keyframeMax: number;
+  /** The stream's `maxBitrate` config, bits/s; undefined: no limit. */
+  maxBitrate?: number;
+  /** Lost over lost-plus-received SRT packets above which loss counts as sustained (0-1). */
+  lossRatio: number;
+  /** Loss must hold over at least this long, ms. */
+  lossWindowMs: number;
+}
+
+export const DEFAULT_ALERT_LIMITS: AlertLimits = {
+  keyframeMin: 0.5,
+  keyframeMax: 4,
+  lossRatio: 0.05,
+  lossWindowMs: 10_000,
+};
+
+/** Only what RTMP/SRT may carry into our CMAF: H.264 video (avc1/avc3) and AAC audio (mp4a.40.x). */
+const SUPPORTED_CODEC = /^(avc1|avc3|mp4a\.40)/;
+
+/** The limits of a stream: defaults, plus its `maxBitrate` (bits/s) when its config has one. */
+export function alertLimitsFor(config: object | null): AlertLimits {
+  const max = config && 'maxBitrate' in config ? config.maxBitrate : undefined;
+  return typeof max === 'number' && max > 0
+    ? { ...DEFAULT_ALERT_LIMITS, maxBitrate: max }
+    : DEFAULT_ALERT_LIMITS;
+}
+
+export interface AlertState {
+  active: AlertCode[];
+  /** SRT cumulative counters of recent reports, oldest first (packetsLost/Received are totals since connect). */
+  srt: { at: number; received: number; lost: number }[];
+}
+
+export interface RaisedAlert {
+  code: AlertCode;
+  detail: string;
+}
+
+export interface AlertOutcome {
+  state: AlertState;
+  raised: RaisedAlert[];
+  cleared: AlertCode[];
+}
+
+export function emptyAlertState(): AlertState {
+  return { active: [], srt: [] };
+}
+
+/** What is wrong in this report, by code (independent of debouncing). */
+function conditions(report: SessionHealthReport, limits: AlertLimits, srtLoss: number | null) {
+  const found = new Map<AlertCode, string>();
+  const kfi = report.video?.keyframeInterval;
+  if (kfi !== undefined && (kfi < limits.keyframeMin || kfi > limits.keyframeMax)) {
+    found.set(
+      'keyframe-interval-out-of-range',
+      `keyframe interval ${kfi} s is outside ${limits.keyframeMin}-${limits.keyframeMax} s`,
+    );
+  }
+  for (const track of [report.video, report.audio]) {
+    if (track && !SUPPORTED_CODEC.test(track.codec)) {
+      found.set('unsupported-codec', `codec ${track.codec} is not H.264/AAC`);
+    }
+  }
+  if (limits.maxBitrate !== undefined && report.ingestBitrate > limits.maxBitrate) {
+    found.set(
+      'bitrate-above-limit',
+      `ingest bitrate ${report.ingestBitrate} b/s is above the stream's limit of ${limits.maxBitrate} b/s`,
+    );
+  }
+  if (srtLoss !== null && srtLoss > limits.lossRatio) {
+    found.set(
+      'sustained-packet-loss',
+      `SRT packet loss ${(srtLoss * 100).toFixed(1)} % over ${limits.lossWindowMs / 1000} s`,
+    );
+  }
+  return found;
+}
+
+/** Loss ratio over the newest window of at least `lossWindowMs`, or null while the samples span less. */
+function srtLossOver(samples: AlertState['srt'], windowMs: number): number | null {
+  const newest = samples.at(-1);
+  if (!newest) return null;
+  let oldest: AlertState['srt'][number] | undefined;
+  for (const s of samples) if (newest.at - s.at >= windowMs) oldest = s;
+  if (!oldest) return null;
+  const lost = newest.lost - oldest.lost;
+  const total = lost + (newest.received - oldest.received);
+  return total > 0 ? lost / total : 0;
+}
+
+export function evaluateAlerts(
+  previous: AlertState,
+  report: SessionHealthReport,
+  limits: AlertLimits,
+  now: number,
+): AlertOutcome {
+  let srt = previous.srt;
+  if (report.srt) {
+    const sample = { at: now, received: report.srt.packetsReceived, lost: report.srt.packetsLost };
+    const last = srt.at(-1);
+    // Counters going backwards mean a new connection: start the window again.
+    const restarted = last !== undefined && (sample.received < last.received || sample.lost < last.lost);
+    srt = [...(restarted ? [] : srt), sample].filter((s) => now - s.at <= limits.lossWindowMs * 3);
+  }
+  const found = conditions(report, limits, srtLossOver(srt, limits.lossWindowMs));
+  const raised: RaisedAlert[] = [];
+  for (const [code, detail] of found) if (!previous.active.includes(code)) raised.push({ code, detail });
+  const cleared = previous.active.filter((code) => !found.has(code));
+  return { state: { active: [...found.keys()], srt }, raised, cleared };
+}
+
+/**
+ * The relay refuses media it cannot package (FLV/TS demux: "unsupported video codec ...", "unsupported AAC
+ * profile ...") and ends the session with that reason; this maps an end reason to an alert code.
+ */
+export function alertFromEndReason(reason: string): RaisedAlert | null {
+  if (/unsupported (video |audio )?codec|unsupported AAC profile/i.test(reason)) {
+    return { code: 'unsupported-codec', detail: reason.slice(0, 200) };
+  }
+  return null;
+}

@@ -1,0 +1,79 @@
+/**
+ * The registry Durable Object's webhook side: endpoint CRUD, and a queue drained by the object's alarm. Only
+ * `enqueue` is called from the media path (by a stream's object, fire-and-forget): it inserts rows and arms
+ * the alarm, and every network call happens later in `deliver`, on the alarm.
+ */
+import { deliverDue, type Fetcher } from './delivery.ts';
+import type { WebhookEvent, WebhookEventType } from './events.ts';
+import { generateWebhookSecret } from './signature.ts';
+import { type DeliveryRecord, MAX_WEBHOOKS, type WebhookRecord, WebhookStore } from './store.ts';
+
+export interface NewWebhook {
+  url: string;
+  events: WebhookEventType[];
+}
+
+export type CreateWebhookResult =
+  | { ok: true; webhook: WebhookRecord; secret: string }
+  | { ok: false; code: 'too-many'; detail: string };
+
+function newWebhookId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(10));
+  return `wh_${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
+export class WebhookEndpoints {
+  readonly #ctx: DurableObjectState;
+  readonly #store: WebhookStore;
+  readonly #fetcher: Fetcher;
+
+  constructor(ctx: DurableObjectState, sql: SqlStorage, fetcher: Fetcher = (url, init) => fetch(url, init)) {
+    this.#ctx = ctx;
+    this.#store = new WebhookStore(sql);
+    this.#fetcher = fetcher;
+  }
+
+  create(input: NewWebhook): CreateWebhookResult {
+    if (this.#store.count() >= MAX_WEBHOOKS) {
+      return { ok: false, code: 'too-many', detail: `at most ${MAX_WEBHOOKS} webhooks per account` };
+    }
+    const webhook: WebhookRecord = {
+      id: newWebhookId(),
+      url: input.url,
+      events: [...new Set(input.events)],
+      createdAt: Date.now(),
+    };
+    const secret = generateWebhookSecret();
+    this.#store.create(webhook, secret);
+    return { ok: true, webhook, secret };
+  }
+
+  list(): WebhookRecord[] {
+    return this.#store.list();
+  }
+
+  delete(id: string): boolean {
+    return this.#store.delete(id);
+  }
+
+  deliveries(id: string): DeliveryRecord[] | null {
+    return this.#store.get(id) ? this.#store.deliveries(id) : null;
+  }
+
+  async enqueue(event: WebhookEvent, now: number): Promise<number> {
+    const queued = this.#store.enqueue(event, now);
+    if (queued > 0) await this.#arm(now);
+    return queued;
+  }
+
+  /** The alarm: send what is due, then re-arm for the next retry. */
+  async deliver(): Promise<void> {
+    const next = await deliverDue(this.#store, this.#fetcher, Date.now);
+    if (next !== null) await this.#ctx.storage.setAlarm(Math.max(next, Date.now()));
+  }
+
+  async #arm(at: number): Promise<void> {
+    const current = await this.#ctx.storage.getAlarm();
+    if (current === null || current > at) await this.#ctx.storage.setAlarm(at);
+  }
+}

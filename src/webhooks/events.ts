@@ -1,0 +1,38 @@
+/**
+ * What a webhook receives: `{id, type, createdAt, streamId, data}` as the JSON body, signed (signature.ts).
+ * `id` is the Standard Webhooks `webhook-id`: the same on every retry of one event, so receivers can dedupe.
+ */
+
+export const WEBHOOK_EVENT_TYPES = [
+  'stream.connected',
+  'stream.disconnected',
+  'stream.errored',
+  'stream.failover',
+  'stream.ended',
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+export interface WebhookEvent {
+  /** `evt_` + random; the `webhook-id` header. */
+  id: string;
+  type: WebhookEventType;
+  /** ISO 8601. */
+  createdAt: string;
+  streamId: string;
+  data: Record<string, unknown>;
+}
+
+export function isWebhookEventType(value: string): value is WebhookEventType {
+  return (WEBHOOK_EVENT_TYPES as readonly string[]).includes(value);
+}
+
+export function newWebhookEvent(
+  type: WebhookEventType,
+  streamId: string,
+  data: Record<string, unknown>,
+  now: number,
+): WebhookEvent {
+  const random = crypto.getRandomValues(new Uint8Array(12));
+  const id = `evt_${[...random].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+  return { id, type, createdAt: new Date(now).toISOString(), streamId, data };
+}

@@ -1,0 +1,165 @@
+// Pure monitoring modules: QoE sliding window, alert evaluation with debouncing, token buckets, origin tally.
+import { describe, expect, it } from 'vitest';
+import type { SessionHealthReport } from '../../../src/contract/health.ts';
+import {
+  alertFromEndReason,
+  alertLimitsFor,
+  DEFAULT_ALERT_LIMITS,
+  emptyAlertState,
+  evaluateAlerts,
+} from '../../../src/monitoring/alerts.ts';
+import { OriginTally } from '../../../src/monitoring/origin.ts';
+import { emptyQoe, QOE_WINDOW_MS, recordQoe, summarizeQoe } from '../../../src/monitoring/qoe.ts';
+import { TokenBuckets } from '../../../src/monitoring/rate-limit.ts';
+
+const T0 = 1_700_000_000_000;
+
+describe('QoE window', () => {
+  it('aggregates sessions, startup and latency percentiles, rebuffer ratio, errors and renditions', () => {
+    let w = emptyQoe();
+    for (let i = 0; i < 10; i++) {
+      w = recordQoe(
+        w,
+        {
+          session: `viewer-${String(i).padStart(4, '0')}`,
+          events: [
+            { type: 'startup', ms: 100 * (i + 1) },
+            { type: 'latency', s: 1 + i / 10 },
+            { type: 'playing', ms: 9_000 },
+            { type: 'rendition', bitrate: 1_200_000, height: 360 },
+          ],
+        },
+        T0 + i * 1_000,
+      );
+    }
+    w = recordQoe(
+      w,
+      {
+        session: 'viewer-0000',
+        events: [
+          { type: 'rebuffer', ms: 1_000 },
+          { type: 'error', code: 'network', fatal: false },
+        ],
+      },
+      T0 + 12_000,
+    );
+    const s = summarizeQoe(w, T0 + 15_000);
+    expect(s.sessions).toBe(10);
+    expect(s.startupMs).toEqual({ p50: 500, p90: 900, count: 10 });
+    expect(s.latencySeconds?.p50).toBeCloseTo(1.4);
+    expect(s.latencySeconds?.p90).toBeCloseTo(1.8);
+    expect(s.rebuffers).toBe(1);
+    expect(s.rebufferRatio).toBeCloseTo(1_000 / 91_000, 4);
+    expect(s.errors).toEqual({ network: 1 });
+    expect(s.renditions).toEqual([{ bitrate: 1_200_000, reports: 10 }]);
+    expect(s.series.map((b) => b.at)).toEqual([T0 - (T0 % 10_000), T0 - (T0 % 10_000) + 10_000]);
+  });
+
+  it('forgets buckets older than five minutes', () => {
+    let w = recordQoe(emptyQoe(), { session: 'old-viewer', events: [{ type: 'startup', ms: 50 }] }, T0);
+    w = recordQoe(w, { session: 'new-viewer', events: [{ type: 'startup', ms: 70 }] }, T0 + QOE_WINDOW_MS);
+    const s = summarizeQoe(w, T0 + QOE_WINDOW_MS + 1);
+    expect(s.sessions).toBe(1);
+    expect(s.startupMs).toEqual({ p50: 70, p90: 70, count: 1 });
+    expect(summarizeQoe(w, T0 + 3 * QOE_WINDOW_MS).sessions).toBe(0);
+  });
+});
+
+function report(over: Partial<SessionHealthReport> = {}): SessionHealthReport {
+  return {
+    at: T0,
+    protocol: 'rtmp',
+    remoteAddress: '127.0.0.1:1',
+    ingestBitrate: 1_000_000,
+    video: { codec: 'avc1.64001f', bitrate: 900_000, frameRate: 30, keyframeInterval: 1 },
+    audio: { codec: 'mp4a.40.2', bitrate: 128_000 },
+    uploadRetries: 0,
+    partsGivenUp: 0,
+    ...over,
+  };
+}
+
+describe('alerts', () => {
+  it('raises a keyframe interval alert once, clears it, and raises it again after it cleared', () => {
+    const bad = report({ video: { codec: 'avc1.64001f', bitrate: 1, keyframeInterval: 6 } });
+    let out = evaluateAlerts(emptyAlertState(), bad, DEFAULT_ALERT_LIMITS, T0);
+    expect(out.raised.map((a) => a.code)).toEqual(['keyframe-interval-out-of-range']);
+    out = evaluateAlerts(out.state, bad, DEFAULT_ALERT_LIMITS, T0 + 2_000);
+    expect(out.raised).toEqual([]);
+    out = evaluateAlerts(out.state, report(), DEFAULT_ALERT_LIMITS, T0 + 4_000);
+    expect(out.cleared).toEqual(['keyframe-interval-out-of-range']);
+    out = evaluateAlerts(out.state, bad, DEFAULT_ALERT_LIMITS, T0 + 6_000);
+    expect(out.raised.map((a) => a.code)).toEqual(['keyframe-interval-out-of-range']);
+  });
+
+  it('flags codecs other than H.264/AAC and bitrate above the stream limit', () => {
+    const limits = alertLimitsFor({ partTarget: 1, maxBitrate: 500_000 });
+    const out = evaluateAlerts(
+      emptyAlertState(),
+      report({ video: { codec: 'hvc1.1.6.L93.B0', bitrate: 1 } }),
+      limits,
+      T0,
+    );
+    expect(out.raised.map((a) => a.code).sort()).toEqual(['bitrate-above-limit', 'unsupported-codec']);
+    expect(alertLimitsFor({ partTarget: 1 }).maxBitrate).toBeUndefined();
+    expect(alertFromEndReason('demux: unsupported video codec id 12 (HEVC): send H.264')?.code).toBe(
+      'unsupported-codec',
+    );
+    expect(alertFromEndReason('encoder disconnected')).toBeNull();
+  });
+
+  it('raises sustained SRT loss only when loss above 5 % spans 10 s', () => {
+    const srt = (received: number, lost: number) =>
+      report({
+        protocol: 'srt',
+        srt: {
+          rttMs: 20,
+          packetsReceived: received,
+          packetsLost: lost,
+          packetsRetransmitted: 0,
+          packetsDropped: 0,
+          packetsUndecryptable: 0,
+          bitrate: 1,
+          latencyMs: 120,
+        },
+      });
+    let state = emptyAlertState();
+    const raisedAt: number[] = [];
+    // 10 % loss from the start: reports every 2 s; the window is covered at t = 10 s.
+    for (let t = 0; t <= 12_000; t += 2_000) {
+      const out = evaluateAlerts(state, srt(t, t / 9), DEFAULT_ALERT_LIMITS, T0 + t);
+      state = out.state;
+      if (out.raised.length) raisedAt.push(t);
+    }
+    expect(raisedAt).toEqual([10_000]);
+    // Loss stops: over the next 10 s the ratio falls under 5 % and the alert clears.
+    let cleared = false;
+    for (let t = 14_000; t <= 30_000; t += 2_000) {
+      const out = evaluateAlerts(state, srt(t, 12_000 / 9), DEFAULT_ALERT_LIMITS, T0 + t);
+      state = out.state;
+      if (out.cleared.includes('sustained-packet-loss')) cleared = true;
+    }
+    expect(cleared).toBe(true);
+  });
+});
+
+describe('token buckets and origin tally', () => {
+  it('allows a burst, then the refill rate', () => {
+    const b = new TokenBuckets({ burst: 3, perSecond: 1, maxKeys: 10 });
+    expect([1, 2, 3, 4].map(() => b.take('a', T0))).toEqual([true, true, true, false]);
+    expect(b.take('b', T0)).toBe(true);
+    expect(b.take('a', T0 + 1_000)).toBe(true);
+    expect(b.take('a', T0 + 1_000)).toBe(false);
+  });
+
+  it('hands counts over at most every 5 s', () => {
+    const tally = new OriginTally(T0);
+    tally.count('s1', 'media', true);
+    tally.count('s1', 'media', false);
+    tally.count('s1', 'blocking-playlist', false);
+    expect(tally.take(T0 + 1_000)).toBeNull();
+    const due = tally.take(T0 + 5_000);
+    expect(due?.get('s1')).toEqual({ playlists: 1, blockingPlaylists: 1, media: 2, cacheHits: 1 });
+    expect(tally.take(T0 + 20_000)).toBeNull();
+  });
+});
