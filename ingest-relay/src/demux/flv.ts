@@ -184,8 +184,9 @@ export class FlvDemuxer {
     if (!sps.ok) return this.#fatal(`H.264 sequence header: ${sps.error}`);
     this.#nalLengthSize = avc.value.nalLengthSize;
     // Samples leave the demuxer with 4-byte NAL lengths, so the avcC announced must say so (14496-15 5.3.3.1.2).
-    const avcC = avc.value.nalLengthSize === 4 ? record.slice() : buildAvcC(avc.value.sps[0]!, avc.value.pps);
-    track.configBytes = record.slice();
+    const avcC =
+      avc.value.nalLengthSize === 4 ? Uint8Array.from(record) : buildAvcC(avc.value.sps[0]!, avc.value.pps);
+    track.configBytes = Uint8Array.from(record);
     track.framesWithoutConfig = 0;
     track.config = {
       kind: 'video',
@@ -210,13 +211,13 @@ export class FlvDemuxer {
         `unsupported AAC profile ${name}: send AAC-LC (${AAC_FRAME_SAMPLES} samples per frame)`,
       );
     }
-    track.configBytes = asc.slice();
+    track.configBytes = Uint8Array.from(asc);
     track.framesWithoutConfig = 0;
     track.config = {
       kind: 'audio',
       codec: 'aac',
       timescale: RTMP_TIMESCALE,
-      audioSpecificConfig: asc.slice(),
+      audioSpecificConfig: Uint8Array.from(asc),
       sampleRate: cfg.value.sampleRate,
       channelCount: cfg.value.channelCount,
       codecString: aacCodecString(asc),

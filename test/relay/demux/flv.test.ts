@@ -7,30 +7,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAvcC } from '../../../ingest-relay/src/codec/h264.ts';
 import { FlvDemuxer } from '../../../ingest-relay/src/demux/flv.ts';
 import type { DemuxEvent } from '../../../ingest-relay/src/media/access-unit.ts';
+import { type FlvTag, readFlvTags } from './flv-file.ts';
 
-interface Tag {
-  type: number;
-  timestamp: number;
-  body: Uint8Array;
-}
-
-/** FLV file body (Video File Format Specification v10.1, E.2-E.4.1): header, then tags with back-pointers. */
-function readFlvTags(file: Uint8Array): Tag[] {
-  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  const tags: Tag[] = [];
-  let at = view.getUint32(5) + 4;
-  while (at + 11 <= file.byteLength) {
-    const type = file[at]! & 0x1f;
-    const size = view.getUint32(at) & 0xffffff;
-    // TimestampExtended is the high byte of a 32-bit timestamp (E.4.1).
-    const timestamp = ((file[at + 7]! << 24) | (view.getUint32(at + 3) & 0xffffff)) >>> 0;
-    tags.push({ type, timestamp, body: file.subarray(at + 11, at + 11 + size) });
-    at += 11 + size + 4;
-  }
-  return tags;
-}
-
-function feed(demux: FlvDemuxer, tags: Tag[]): DemuxEvent[] {
+function feed(demux: FlvDemuxer, tags: FlvTag[]): DemuxEvent[] {
   return tags.flatMap((t) =>
     t.type === 9
       ? demux.video(t.body, t.timestamp, 0)
@@ -51,7 +30,7 @@ const avcTag = (frameType: number, packetType: number, cts: number, payload: num
   );
 
 describe('FlvDemuxer', () => {
-  let tags: Tag[];
+  let tags: FlvTag[];
   let avcC: Uint8Array;
   let packetCount: { video: number; audio: number };
 

@@ -10,6 +10,7 @@ import { FlvDemuxer } from '../../demux/flv.ts';
 import { RateLimitedLog } from '../../log.ts';
 import { counter } from '../../metrics.ts';
 import type { PublishRefusedCode } from '../../session.ts';
+import { splitAggregate } from './aggregate.ts';
 import { type Amf0Object, type Amf0Value, decodeAmf0 } from './amf0.ts';
 import { ChunkReader, ChunkWriter } from './chunk-stream.ts';
 import { RtmpError } from './error.ts';
@@ -175,10 +176,8 @@ export class RtmpConnection {
         this.#onMedia(message, now);
         return;
       case MessageType.aggregate:
-        throw new RtmpError(
-          'aggregate',
-          'aggregate messages (type 22) are not supported: publish plain audio/video',
-        );
+        for (const sub of splitAggregate(message)) this.#onMessage(sub, now);
+        return;
       case MessageType.userControl:
         this.#onUserControl(message.payload);
         return;

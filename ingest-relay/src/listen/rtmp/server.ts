@@ -164,7 +164,10 @@ export async function startRtmpServer(options: RtmpServerOptions): Promise<RtmpS
   };
 
   const server = options.tls
-    ? tls.createServer({ cert: options.tls.cert, key: options.tls.key }, onSocket)
+    ? tls.createServer(
+        { cert: options.tls.cert, key: options.tls.key, handshakeTimeout: handshakeTimeoutMs },
+        onSocket,
+      )
     : net.createServer(onSocket);
   if (options.tls) {
     // A failed TLS handshake never reaches onSocket: log it here so a bad client is not silent.
