@@ -17,7 +17,76 @@ const stats = {
   errors: [],
 };
 /** Exposed for tests and benchmarks (they read latency and state from the real player). */
-window.__player = { stats, hls: null, video };
+window.__player = { stats, hls: null, video, beacons: { sent: 0, lastStatus: null } };
+
+// QoE beacons (POST /live/{id}/qoe, src/api/qoe.ts): numbers only, batched every 10 s, and the rest sent
+// with navigator.sendBeacon when the page is hidden or unloaded (it survives the page going away; fetch may
+// not). text/plain is a CORS-safelisted type, so no preflight is needed.
+const BEACON_URL = new URL(`/live/${encodeURIComponent(streamId)}/qoe`, location.href).toString();
+const BEACON_EVERY_MS = 10_000;
+const qoeSession = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) =>
+  b.toString(16).padStart(2, '0'),
+).join('');
+let pending = [];
+let playingSince = null;
+
+function queue(event) {
+  // The server takes at most 64 events and 4 KiB per batch; keep the newest if a tab was frozen a long time.
+  pending.push(event);
+  if (pending.length > 40) pending = pending.slice(-40);
+}
+
+function takeBatch() {
+  if (playingSince !== null) {
+    const now = performance.now();
+    queue({ type: 'playing', ms: Math.round(now - playingSince) });
+    playingSince = now;
+  }
+  if (stats.latency != null && Number.isFinite(stats.latency) && stats.latency >= 0) {
+    queue({ type: 'latency', s: Math.round(stats.latency * 1000) / 1000 });
+  }
+  if (pending.length === 0) return null;
+  const body = JSON.stringify({ session: qoeSession, events: pending });
+  pending = [];
+  return body;
+}
+
+function flushBeacons(unloading) {
+  const body = takeBatch();
+  if (body === null) return;
+  window.__player.beacons.sent++;
+  if (unloading && navigator.sendBeacon) {
+    navigator.sendBeacon(BEACON_URL, new Blob([body], { type: 'text/plain' }));
+    return;
+  }
+  fetch(BEACON_URL, { method: 'POST', body, headers: { 'content-type': 'text/plain' }, keepalive: true })
+    .then((res) => {
+      window.__player.beacons.lastStatus = res.status;
+    })
+    .catch(() => {
+      window.__player.beacons.lastStatus = 0;
+    });
+}
+
+setInterval(() => flushBeacons(false), BEACON_EVERY_MS);
+addEventListener('pagehide', () => flushBeacons(true));
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'hidden') flushBeacons(true);
+});
+
+/** hls.js error details to the server's allow-list of codes (src/monitoring/qoe.ts QOE_ERROR_CODES). */
+function errorCode(data) {
+  const d = String(data.details ?? '');
+  if (d === 'bufferStalledError') return 'buffer-stall';
+  if (/^key|KeyLoad|keySystem/i.test(d)) return 'key';
+  if (/^frag/i.test(d)) return 'fragment';
+  if (/^(manifest|level|audioTrack|subtitleTrack)/i.test(d)) return 'manifest';
+  if (/mux|demux/i.test(d)) return 'mux';
+  if (/decode|bufferAppend/i.test(d)) return 'decode';
+  if (data.type === 'networkError') return 'network';
+  if (data.type === 'mediaError') return 'media';
+  return 'other';
+}
 
 // hls.js settings, each tuned for this origin's playlists:
 const hlsConfig = {
@@ -64,18 +133,32 @@ function bufferAhead() {
 
 let stallStart = null;
 video.addEventListener('playing', () => {
-  if (stats.firstFrameMs === null) stats.firstFrameMs = performance.now() - stats.startedAt;
+  if (stats.firstFrameMs === null) {
+    stats.firstFrameMs = performance.now() - stats.startedAt;
+    queue({ type: 'startup', ms: Math.round(stats.firstFrameMs) });
+  }
   if (stallStart !== null) {
-    stats.stallMs += performance.now() - stallStart;
+    const ms = performance.now() - stallStart;
+    stats.stallMs += ms;
+    queue({ type: 'rebuffer', ms: Math.round(ms) });
     stallStart = null;
   }
+  playingSince ??= performance.now();
   setStat('state', 'playing');
 });
 video.addEventListener('waiting', () => {
+  if (playingSince !== null) {
+    queue({ type: 'playing', ms: Math.round(performance.now() - playingSince) });
+    playingSince = null;
+  }
   if (stats.firstFrameMs === null || stallStart !== null) return;
   stats.stalls++;
   stallStart = performance.now();
   setStat('state', 'stalled');
+});
+video.addEventListener('pause', () => {
+  if (playingSince !== null) queue({ type: 'playing', ms: Math.round(performance.now() - playingSince) });
+  playingSince = null;
 });
 
 function start() {
@@ -85,11 +168,21 @@ function start() {
     window.__player.hls = hls;
     hls.on(Hls.Events.ERROR, (_event, data) => {
       stats.errors.push({ type: data.type, details: data.details, fatal: data.fatal });
+      queue({ type: 'error', code: errorCode(data), fatal: Boolean(data.fatal) });
       if (!data.fatal) return;
       setStat('state', `error: ${data.details}`);
       // Recover what can be recovered: network errors reload the source, media errors rebuild the buffer.
       if (data.type === Hls.ErrorTypes.NETWORK_ERROR) setTimeout(() => hls.startLoad(), 1000);
       else if (data.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
+    });
+    hls.on(Hls.Events.LEVEL_SWITCHED, (_event, data) => {
+      const level = hls.levels?.[data.level];
+      if (level)
+        queue({
+          type: 'rendition',
+          bitrate: Math.round(level.bitrate),
+          ...(level.height ? { height: level.height } : {}),
+        });
     });
     hls.loadSource(src);
     hls.attachMedia(video);

@@ -1,0 +1,196 @@
+// The operator's dashboard: streams with live status, and for the selected one its health as small SVG
+// charts over the last minutes (the stream object keeps 5 minutes of relay reports and viewer QoE), ingest
+// URLs and a copy button for the key. Plain JS against the REST API; the token lives in sessionStorage.
+import { sparkline } from './sparkline.js';
+
+const TOKEN_KEY = 'edge-live-api-token';
+const HEALTH_EVERY_MS = 2000;
+const STREAMS_EVERY_MS = 5000;
+const $ = (id) => document.getElementById(id);
+
+let selected = null;
+let streams = [];
+
+async function api(path) {
+  const res = await fetch(path, {
+    headers: { authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY)}` },
+  });
+  if (res.status === 401) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    showLogin();
+    throw new Error('unauthorized');
+  }
+  if (!res.ok) throw new Error(`${path}: ${res.status}`);
+  return res.json();
+}
+
+function showLogin() {
+  $('login').hidden = false;
+  $('app').hidden = true;
+}
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  Object.assign(node, props);
+  for (const c of children) node.append(c);
+  return node;
+}
+
+async function loadStreams() {
+  const page = await api('/v1/streams?limit=100');
+  streams = page.streams;
+  const list = $('streams');
+  list.replaceChildren(
+    ...streams.map((s) => {
+      const li = el(
+        'li',
+        { className: s.id === selected ? 'selected' : '' },
+        el('span', { textContent: s.name || s.id }),
+      );
+      li.dataset.id = s.id;
+      li.append(el('span', { className: `badge ${s.status}`, textContent: s.status }));
+      li.addEventListener('click', () => select(s.id));
+      return li;
+    }),
+  );
+  if (!selected && streams[0]) select(streams[0].id);
+}
+
+function select(id) {
+  selected = id;
+  const s = streams.find((x) => x.id === id);
+  if (!s) return;
+  for (const li of $('streams').children) li.classList.toggle('selected', li.dataset.id === id);
+  $('detail').hidden = false;
+  $('detail-name').textContent = s.name || s.id;
+  $('detail-player').href = s.playback.player;
+  $('ingest-urls').replaceChildren(
+    ...Object.entries(s.ingest).flatMap(([proto, url]) => [
+      el('dt', { textContent: proto }),
+      el('dd', { textContent: url }),
+    ]),
+  );
+  $('copy-key').onclick = async () => {
+    try {
+      await navigator.clipboard.writeText(s.streamKey);
+      $('copy-done').textContent = 'copied';
+    } catch {
+      $('stream-key').textContent = s.streamKey;
+      $('copy-done').textContent = 'select and copy';
+    }
+  };
+  void refreshHealth();
+}
+
+const fmt = (v, digits = 1, unit = '') =>
+  v == null || !Number.isFinite(v) ? '–' : `${v.toFixed(digits)}${unit}`;
+
+function figure(label, value) {
+  return el(
+    'div',
+    { className: 'figure' },
+    el('b', { textContent: value }),
+    el('span', { textContent: label }),
+  );
+}
+
+function chart(label, points, unit, digits = 1) {
+  const values = points.map((p) => p.v);
+  const last = values.filter((v) => v != null).at(-1);
+  const box = el('div', { className: 'chart' });
+  box.dataset.chart = label;
+  box.append(
+    el(
+      'div',
+      { className: 'label' },
+      el('span', { textContent: label }),
+      el('span', { textContent: fmt(last, digits, unit) }),
+    ),
+  );
+  box.append(sparkline(points));
+  return box;
+}
+
+async function refreshHealth() {
+  if (!selected) return;
+  const id = selected;
+  const h = await api(`/v1/streams/${encodeURIComponent(id)}/health`);
+  if (id !== selected) return;
+  const status = $('detail-status');
+  status.textContent = h.status;
+  status.className = `badge ${h.status}`;
+  const m = h.monitoring ?? { history: [], qoe: { series: [] }, origin: {}, alerts: { active: [] } };
+  const r = h.relay?.report;
+  const q = m.qoe;
+  $('figures').replaceChildren(
+    figure('ingest', r ? fmt(r.ingestBitrate / 1e6, 2, ' Mb/s') : '–'),
+    figure('video', r?.video ? `${r.video.codec} ${r.video.profile ?? ''}` : '–'),
+    figure('B-frames', r?.video ? (r.video.bFrames ? 'yes' : 'no') : '–'),
+    figure('A/V drift', fmt(r?.avDriftMs, 0, ' ms')),
+    figure(
+      'upload p50/p99',
+      r?.uploadLatencyMs ? `${r.uploadLatencyMs.p50}/${r.uploadLatencyMs.p99} ms` : '–',
+    ),
+    figure(
+      'commit p50/p99',
+      m.origin.commitLatencyMs ? `${m.origin.commitLatencyMs.p50}/${m.origin.commitLatencyMs.p99} ms` : '–',
+    ),
+    figure('retries', r ? String(r.uploadRetries) : '–'),
+    figure('playlist req.', String(m.origin.playlists ?? 0)),
+    figure(
+      'media req. (hit %)',
+      `${m.origin.media ?? 0} (${fmt((m.origin.cacheHitRatio ?? Number.NaN) * 100, 0)})`,
+    ),
+    figure('viewers (5 min)', String(q.sessions ?? 0)),
+    figure('startup p50', fmt(q.startupMs?.p50, 0, ' ms')),
+    figure('rebuffer ratio', fmt((q.rebufferRatio ?? Number.NaN) * 100, 2, ' %')),
+  );
+  const hist = m.history;
+  const series = (key, scale = 1) =>
+    hist.map((p) => ({ at: p.at, v: p[key] == null ? null : p[key] * scale }));
+  const charts = [
+    chart('ingest bitrate', series('ingestBitrate', 1e-6), ' Mb/s', 2),
+    chart('frame rate', series('frameRate'), ' fps'),
+    chart('keyframe interval', series('keyframeInterval'), ' s', 2),
+    chart('part publish (upload p50)', series('uploadP50Ms'), ' ms', 0),
+    chart(
+      'viewer latency p50',
+      q.series.map((b) => ({ at: b.at, v: b.latencyP50 })),
+      ' s',
+      2,
+    ),
+    chart(
+      'rebuffers',
+      q.series.map((b) => ({ at: b.at, v: b.rebuffers })),
+      '',
+      0,
+    ),
+  ];
+  if (hist.some((p) => p.srtRttMs != null)) {
+    charts.push(
+      chart('SRT RTT', series('srtRttMs'), ' ms', 0),
+      chart('SRT loss', series('srtLossPct'), ' %', 2),
+    );
+  }
+  $('charts').replaceChildren(...charts);
+  $('alerts').replaceChildren(
+    ...m.alerts.active.map((code) => el('div', { className: 'alert', textContent: code })),
+  );
+}
+
+function start() {
+  $('login').hidden = true;
+  $('app').hidden = false;
+  void loadStreams().catch(() => undefined);
+  setInterval(() => void loadStreams().catch(() => undefined), STREAMS_EVERY_MS);
+  setInterval(() => void refreshHealth().catch(() => undefined), HEALTH_EVERY_MS);
+}
+
+$('login').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  sessionStorage.setItem(TOKEN_KEY, $('token').value);
+  start();
+});
+
+if (sessionStorage.getItem(TOKEN_KEY)) start();
+else showLogin();
