@@ -17,6 +17,7 @@ import { CmafSegmenter, type SegmenterOutput } from './cmaf/segmenter.ts';
 import { log, RateLimitedLog } from './log.ts';
 import type { DemuxEvent } from './media/access-unit.ts';
 import { counter, gauge } from './metrics.ts';
+import { forgetStream, observeHealth } from './monitoring.ts';
 import { HealthTracker } from './upload/health.ts';
 import type { MediaSink } from './upload/sink.ts';
 import { WorkerClient, WorkerRefused } from './upload/worker-client.ts';
@@ -210,6 +211,7 @@ class PipelineSession implements PublishSession {
     for (const [key, value] of Object.entries(stats))
       if (value > 0) samplesDropped.inc({ reason: key }, value);
     sessionsActive.dec({ protocol: this.#req.protocol });
+    forgetStream(this.streamId, this.#req.protocol);
     this.#logger.info({ reason: this.#fatal ?? reason, ...result, ...stats }, 'session ended');
   }
 
@@ -254,6 +256,7 @@ class PipelineSession implements PublishSession {
 
   async #report(): Promise<void> {
     const report = { ...this.#health.report(this.#now(), this.#sink.stats), ...this.#extraHealth?.() };
+    observeHealth(this.streamId, report);
     try {
       await this.#sink.health(report);
     } catch (err) {
