@@ -28,8 +28,8 @@ const keyframeInterval = gauge(
 );
 const avDrift = gauge('relay_ingest_av_drift_seconds', 'Audio minus video DTS at the ingest edge', LABELS);
 const uploadLatency = gauge(
-  'relay_upload_latency_seconds',
-  'Part complete to Worker acknowledged, by quantile',
+  'relay_upload_latency_quantile_seconds',
+  'Part complete to Worker acknowledged over the last report, by quantile',
   [...LABELS, 'quantile'],
 );
 
