@@ -97,9 +97,13 @@ const hlsConfig = {
   // Catch-up: when latency drifts above the target, play up to 1.25x until back on target. Faster rates are
   // audible on speech; 1.25 recovers one second of drift in four.
   maxLiveSyncPlaybackRate: 1.25,
-  // After a stall, hls.js seeks back to the target latency instead of letting the delay grow (the seed's
-  // "delay keeps growing during the event"): a stream that falls more than 4 target durations behind jumps.
-  liveMaxLatencyDurationCount: 4,
+  // After a stall, the target latency grows by 0.5 s (capped by hls.js at one target duration): a viewer on a
+  // flaky network gets a little more buffer instead of stalling again at the same spot. Catch-up above then
+  // pulls the delay back down once playback is steady, so the delay does not keep growing over an event.
+  liveSyncOnStallIncrease: 0.5,
+  // Deliberately NOT set: liveSyncDuration(Count) / liveMaxLatencyDuration(Count). hls.js lets any of them
+  // override the playlist's PART-HOLD-BACK as the target latency (and requires the sync value whenever a
+  // maximum is set), which would start viewers three segments behind the live edge.
   // Memory bound for long events: keep 30 s behind the playhead for seeking back, drop the rest.
   backBufferLength: 30,
   // Parts are small; retry quickly rather than wait the default 10 s+ on a lost request.

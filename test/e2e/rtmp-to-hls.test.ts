@@ -32,10 +32,16 @@ for (const protocol of ['rtmp', 'rtmps'] as const) {
       const url = protocol === 'rtmp' ? stream.ingest.rtmp : stream.ingest.rtmps;
       expect(url, `${protocol} ingest URL`).toBeTruthy();
       encoder = publish(url as string, 'flv', { seconds: 40 });
-      await waitUntil('the media playlist to list parts', async () => {
-        const res = await fetch(stream.playback.hls.replace('master.m3u8', 'source/index.m3u8'));
-        return res.ok && (await res.text()).includes('#EXT-X-PART:');
-      });
+      // ffmpeg's HLS reader starts three segments from the end: wait until the window holds that many.
+      await waitUntil(
+        'the media playlist to hold three complete segments and parts',
+        async () => {
+          const res = await fetch(stream.playback.hls.replace('master.m3u8', 'source/index.m3u8'));
+          const text = res.ok ? await res.text() : '';
+          return text.includes('#EXT-X-PART:') && (text.match(/#EXTINF:/g) ?? []).length >= 3;
+        },
+        30_000,
+      );
     });
 
     afterAll(async () => {
