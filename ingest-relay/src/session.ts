@@ -242,6 +242,8 @@ class PipelineSession implements PublishSession {
         size: out.bytes.byteLength,
       };
       partsProduced.inc();
+      // Debug level: one line per part, with the wall clock it was cut (bench/rtmp-latency.ts reads these).
+      this.#logger.debug({ msn: meta.msn, part: meta.part, cutAt: this.#now() }, 'part cut');
       this.#note(this.#sink.putPart(meta, out.bytes).backpressure);
     }
     const s = this.#segmenter.stats;
