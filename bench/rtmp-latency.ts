@@ -1,0 +1,202 @@
+// Latency of the RTMP -> LL-HLS path, measured in one run for two part targets (0.2 s and the 0.333 default):
+//   - glass-to-glass in hls.js (Debian Chromium): now minus the program-date-time of the frame on screen,
+//     sampled every 250 ms for 60 s after a 10 s warm-up. "Glass" is the relay's ingest clock: program-date-time
+//     is stamped when the relay receives a frame, so encoder latency (x264 zerolatency, ~1 frame) is not in it.
+//   - part cut -> advertised: from the moment the relay cuts a part (its debug log, same machine clock) to the
+//     moment a viewer blocked on that part (_HLS_msn/_HLS_part) receives the playlist that lists it.
+// Run: npm run bench -- rtmp-latency     (writes bench/results/rtmp-latency.json)
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Parser } from 'm3u8-parser';
+import { chromium } from 'playwright-core';
+import { startStack } from '../scripts/stack.ts';
+import { round, summary } from './lib.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const SAMPLE_S = Number(process.env.BENCH_SAMPLE_S ?? 60);
+const WARMUP_S = 10;
+const dir = mkdtempSync(join(tmpdir(), 'edge-live-bench-'));
+
+/** sessionId/msn.part -> wall clock the relay cut it. */
+const cutAt = new Map<string, number>();
+const stack = await startStack({
+  root,
+  apiToken: 'bench-api',
+  ingestToken: 'bench-ingest',
+  port: 0,
+  rtmpPort: 0,
+  rtmpsPort: 0,
+  srtPort: 0,
+  metricsPort: 0,
+  persistTo: join(dir, 'state'),
+  relayEnv: { LOG_LEVEL: 'debug' },
+  output: (line, from) => {
+    if (from !== 'relay' || !line.includes('"part cut"')) return;
+    const rec = JSON.parse(line) as { sessionId: string; msn: number; part: number; cutAt: number };
+    cutAt.set(`${rec.sessionId}/${rec.msn}.${rec.part}`, rec.cutAt);
+  },
+});
+
+interface Stream {
+  id: string;
+  streamKey: string;
+  ingest: { rtmp: string };
+  playback: { hls: string; player: string };
+}
+
+async function createStream(partTarget: number): Promise<Stream> {
+  const res = await fetch(`${stack.workerUrl}/v1/streams`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer bench-api', 'content-type': 'application/json' },
+    body: JSON.stringify({ name: `latency ${partTarget}`, partTarget }),
+  });
+  if (res.status !== 201) throw new Error(`create: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Stream;
+}
+
+function parse(text: string) {
+  const p = new Parser();
+  p.push(text);
+  p.end();
+  return p.manifest;
+}
+
+/** The newest part a playlist lists: its URI and the (msn, part) a viewer asks for next. */
+function edge(text: string) {
+  const m = parse(text);
+  const seq = m.mediaSequence ?? 0;
+  const open = m.preloadSegment?.parts ?? [];
+  const last = m.segments.at(-1);
+  const lastUri = open.at(-1)?.uri ?? last?.parts?.at(-1)?.uri;
+  const next = open.length
+    ? { msn: seq + m.segments.length, part: open.length }
+    : { msn: seq + m.segments.length, part: 0 };
+  return { lastUri, next };
+}
+
+/** A viewer that always blocks on the next part, recording when each part became visible to it. */
+async function blockedViewer(mediaUrl: string, until: number, advertised: number[]) {
+  let text = await (await fetch(mediaUrl)).text();
+  while (Date.now() < until) {
+    const { next } = edge(text);
+    const res = await fetch(`${mediaUrl}?_HLS_msn=${next.msn}&_HLS_part=${next.part}`);
+    text = await res.text();
+    const arrived = Date.now();
+    if (!res.ok) continue;
+    const { lastUri } = edge(text);
+    const cut = lastUri ? cutAt.get(lastUri.replace(/\.m4s$/, '')) : undefined;
+    if (cut !== undefined) advertised.push(arrived - cut);
+  }
+}
+
+async function measure(partTarget: number) {
+  const stream = await createStream(partTarget);
+  const seconds = WARMUP_S + SAMPLE_S + 15;
+  const encoder = spawn(
+    'ffmpeg',
+    [
+      ...['-hide_banner', '-loglevel', 'error', '-re'],
+      ...[
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=640x360:rate=30',
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=sample_rate=48000',
+      ],
+      ...[
+        '-t',
+        String(seconds),
+        '-c:v',
+        'libx264',
+        '-preset',
+        'veryfast',
+        '-tune',
+        'zerolatency',
+        '-g',
+        '30',
+      ],
+      ...['-pix_fmt', 'yuv420p', '-b:v', '1000k', '-c:a', 'aac', '-f', 'flv', stream.ingest.rtmp],
+    ],
+    { stdio: 'ignore' },
+  );
+  const mediaUrl = stream.playback.hls.replace('master.m3u8', 'source/index.m3u8');
+  for (let i = 0; i < 100; i++) {
+    const res = await fetch(mediaUrl);
+    if (res.ok && (await res.text()).includes('#EXT-X-PART:')) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+  try {
+    const page = await browser.newPage();
+    await page.goto(stream.playback.player);
+    await page.waitForTimeout(WARMUP_S * 1000);
+    const advertised: number[] = [];
+    const viewer = blockedViewer(mediaUrl, Date.now() + SAMPLE_S * 1000, advertised);
+    const latencies: number[] = [];
+    let stalls = 0;
+    for (let t = 0; t < SAMPLE_S * 4; t++) {
+      await page.waitForTimeout(250);
+      const s = await page.evaluate(() => {
+        const p = (window as unknown as { __player: { stats: { latency: number | null; stalls: number } } })
+          .__player;
+        return { latency: p.stats.latency, stalls: p.stats.stalls };
+      });
+      if (s.latency !== null) latencies.push(s.latency);
+      stalls = s.stalls;
+    }
+    await viewer;
+    const g2g = summary(latencies);
+    const adv = summary(advertised);
+    return {
+      partTarget,
+      glassToGlassS: {
+        n: g2g.n,
+        p50: round(g2g.p50, 3),
+        p90: round(g2g.p90, 3),
+        max: round(g2g.max ?? Number.NaN, 3),
+      },
+      playerStalls: stalls,
+      cutToAdvertisedMs: {
+        n: adv.n,
+        p50: round(adv.p50),
+        p99: round(adv.p99),
+        max: round(adv.max ?? Number.NaN),
+      },
+    };
+  } finally {
+    await browser.close();
+    encoder.kill('SIGKILL');
+  }
+}
+
+try {
+  const runs = [];
+  for (const partTarget of [0.2, 0.333]) runs.push(await measure(partTarget));
+  const result = {
+    at: new Date().toISOString(),
+    machine: `${process.platform} ${process.arch}, node ${process.version}`,
+    sampleSeconds: SAMPLE_S,
+    encoder: 'ffmpeg testsrc2 640x360@30, x264 veryfast zerolatency, 1 s GOP, RTMP over loopback',
+    runs,
+  };
+  mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+  writeFileSync(join(root, 'bench', 'results', 'rtmp-latency.json'), `${JSON.stringify(result, null, 2)}\n`);
+  console.log(JSON.stringify(result, null, 2));
+} finally {
+  await stack.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
