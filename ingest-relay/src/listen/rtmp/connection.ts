@@ -9,7 +9,6 @@ import type { IngestProtocol } from '../../../../src/contract/ingest.ts';
 import { FlvDemuxer } from '../../demux/flv.ts';
 import { RateLimitedLog } from '../../log.ts';
 import { counter } from '../../metrics.ts';
-import type { PublishRefusedCode } from '../../session.ts';
 import { splitAggregate } from './aggregate.ts';
 import { type Amf0Object, type Amf0Value, decodeAmf0 } from './amf0.ts';
 import { ChunkReader, ChunkWriter } from './chunk-stream.ts';
@@ -22,30 +21,10 @@ import {
   commandMessage,
   MessageType,
   type RtmpMessage,
-  setChunkSizeMessage,
-  setPeerBandwidthMessage,
   UserControlEvent,
   userControlMessage,
-  windowAckSizeMessage,
 } from './messages.ts';
-
-/** What the server offers the peer (5.4.1, 5.4.4, 5.4.5). */
-const SERVER_CHUNK_SIZE = 4096;
-const WINDOW_ACK_SIZE = 2_500_000;
-
-/**
- * onStatus answers to a refused publish. NetStream.Publish.BadName is what encoders (OBS, ffmpeg) show for a
- * wrong key; Rejected and BadConnection tell "not now" apart from "not here".
- */
-const REFUSAL_STATUS: Record<PublishRefusedCode, { code: string; description: string }> = {
-  'unknown-key': { code: 'NetStream.Publish.BadName', description: 'unknown stream key' },
-  'already-live': {
-    code: 'NetStream.Publish.Rejected',
-    description: 'this stream is already being published',
-  },
-  unavailable: { code: 'NetStream.Publish.BadConnection', description: 'ingest unavailable, retry later' },
-  'bad-request': { code: 'NetStream.Publish.Rejected', description: 'publish request rejected' },
-};
+import { connectReplies, onStatus, refusalStatus, SERVER_CHUNK_SIZE, status } from './netstream.ts';
 
 const droppedMessages = counter('relay_rtmp_messages_dropped_total', 'RTMP messages ignored', ['reason']);
 
@@ -233,13 +212,7 @@ export class RtmpConnection {
       case 'play':
       case 'play2':
         this.#send(
-          commandMessage(
-            streamId,
-            'onStatus',
-            0,
-            null,
-            status('error', 'NetStream.Play.Failed', 'publish only'),
-          ),
+          onStatus(streamId, 'error', 'NetStream.Play.Failed', 'this server only accepts publishing'),
         );
         this.#close('play requested: this server only accepts publishing', 'play');
         return;
@@ -254,19 +227,11 @@ export class RtmpConnection {
     this.#state = 'connected';
     const app = isObject(commandObject) && typeof commandObject.app === 'string' ? commandObject.app : '';
     this.#o.log.debug({ app }, 'RTMP connect');
-    this.#send(windowAckSizeMessage(WINDOW_ACK_SIZE));
-    this.#send(setPeerBandwidthMessage(WINDOW_ACK_SIZE, 2));
-    this.#send(setChunkSizeMessage(SERVER_CHUNK_SIZE));
-    this.#writer.setChunkSize(SERVER_CHUNK_SIZE);
-    this.#send(
-      commandMessage(
-        0,
-        '_result',
-        transactionId,
-        { fmsVer: 'FMS/3,0,1,123', capabilities: 31 },
-        { ...status('status', 'NetConnection.Connect.Success', 'Connection succeeded.'), objectEncoding: 0 },
-      ),
-    );
+    // The Set Chunk Size among the replies applies to everything written after it (5.4.1).
+    for (const reply of connectReplies(transactionId)) {
+      this.#send(reply);
+      if (reply.typeId === MessageType.setChunkSize) this.#writer.setChunkSize(SERVER_CHUNK_SIZE);
+    }
   }
 
   #onPublish(publishName: Amf0Value, streamId: number): void {
@@ -297,30 +262,14 @@ export class RtmpConnection {
     session.onFatal((reason) => this.#close(reason, 'session'));
     this.#o.log.info({ streamId: session.streamId, sessionId: session.sessionId }, 'RTMP publish started');
     this.#send(
-      commandMessage(
-        this.#publishStreamId,
-        'onStatus',
-        0,
-        null,
-        status('status', 'NetStream.Publish.Start', `publishing ${session.streamId}`),
-      ),
+      onStatus(this.#publishStreamId, 'status', 'NetStream.Publish.Start', `publishing ${session.streamId}`),
     );
   }
 
   #onRefused(err: unknown): void {
     if (this.#state !== 'opening') return;
     const refusal = publishRefusal(err);
-    const answer = REFUSAL_STATUS[refusal.code];
-    // The encoder sees a fixed description (no internal detail); the log keeps the hub's message.
-    this.#send(
-      commandMessage(
-        this.#publishStreamId,
-        'onStatus',
-        0,
-        null,
-        status('error', answer.code, answer.description),
-      ),
-    );
+    this.#send(refusalStatus(this.#publishStreamId, refusal.code));
     this.#close(`publish refused (${refusal.code}): ${refusal.message}`, `refused-${refusal.code}`);
   }
 
@@ -352,10 +301,6 @@ export class RtmpConnection {
       if (!session.push(event)) this.#o.io.pause();
     }
   }
-}
-
-function status(level: 'status' | 'error', code: string, description: string): Amf0Object {
-  return { level, code, description };
 }
 
 function isObject(value: Amf0Value): value is Amf0Object {
