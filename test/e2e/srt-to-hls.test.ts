@@ -1,0 +1,173 @@
+// SRT end to end with real libsrt callers: ffmpeg and srt-live-transmit publish MPEG-TS over SRT, encrypted,
+// through a UDP relay that drops packets at random; the relay's SRT listener repairs the loss, and the stream
+// plays in hls.js (Chromium) and decodes in ffmpeg. "No lost frames": the relay reports zero too-late drops.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  api,
+  type CreatedStream,
+  createStream,
+  launchChromium,
+  publish,
+  run,
+  stackInfo,
+  waitUntil,
+} from '../support/e2e.ts';
+import { type LossyProxy, startLossyProxy } from '../support/lossy-udp-proxy.ts';
+
+interface Health {
+  relay: {
+    report: {
+      srt?: { packetsLost: number; packetsRetransmitted: number; packetsDropped: number; rttMs: number };
+    };
+  } | null;
+}
+
+const srtPort = () => Number(new URL(stackInfo().srtUrl.replace('srt://', 'http://')).port);
+const mediaUrl = (s: CreatedStream) => s.playback.hls.replace('master.m3u8', 'source/index.m3u8');
+
+async function waitForSegments(stream: CreatedStream, count: number) {
+  await waitUntil(
+    `${count} complete segments`,
+    async () => {
+      const res = await fetch(mediaUrl(stream));
+      const text = res.ok ? await res.text() : '';
+      return text.includes('#EXT-X-PART:') && (text.match(/#EXTINF:/g) ?? []).length >= count;
+    },
+    40_000,
+  );
+}
+
+async function playsInHlsJs(stream: CreatedStream) {
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    await page.goto(stream.playback.player);
+    await waitUntil(
+      'playback to start',
+      () => page.evaluate(() => (document.querySelector('video')?.currentTime ?? 0) > 0.5 || null),
+      30_000,
+    );
+    const t0 = await page.evaluate(() => document.querySelector('video')?.currentTime ?? 0);
+    await page.waitForTimeout(4000);
+    const t1 = await page.evaluate(() => document.querySelector('video')?.currentTime ?? 0);
+    const fatal = await page.evaluate(
+      () =>
+        (
+          window as unknown as { __player: { stats: { errors: { fatal: boolean }[] } } }
+        ).__player.stats.errors.filter((e) => e.fatal).length,
+    );
+    return { advanced: t1 - t0, fatal };
+  } finally {
+    await browser.close();
+  }
+}
+
+describe('ffmpeg over SRT, AES-256, 10 % loss each way, 200 ms latency', () => {
+  let stream: CreatedStream;
+  let proxy: LossyProxy;
+  let encoder: ReturnType<typeof publish>;
+  const passphrase = 'correct horse battery staple';
+
+  beforeAll(async () => {
+    stream = await createStream({ name: 'e2e srt ffmpeg', srtPassphrase: passphrase, reconnectWindow: 2 });
+    proxy = await startLossyProxy({
+      target: { host: '127.0.0.1', port: srtPort() },
+      loss: 0.1,
+      seed: 7,
+      lifetimeMs: 100_000,
+    });
+    const url = `srt://127.0.0.1:${proxy.port}?streamid=${stream.streamKey}&passphrase=${encodeURIComponent(passphrase)}&pbkeylen=32&latency=200000`;
+    encoder = publish(url, 'mpegts', { seconds: 45, size: '640x360' });
+    await waitForSegments(stream, 3);
+  });
+
+  afterAll(async () => {
+    await encoder?.kill();
+    await proxy?.close();
+  });
+
+  it('plays in hls.js with no fatal error', async () => {
+    const { advanced, fatal } = await playsInHlsJs(stream);
+    expect(fatal).toBe(0);
+    expect(advanced).toBeGreaterThan(2.5);
+  });
+
+  it('decodes without errors in ffmpeg', async () => {
+    const res = await run(
+      'ffmpeg',
+      ['-v', 'error', '-i', stream.playback.hls, '-t', '6', '-f', 'null', '-'],
+      60_000,
+    );
+    expect(res.stderr.trim()).toBe('');
+    expect(res.code).toBe(0);
+  });
+
+  it('repaired every loss: packets were lost and retransmitted, none dropped', async () => {
+    expect(proxy.stats.dropped).toBeGreaterThan(50);
+    const health = await waitUntil('SRT stats in health', async () => {
+      const res = await api<Health>(`/v1/streams/${stream.id}/health`);
+      const srt = res.body.relay?.report.srt;
+      return srt && srt.packetsLost > 0 ? srt : null;
+    });
+    expect(health.packetsRetransmitted).toBeGreaterThan(0);
+    expect(health.packetsDropped).toBe(0);
+  });
+});
+
+describe('srt-live-transmit as the caller, AES-128, 5 % loss each way, 120 ms latency', () => {
+  let stream: CreatedStream;
+  let proxy: LossyProxy;
+  let encoder: ReturnType<typeof publish>;
+  let slt: ChildProcess;
+  const passphrase = 'another long passphrase';
+
+  beforeAll(async () => {
+    stream = await createStream({
+      name: 'e2e srt-live-transmit',
+      srtPassphrase: passphrase,
+      reconnectWindow: 2,
+    });
+    proxy = await startLossyProxy({
+      target: { host: '127.0.0.1', port: srtPort() },
+      loss: 0.05,
+      seed: 11,
+      lifetimeMs: 100_000,
+    });
+    const udpIn = 20_000 + Math.floor(Math.random() * 20_000);
+    slt = spawn(
+      'srt-live-transmit',
+      [
+        '-q',
+        '-a:no',
+        `udp://127.0.0.1:${udpIn}`,
+        `srt://127.0.0.1:${proxy.port}?streamid=${stream.streamKey}&passphrase=${encodeURIComponent(passphrase)}&pbkeylen=16&latency=120`,
+      ],
+      { stdio: 'ignore' },
+    );
+    // A live encoder feeding srt-live-transmit over UDP, as in a venue: 1316-byte datagrams (7 TS packets).
+    encoder = publish(`udp://127.0.0.1:${udpIn}?pkt_size=1316`, 'mpegts', { seconds: 45, size: '640x360' });
+    await waitForSegments(stream, 3);
+  });
+
+  afterAll(async () => {
+    await encoder?.kill();
+    slt?.kill('SIGTERM');
+    await proxy?.close();
+  });
+
+  it('plays in hls.js with no fatal error', async () => {
+    const { advanced, fatal } = await playsInHlsJs(stream);
+    expect(fatal).toBe(0);
+    expect(advanced).toBeGreaterThan(2.5);
+  });
+
+  it('repaired every loss', async () => {
+    const health = await waitUntil('SRT stats in health', async () => {
+      const res = await api<Health>(`/v1/streams/${stream.id}/health`);
+      const srt = res.body.relay?.report.srt;
+      return srt && srt.packetsLost > 0 ? srt : null;
+    });
+    expect(health.packetsDropped).toBe(0);
+  });
+});
