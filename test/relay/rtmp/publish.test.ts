@@ -74,6 +74,8 @@ describe('RTMP listener with ffmpeg', () => {
     expect(session?.endReason).toBe('encoder disconnected');
     checkPublish(session!);
     expect(logs.lines().some((l) => l.msg === 'RTMP stream metadata')).toBe(true);
+    // A clean unpublish is not a connection error.
+    expect(logs.lines().filter((l) => l.code !== undefined)).toEqual([]);
   }, 30_000);
 
   it('refuses an unknown key: ffmpeg fails and the server logs why', async () => {

@@ -30,8 +30,11 @@ const droppedMessages = counter('relay_rtmp_messages_dropped_total', 'RTMP messa
 
 export interface ConnectionIo {
   send(bytes: Uint8Array): void;
-  /** Ends the connection with a reason (logged) and a low-cardinality code (the metric label). */
-  close(reason: string, code: string): void;
+  /**
+   * Ends the connection with a reason (logged). `code` (the metric label) marks an error; a clean unpublish
+   * has none.
+   */
+  close(reason: string, code: string | undefined): void;
   /** Stop / restart reading from the socket (back-pressure from the session). */
   pause(): void;
   resume(): void;
@@ -115,7 +118,7 @@ export class RtmpConnection {
     return this.#endSession(reason);
   }
 
-  #close(reason: string, code: string): void {
+  #close(reason: string, code: string | undefined): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     void this.#endSession(reason);
@@ -207,7 +210,7 @@ export class RtmpConnection {
       case 'deleteStream':
       case 'closeStream':
         if (this.#state === 'publishing' || this.#state === 'opening')
-          this.#close('encoder disconnected', 'unpublish');
+          this.#close('encoder disconnected', undefined);
         return;
       case 'play':
       case 'play2':

@@ -67,11 +67,15 @@ export async function startRtmpServer(options: RtmpServerOptions): Promise<RtmpS
     let paused = false;
     let stallTimer: NodeJS.Timeout | undefined;
 
-    const fail = (reason: string, code: string, how: 'end' | 'destroy') => {
+    const fail = (reason: string, code: string | undefined, how: 'end' | 'destroy') => {
       if (closing) return;
       closing = true;
-      connLog.warn({ reason, code }, 'RTMP connection closed');
-      connectionErrorsTotal.inc({ protocol, reason: code });
+      if (code === undefined) {
+        connLog.info({ reason }, 'RTMP connection closed');
+      } else {
+        connLog.warn({ reason, code }, 'RTMP connection closed');
+        connectionErrorsTotal.inc({ protocol, reason: code });
+      }
       void connection.disconnected(reason);
       if (how === 'destroy') {
         socket.destroy();
