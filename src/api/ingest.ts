@@ -172,7 +172,12 @@ ingestMedia.post(`${SESSION}/end`, async (c) => {
     throw new ApiError(410, 'session-gone', `session ${sessionId} is not current`);
   return c.json(
     result.kind === 'ended'
-      ? { status: 'ended', reconnectDeadline: new Date(result.reconnectDeadline).toISOString() }
+      ? {
+          status: 'ended',
+          // Null when the other input (primary/backup) is live and took over at once.
+          reconnectDeadline:
+            result.reconnectDeadline === null ? null : new Date(result.reconnectDeadline).toISOString(),
+        }
       : { status: 'already-ended' },
   );
 });

@@ -26,6 +26,14 @@ const reconnectWindow = seconds(
   'reconnectWindow',
   'How long the stream stays live after the encoder disconnects, waiting for it to return.',
 );
+const failoverTimeout = seconds(
+  'failoverTimeout',
+  'With a backup encoder: how long the active input may deliver no media before the origin switches to the other.',
+);
+const failbackHoldOff = seconds(
+  'failbackHoldOff',
+  'How long the primary must deliver without a gap before the origin switches back to it from the backup.',
+);
 const name = z.string().max(200).openapi({ description: 'Free-form label, up to 200 characters.' });
 const srtPassphrase = z
   .string()
@@ -39,6 +47,8 @@ export const CreateStreamSchema = z
     partTarget: partTarget.optional().openapi({ default: 0.333 }),
     segmentTarget: segmentTarget.optional().openapi({ default: 2 }),
     reconnectWindow: reconnectWindow.optional().openapi({ default: 10 }),
+    failoverTimeout: failoverTimeout.optional().openapi({ default: 1.5 }),
+    failbackHoldOff: failbackHoldOff.optional().openapi({ default: 10 }),
     srtPassphrase: srtPassphrase.optional(),
   })
   .openapi('CreateStream');
@@ -49,6 +59,8 @@ export const UpdateStreamSchema = z
     partTarget: partTarget.optional(),
     segmentTarget: segmentTarget.optional(),
     reconnectWindow: reconnectWindow.optional(),
+    failoverTimeout: failoverTimeout.optional(),
+    failbackHoldOff: failbackHoldOff.optional(),
     srtPassphrase: srtPassphrase
       .nullable()
       .optional()
@@ -58,8 +70,23 @@ export const UpdateStreamSchema = z
     description: 'Absent fields are kept. Config changes apply from the next publish.',
   });
 
+export const RotateKeySchema = z
+  .strictObject({
+    which: z
+      .enum(['primary', 'backup'])
+      .optional()
+      .openapi({ default: 'primary', description: 'Which key to replace.' }),
+  })
+  .openapi('RotateKey');
+
 export const StreamConfigSchema = z
-  .object({ partTarget: z.number(), segmentTarget: z.number(), reconnectWindow: z.number() })
+  .object({
+    partTarget: z.number(),
+    segmentTarget: z.number(),
+    reconnectWindow: z.number(),
+    failoverTimeout: z.number(),
+    failbackHoldOff: z.number(),
+  })
   .openapi('StreamConfig', { description: 'Seconds.' });
 
 export const StreamSchema = z
@@ -67,6 +94,15 @@ export const StreamSchema = z
     id: z.string().openapi({ example: 'st_k5q2m7xw4a3b9cde' }),
     name: z.string(),
     streamKey: z.string().openapi({ description: 'Secret: whoever holds it can publish. Rotate if leaked.' }),
+    backupStreamKey: z
+      .string()
+      .nullable()
+      .openapi({
+        description:
+          'Secret key of the backup encoder: it publishes the same stream as the standby input. The origin ' +
+          'publishes the primary; when it delivers no media for failoverTimeout it switches to the backup, and ' +
+          'back once the primary delivered for failbackHoldOff. Null only on streams made before backup keys.',
+      }),
     status: z.enum(STREAM_STATUSES as ['idle', 'live', 'ended']),
     config: StreamConfigSchema,
     srtPassphrase: z.string().nullable(),
@@ -78,6 +114,14 @@ export const StreamSchema = z
           example: 'srt://127.0.0.1:9000?streamid=sk_...',
           description: 'Without the passphrase: an encoder of a stream with srtPassphrase must add it.',
         }),
+        backup: z
+          .object({ rtmp: z.string().optional(), rtmps: z.string().optional(), srt: z.string().optional() })
+          .optional()
+          .openapi({
+            description:
+              'The same URLs with backupStreamKey, for a second encoder (a second uplink, to the same or ' +
+              'another relay). Absent on a stream without a backup key.',
+          }),
       })
       .openapi({ description: 'Publish URLs; a protocol this deployment does not offer is absent.' }),
     playback: z.object({
@@ -220,9 +264,13 @@ export const rotateKeyRoute = createRoute({
   path: '/streams/{id}/rotate-key',
   operationId: 'rotateStreamKey',
   security,
-  request: { params: StreamIdParams },
+  request: {
+    params: StreamIdParams,
+    body: { required: false, content: { 'application/json': { schema: RotateKeySchema } } },
+  },
   responses: {
     200: json(StreamSchema, 'The stream with its new key; the old key is refused from the next publish.'),
+    422: problem('Invalid field.'),
     404: problem('No such stream.'),
     ...common,
   },

@@ -39,16 +39,24 @@ function srtUrl(base: string, streamKey: string): string {
   return `${base}${base.includes('?') ? '&' : '?'}streamid=${streamKey}`;
 }
 
+function ingestUrls(bases: UrlBases, key: string): { rtmp?: string; rtmps?: string; srt?: string } {
+  const urls: { rtmp?: string; rtmps?: string; srt?: string } = {};
+  if (bases.rtmp) urls.rtmp = rtmpUrl(bases.rtmp, key);
+  if (bases.rtmps) urls.rtmps = rtmpUrl(bases.rtmps, key);
+  if (bases.srt) urls.srt = srtUrl(bases.srt, key);
+  return urls;
+}
+
 /** The REST shape of a stream. Playback URLs carry only the public id, never the key. */
 export function toStreamResource(record: StreamRecord, bases: UrlBases): StreamResource {
-  const ingest: StreamResource['ingest'] = {};
-  if (bases.rtmp) ingest.rtmp = rtmpUrl(bases.rtmp, record.streamKey);
-  if (bases.rtmps) ingest.rtmps = rtmpUrl(bases.rtmps, record.streamKey);
-  if (bases.srt) ingest.srt = srtUrl(bases.srt, record.streamKey);
+  const ingest: StreamResource['ingest'] = ingestUrls(bases, record.streamKey);
+  // The backup encoder uses the same relays with its own key: the key alone carries the role.
+  if (record.backupStreamKey) ingest.backup = ingestUrls(bases, record.backupStreamKey);
   return {
     id: record.id,
     name: record.name,
     streamKey: record.streamKey,
+    backupStreamKey: record.backupStreamKey,
     status: record.status,
     config: record.config,
     srtPassphrase: record.srtPassphrase,

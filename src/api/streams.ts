@@ -12,6 +12,7 @@ import {
   deleteStreamRoute,
   getStreamRoute,
   listStreamsRoute,
+  RotateKeySchema,
   rotateKeyRoute,
   streamHealthRoute,
   updateStreamRoute,
@@ -43,6 +44,8 @@ function pickConfig(body: Partial<StreamConfig>): Partial<StreamConfig> {
   if (body.partTarget !== undefined) change.partTarget = body.partTarget;
   if (body.segmentTarget !== undefined) change.segmentTarget = body.segmentTarget;
   if (body.reconnectWindow !== undefined) change.reconnectWindow = body.reconnectWindow;
+  if (body.failoverTimeout !== undefined) change.failoverTimeout = body.failoverTimeout;
+  if (body.failbackHoldOff !== undefined) change.failbackHoldOff = body.failbackHoldOff;
   return change;
 }
 
@@ -55,11 +58,14 @@ streams.openapi(createStreamRoute, async (c) => {
     });
   }
   const streamKey = generateStreamKey();
+  const backupStreamKey = generateStreamKey();
   const record = await registryStub(c.env).create({
     id: generateStreamId(),
     name: body.name ?? '',
     streamKey,
     keyHash: await hashStreamKey(streamKey),
+    backupStreamKey,
+    backupKeyHash: await hashStreamKey(backupStreamKey),
     config: resolved.config,
     srtPassphrase: body.srtPassphrase ?? null,
     now: Date.now(),
@@ -115,9 +121,13 @@ streams.openapi(deleteStreamRoute, async (c) => {
 
 streams.openapi(rotateKeyRoute, async (c) => {
   const { id } = c.req.valid('param');
+  // The body is optional (required: false): absent or empty means the primary key.
+  const body: { which?: 'primary' | 'backup' } | undefined = c.req.valid('json');
+  const which = body?.which ?? 'primary';
   const streamKey = generateStreamKey();
   const record = await registryStub(c.env).rotateKey(
     id,
+    which,
     streamKey,
     await hashStreamKey(streamKey),
     Date.now(),

@@ -12,6 +12,11 @@
  *   4. PUT  .../renditions/{r}/parts/{msn}/{part}   part bytes + PartHeaders -> PartUploadResponse
  *   5. POST .../health                        SessionHealthReport (periodic)
  *   6. POST .../end                           EndSessionRequest
+ *
+ * Redundancy (issue 6): a stream has a primary and a backup stream key; one live session per role. A publish
+ * with a role whose session is healthy is refused (409 already-live); one whose same-role session delivered
+ * nothing for `failoverTimeout` takes it over, and the silent session's later uploads get 410. Parts of the
+ * standby input are accepted and stored like any others; only the active input's parts reach the playlist.
  */
 
 export const INTERNAL_PREFIX = '/internal/v1';
@@ -27,6 +32,13 @@ export interface StreamConfig {
   segmentTarget: number;
   /** How long after an encoder disconnects the stream waits for a reconnect before it ends, seconds. */
   reconnectWindow: number;
+  /**
+   * Seconds without a part from the active input before the origin switches to the other (primary/backup)
+   * input, and before a same-role publish may take over a silent session. Default 1.5.
+   */
+  failoverTimeout?: number;
+  /** Seconds the primary must deliver without a gap before the origin switches back to it. Default 10. */
+  failbackHoldOff?: number;
 }
 
 export interface AuthorizeRequest {
@@ -39,7 +51,10 @@ export interface AuthorizeResponse {
   config: StreamConfig;
   /** SRT passphrase (10-79 chars) when the stream requires encryption, otherwise null. */
   srtPassphrase: string | null;
-  /** The role this key publishes as (a stream's backup key publishes as 'backup'). */
+  /**
+   * The role this key publishes as: a stream's `streamKey` publishes as 'primary', its `backupStreamKey` as
+   * 'backup'. Both may publish at once (to one relay or two); the origin publishes the active one only.
+   */
   role: IngestRole;
 }
 
@@ -57,7 +72,12 @@ export interface StartSessionResponse {
   sessionId: string;
   config: StreamConfig;
   role: IngestRole;
-  /** Media sequence number of the first segment this session must produce. */
+  /**
+   * Number of this session's first segment. Session-local: every session numbers its own segments from here
+   * and uploads parts as `{msn}/{part}` in that numbering, which is also what its media URIs and R2 keys carry.
+   * The Worker maps them onto the published EXT-X-MEDIA-SEQUENCE, which may differ (after a failover, a
+   * standby's segment 7 may be published as 9); the relay never needs the published numbers.
+   */
   firstMsn: number;
 }
 
@@ -92,7 +112,7 @@ export const MAX_INIT_BYTES = 64 * 1024;
 
 export interface PartMeta {
   rendition: string;
-  /** Media sequence number of the segment this part belongs to. */
+  /** Session-local number of the segment this part belongs to (see StartSessionResponse.firstMsn). */
   msn: number;
   /** Index of the part inside its segment, from 0. */
   part: number;

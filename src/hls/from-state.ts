@@ -5,12 +5,13 @@
 import { relativeMediaUri } from '../contract/playback.ts';
 import {
   activeRenditions,
+  activeSession,
   PLAYLIST_SEGMENTS,
   type Segment,
   type StreamState,
   segmentDuration,
 } from '../stream/state.ts';
-import { findSegment, lastPosition, measureBandwidth, nextPosition } from '../stream/timeline.ts';
+import { findSegment, lastPosition, measureBandwidth, trackNext } from '../stream/timeline.ts';
 import { type PlaylistPosition, skipBoundary } from './directives.ts';
 import type { MediaPlaylist, MultivariantPlaylist, PartEntry, SegmentEntry, VariantStream } from './model.ts';
 
@@ -35,7 +36,7 @@ export function buildMediaPlaylist(
   skip: SkipRequest,
 ): MediaPlaylist | null {
   const r = state.renditions[renditionId];
-  const session = state.session;
+  const session = activeSession(state);
   if (!r || !session || !state.config || r.segments.length === 0) return null;
   const targetDuration = state.targetDuration;
   const partTarget = state.config.partTarget;
@@ -72,7 +73,7 @@ export function buildMediaPlaylist(
 
   const segments: SegmentEntry[] = windowed.slice(skippedSegments).map((s) => ({
     msn: s.msn,
-    uri: relativeMediaUri.segment(s.sessionId, s.msn),
+    uri: relativeMediaUri.segment(s.sessionId, s.localMsn),
     duration: round6(segmentDuration(s)),
     parts: withParts.has(s.msn) ? partEntries(s) : [],
     discontinuity: s.discontinuity,
@@ -81,8 +82,10 @@ export function buildMediaPlaylist(
   }));
 
   const isEnded = ended(state);
-  const publishing = session.endedAt === null && !isEnded;
-  const hint = publishing ? nextPosition(r, session.id, session.firstMsn) : null;
+  // The hint names the active session's next part, in its own numbering, once the playlist has joined it
+  // (while a switch waits for the new input's keyframe there is nothing to hint).
+  const publishing = session.endedAt === null && !isEnded && r.attached?.sessionId === session.id;
+  const hint = publishing ? trackNext(r.tracks[session.id], session.firstMsn) : null;
 
   return {
     version: 6,
@@ -118,7 +121,7 @@ export function buildMediaPlaylist(
 }
 
 export function buildMultivariantPlaylist(state: StreamState): MultivariantPlaylist | null {
-  const sessionId = state.session?.id;
+  const sessionId = state.activeSessionId;
   if (!sessionId) return null;
   const variants: VariantStream[] = [];
   for (const r of activeRenditions(state)) {
@@ -164,7 +167,7 @@ export function ended(state: StreamState): boolean {
 
 function partEntries(s: Segment): PartEntry[] {
   return s.parts.map((p, i) => ({
-    uri: relativeMediaUri.part(s.sessionId, s.msn, i),
+    uri: relativeMediaUri.part(s.sessionId, s.localMsn, i),
     duration: round6(p.duration),
     independent: p.independent,
   }));

@@ -1,10 +1,17 @@
 import type { StreamConfig } from '../contract/ingest.ts';
 
-/** Defaults of a new stream (DESIGN.md "Interfaces"): 333 ms parts, 2 s segments, 10 s reconnect window. */
-export const DEFAULT_STREAM_CONFIG: StreamConfig = {
+/**
+ * Defaults of a new stream (DESIGN.md "Interfaces"): 333 ms parts, 2 s segments, 10 s reconnect window;
+ * failover after 1.5 s without media from the active input (about four parts: long enough to ride out one
+ * retried upload, short enough that a player holding PART-HOLD-BACK of 1 s stalls briefly), failback to the
+ * primary after it delivered for 10 s.
+ */
+export const DEFAULT_STREAM_CONFIG: Required<StreamConfig> = {
   partTarget: 0.333,
   segmentTarget: 2,
   reconnectWindow: 10,
+  failoverTimeout: 1.5,
+  failbackHoldOff: 10,
 };
 
 /**
@@ -16,13 +23,15 @@ export const CONFIG_LIMITS = {
   partTarget: { min: 0.1, max: 2 },
   segmentTarget: { min: 1, max: 10 },
   reconnectWindow: { min: 0, max: 300 },
+  failoverTimeout: { min: 0.5, max: 10 },
+  failbackHoldOff: { min: 0, max: 300 },
 } as const satisfies Record<keyof StreamConfig, { min: number; max: number }>;
 
 /** SRT passphrase length, characters (SRT RFC draft, section 6.1.1: "10 to 79 characters"). */
 export const SRT_PASSPHRASE_LIMITS = { min: 10, max: 79 } as const;
 
 export type ConfigResult =
-  | { ok: true; config: StreamConfig }
+  | { ok: true; config: Required<StreamConfig> }
   | { ok: false; field: keyof StreamConfig; detail: string };
 
 /**
@@ -31,10 +40,12 @@ export type ConfigResult =
  * defaults) and for PATCH (base = the stored config), so a PATCH of one field is checked against the others.
  */
 export function resolveConfig(base: StreamConfig, change: Partial<StreamConfig>): ConfigResult {
-  const config: StreamConfig = {
+  const config: Required<StreamConfig> = {
     partTarget: change.partTarget ?? base.partTarget,
     segmentTarget: change.segmentTarget ?? base.segmentTarget,
     reconnectWindow: change.reconnectWindow ?? base.reconnectWindow,
+    failoverTimeout: change.failoverTimeout ?? base.failoverTimeout ?? DEFAULT_STREAM_CONFIG.failoverTimeout,
+    failbackHoldOff: change.failbackHoldOff ?? base.failbackHoldOff ?? DEFAULT_STREAM_CONFIG.failbackHoldOff,
   };
   for (const field of Object.keys(CONFIG_LIMITS) as (keyof StreamConfig)[]) {
     const { min, max } = CONFIG_LIMITS[field];

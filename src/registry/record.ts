@@ -1,5 +1,5 @@
 import type { IngestRole, StreamConfig } from '../contract/ingest.ts';
-import { DEFAULT_STREAM_CONFIG, resolveConfig } from './config.ts';
+import { CONFIG_LIMITS, DEFAULT_STREAM_CONFIG, resolveConfig } from './config.ts';
 
 /** `idle`: never published or between sessions; `live`: a session is publishing; `ended`: the last session ended. */
 export type StreamStatus = 'idle' | 'live' | 'ended';
@@ -9,9 +9,14 @@ export const STREAM_STATUSES: readonly StreamStatus[] = ['idle', 'live', 'ended'
 export interface StreamRecord {
   id: string;
   name: string;
-  /** The current stream key (a secret; see registry-do.ts for why it is stored at all). */
+  /** The current stream key (a secret; see registry-do.ts for why it is stored at all). Publishes as primary. */
   streamKey: string;
-  config: StreamConfig;
+  /**
+   * The backup encoder's key: publishes the same stream as the 'backup' input (failover, issue 6). Null only
+   * for streams created before backup keys existed, until its first rotation.
+   */
+  backupStreamKey: string | null;
+  config: Required<StreamConfig>;
   srtPassphrase: string | null;
   status: StreamStatus;
   createdAt: number;
@@ -24,7 +29,7 @@ export interface StreamRecord {
 export interface KeyLookup {
   streamId: string;
   role: IngestRole;
-  config: StreamConfig;
+  config: Required<StreamConfig>;
   srtPassphrase: string | null;
 }
 
@@ -34,6 +39,8 @@ export type StreamRow = {
   name: string;
   stream_key: string;
   key_hash: string;
+  backup_key: string | null;
+  backup_key_hash: string | null;
   config: string;
   srt_passphrase: string | null;
   status: string;
@@ -48,6 +55,8 @@ export const STREAMS_SCHEMA = `
     name TEXT NOT NULL,
     stream_key TEXT NOT NULL,
     key_hash TEXT NOT NULL UNIQUE,
+    backup_key TEXT,
+    backup_key_hash TEXT,
     config TEXT NOT NULL,
     srt_passphrase TEXT,
     status TEXT NOT NULL,
@@ -58,12 +67,16 @@ export const STREAMS_SCHEMA = `
   CREATE INDEX IF NOT EXISTS streams_by_created ON streams (created_at DESC, id DESC);
 `;
 
+/** Run after STREAMS_SCHEMA: tables made before backup keys get the columns, then the index. */
+export const BACKUP_KEY_INDEX =
+  'CREATE UNIQUE INDEX IF NOT EXISTS streams_by_backup_key ON streams (backup_key_hash)';
+
 function isStatus(value: string): value is StreamStatus {
   return (STREAM_STATUSES as readonly string[]).includes(value);
 }
 
 /** Stored config JSON back to a `StreamConfig`; a damaged or older row falls back field by field to defaults. */
-export function parseStoredConfig(text: string): StreamConfig {
+export function parseStoredConfig(text: string): Required<StreamConfig> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -72,7 +85,7 @@ export function parseStoredConfig(text: string): StreamConfig {
   }
   const change: Partial<StreamConfig> = {};
   if (typeof parsed === 'object' && parsed !== null) {
-    for (const field of ['partTarget', 'segmentTarget', 'reconnectWindow'] as const) {
+    for (const field of Object.keys(CONFIG_LIMITS) as (keyof StreamConfig)[]) {
       const value: unknown = (parsed as Record<string, unknown>)[field];
       if (typeof value === 'number') change[field] = value;
     }
@@ -86,6 +99,7 @@ export function rowToRecord(row: StreamRow): StreamRecord {
     id: row.id,
     name: row.name,
     streamKey: row.stream_key,
+    backupStreamKey: row.backup_key,
     config: parseStoredConfig(row.config),
     srtPassphrase: row.srt_passphrase,
     status: isStatus(row.status) ? row.status : 'idle',
@@ -95,12 +109,14 @@ export function rowToRecord(row: StreamRow): StreamRecord {
   };
 }
 
-export function recordToRow(record: StreamRecord, keyHash: string): StreamRow {
+export function recordToRow(record: StreamRecord, keyHash: string, backupKeyHash: string | null): StreamRow {
   return {
     id: record.id,
     name: record.name,
     stream_key: record.streamKey,
     key_hash: keyHash,
+    backup_key: record.backupStreamKey,
+    backup_key_hash: backupKeyHash,
     config: JSON.stringify(record.config),
     srt_passphrase: record.srtPassphrase,
     status: record.status,

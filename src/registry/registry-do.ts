@@ -1,11 +1,12 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { StreamConfig } from '../contract/ingest.ts';
 import type { Env } from '../env.ts';
-import type { WebhookEvent } from '../webhooks/events.ts';
 import { type NewWebhook, WebhookEndpoints } from '../webhooks/endpoints.ts';
+import type { WebhookEvent } from '../webhooks/events.ts';
 import { resolveConfig } from './config.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import {
+  BACKUP_KEY_INDEX,
   type KeyLookup,
   recordToRow,
   rowToRecord,
@@ -16,6 +17,9 @@ import {
   type StreamStatus,
 } from './record.ts';
 
+/** Which of a stream's keys a rotation replaces. */
+export type KeyRole = 'primary' | 'backup';
+
 /** Everything `create` stores. The Worker generates the id and key and hashes the key before the call. */
 export interface NewStream {
   id: string;
@@ -23,7 +27,9 @@ export interface NewStream {
   streamKey: string;
   /** Hex SHA-256 of `streamKey` (ids.ts `hashStreamKey`). */
   keyHash: string;
-  config: StreamConfig;
+  backupStreamKey: string;
+  backupKeyHash: string;
+  config: Required<StreamConfig>;
   srtPassphrase: string | null;
   /** Epoch milliseconds. */
   now: number;
@@ -62,6 +68,12 @@ export class StreamRegistry extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(STREAMS_SCHEMA);
+    const columns = this.sql.exec<{ name: string }>('PRAGMA table_info(streams)').toArray();
+    if (!columns.some((c) => c.name === 'backup_key')) {
+      this.sql.exec('ALTER TABLE streams ADD COLUMN backup_key TEXT');
+      this.sql.exec('ALTER TABLE streams ADD COLUMN backup_key_hash TEXT');
+    }
+    this.sql.exec(BACKUP_KEY_INDEX);
     this.webhooks = new WebhookEndpoints(ctx, this.sql);
   }
 
@@ -98,6 +110,7 @@ export class StreamRegistry extends DurableObject<Env> {
       id: input.id,
       name: input.name,
       streamKey: input.streamKey,
+      backupStreamKey: input.backupStreamKey,
       config: input.config,
       srtPassphrase: input.srtPassphrase,
       status: 'idle',
@@ -105,14 +118,16 @@ export class StreamRegistry extends DurableObject<Env> {
       updatedAt: input.now,
       lastStatusAt: null,
     };
-    const row = recordToRow(record, input.keyHash);
+    const row = recordToRow(record, input.keyHash, input.backupKeyHash);
     this.sql.exec(
-      `INSERT INTO streams (id, name, stream_key, key_hash, config, srt_passphrase, status, created_at,
-         updated_at, last_status_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO streams (id, name, stream_key, key_hash, backup_key, backup_key_hash, config, srt_passphrase,
+         status, created_at, updated_at, last_status_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       row.id,
       row.name,
       row.stream_key,
       row.key_hash,
+      row.backup_key,
+      row.backup_key_hash,
       row.config,
       row.srt_passphrase,
       row.status,
@@ -178,10 +193,21 @@ export class StreamRegistry extends DurableObject<Env> {
     return this.sql.exec('DELETE FROM streams WHERE id = ?', id).rowsWritten > 0;
   }
 
-  /** Replaces the key; the old key's hash leaves the index, so its next publish is refused. */
-  rotateKey(id: string, streamKey: string, keyHash: string, now: number): StreamRecord | null {
+  /**
+   * Replaces the primary or the backup key; the old key's hash leaves the index, so its next publish is
+   * refused (a session already publishing with it goes on until it disconnects).
+   */
+  rotateKey(
+    id: string,
+    which: KeyRole,
+    streamKey: string,
+    keyHash: string,
+    now: number,
+  ): StreamRecord | null {
+    const columns =
+      which === 'primary' ? 'stream_key = ?, key_hash = ?' : 'backup_key = ?, backup_key_hash = ?';
     const written = this.sql.exec(
-      'UPDATE streams SET stream_key = ?, key_hash = ?, updated_at = ? WHERE id = ?',
+      `UPDATE streams SET ${columns}, updated_at = ? WHERE id = ?`,
       streamKey,
       keyHash,
       now,
@@ -191,13 +217,18 @@ export class StreamRegistry extends DurableObject<Env> {
   }
 
   lookupKey(keyHash: string): KeyLookup | null {
-    const row = this.sql.exec<StreamRow>('SELECT * FROM streams WHERE key_hash = ?', keyHash).toArray()[0];
+    // Two indexed lookups rather than an OR, so each uses its unique index.
+    const primary = this.sql
+      .exec<StreamRow>('SELECT * FROM streams WHERE key_hash = ?', keyHash)
+      .toArray()[0];
+    const row =
+      primary ??
+      this.sql.exec<StreamRow>('SELECT * FROM streams WHERE backup_key_hash = ?', keyHash).toArray()[0];
     if (!row) return null;
     const record = rowToRecord(row);
-    // Only primary keys exist today; a backup key would be a second indexed hash answering 'backup'.
     return {
       streamId: record.id,
-      role: 'primary',
+      role: primary ? 'primary' : 'backup',
       config: record.config,
       srtPassphrase: record.srtPassphrase,
     };

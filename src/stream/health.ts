@@ -5,7 +5,8 @@
 
 import type { SessionHealthReport } from '../contract/health.ts';
 import type { IngestProtocol, IngestRole } from '../contract/ingest.ts';
-import type { StreamState, StreamStatus } from './state.ts';
+import type { MonitoringHealth } from '../monitoring/stream-monitor.ts';
+import { activeSession, isHealthy, type StreamState, type StreamStatus, type SwitchRecord } from './state.ts';
 import { lastPosition, measureBandwidth } from './timeline.ts';
 
 export interface RenditionHealth {
@@ -42,8 +43,37 @@ export interface StreamHealth {
     endReason: string | null;
   } | null;
   renditions: RenditionHealth[];
+  /** Every live input (primary and backup) and the recently ended ones. */
+  inputs: InputHealth[];
+  /** The last input switches, oldest first. */
+  switches: SwitchRecord[];
   /** The latest report from the relay for the current session, and when it arrived (epoch ms). */
   relay: { report: SessionHealthReport; receivedAt: number } | null;
+  /** Viewer QoE, origin counters, active alerts and recent history (src/monitoring/stream-monitor.ts). */
+  monitoring?: MonitoringHealth;
+}
+
+/**
+ * `active`: its media is published; `standby`: healthy, kept ready for failover; `stale`: open but no part for
+ * `failoverTimeout`; `ended`: disconnected or taken over.
+ */
+export type InputState = 'active' | 'standby' | 'stale' | 'ended';
+
+export interface InputHealth {
+  role: IngestRole;
+  sessionId: string;
+  state: InputState;
+  protocol: IngestProtocol;
+  remoteAddress: string;
+  relayId: string;
+  /** Epoch ms. */
+  startedAt: number;
+  /** Epoch ms of its last part; null before the first. */
+  lastPartAt: number | null;
+  /** Epoch ms since which it delivered without a gap; null when it is not delivering. */
+  healthySince: number | null;
+  endedAt: number | null;
+  endReason: string | null;
 }
 
 export interface RelayReport {
@@ -52,8 +82,8 @@ export interface RelayReport {
   receivedAt: number;
 }
 
-export function buildHealth(state: StreamState, relay: RelayReport | null): StreamHealth {
-  const session = state.session;
+export function buildHealth(state: StreamState, relay: RelayReport | null, now: number): StreamHealth {
+  const session = activeSession(state);
   return {
     streamId: state.streamId,
     status: state.status,
@@ -91,6 +121,27 @@ export function buildHealth(state: StreamState, relay: RelayReport | null): Stre
         if (init?.frameRate !== undefined) health.frameRate = init.frameRate;
         return health;
       }),
+    inputs: state.sessions.map((s) => ({
+      role: s.role,
+      sessionId: s.id,
+      state:
+        s.endedAt !== null
+          ? 'ended'
+          : !isHealthy(state, s, now)
+            ? 'stale'
+            : s.id === state.activeSessionId
+              ? 'active'
+              : 'standby',
+      protocol: s.protocol,
+      remoteAddress: s.remoteAddress,
+      relayId: s.relayId,
+      startedAt: s.startedAt,
+      lastPartAt: s.lastPartAt,
+      healthySince: s.endedAt === null && isHealthy(state, s, now) ? s.healthySince : null,
+      endedAt: s.endedAt,
+      endReason: s.endReason,
+    })),
+    switches: state.switches,
     relay:
       relay && session && relay.sessionId === session.id
         ? { report: relay.report, receivedAt: relay.receivedAt }

@@ -1,11 +1,19 @@
 /**
- * A stream's live state as plain data, and the reducers that change it. No clock, env or I/O: every reducer
- * takes `now` (epoch ms) and returns the next state plus a typed result, so Node tests can run them and the
- * Durable Object (stream-do.ts) stays a thin shell that persists and wakes waiters.
+ * A stream's live state as plain data, and the session reducers that change it. No clock, env or I/O: every
+ * reducer takes `now` (epoch ms) and returns the next state plus a typed result, so tests can step time and
+ * the Durable Object (stream-do.ts) stays a thin shell that persists and wakes waiters.
  *
- * Part timeline rules live in timeline.ts (addPart); this file holds the types and the session lifecycle.
+ * Two numberings (issue 6): each relay session cuts its own timeline, numbered session-locally (`localMsn`,
+ * what the relay uploads and what media URIs and R2 keys carry), while the playlist publishes one timeline
+ * whose `msn` (EXT-X-MEDIA-SEQUENCE) stays monotonic and gap-free across reconnects and failovers. Every
+ * session's parts land in its own `InputTrack`; publish.ts projects the active session's track onto the
+ * published segments, failover.ts decides which session is active.
+ *
+ * Part timeline rules live in timeline.ts (addPart).
  */
 import type { IngestProtocol, IngestRole, StreamConfig } from '../contract/ingest.ts';
+import { evaluate } from './failover.ts';
+import { closeOpenSegments } from './publish.ts';
 
 export type StreamStatus = 'idle' | 'live' | 'ended';
 
@@ -17,22 +25,51 @@ export interface PartRecord {
   size: number;
 }
 
-/** A media segment of one rendition: its parts in order. `complete` once its last part (or its session) ended. */
+/** A published media segment of one rendition: its parts in order. `complete` once its last part landed. */
 export interface Segment {
+  /** Published media sequence number. */
   msn: number;
   sessionId: string;
-  /** First segment of a session that follows earlier media: EXT-X-DISCONTINUITY before it. */
+  /** The session's own number for this segment: what its URIs and R2 keys carry. */
+  localMsn: number;
+  /** First segment after a source change (reconnect, failover): EXT-X-DISCONTINUITY before it. */
   discontinuity: boolean;
+  /** Parts with program-date-time as published (the session's PDT offset applied). */
   parts: PartRecord[];
   complete: boolean;
 }
 
-/** A part uploaded ahead of a gap (pipelined uploads), committed when the gap fills. */
+/** A segment as one session cut it, in its own numbering (`InputTrack.recent`). PDT as the relay sent it. */
+export interface LocalSegment {
+  localMsn: number;
+  parts: PartRecord[];
+  complete: boolean;
+}
+
+/** A part uploaded ahead of a gap (pipelined uploads), committed when the gap fills. Local numbering. */
 export interface PendingPart extends PartRecord {
   msn: number;
   part: number;
   sessionId: string;
   segmentEnd: boolean;
+}
+
+/** One session's timeline in one rendition: a short ring of its latest segments and parts held for a gap. */
+export interface InputTrack {
+  sessionId: string;
+  recent: LocalSegment[];
+  pending: PendingPart[];
+}
+
+/** Where the published timeline joined the active session: its segment `localMsn` was published as `msn`. */
+export interface Attachment {
+  sessionId: string;
+  localMsn: number;
+  msn: number;
+  /** Milliseconds added to the session's PDT so published PDT never goes backwards (0 when clocks agree). */
+  pdtOffset: number;
+  /** The joining segment follows earlier media: EXT-X-DISCONTINUITY. */
+  discontinuity: boolean;
 }
 
 export interface InitRecord {
@@ -46,13 +83,16 @@ export interface InitRecord {
 
 export interface RenditionState {
   id: string;
-  /** Retained segments, oldest first; the last one may be open (`complete: false`). */
+  /** Published segments, oldest first; the last one may be open (`complete: false`). */
   segments: Segment[];
-  pending: PendingPart[];
   /** Init segment per session id. */
   inits: Record<string, InitRecord>;
   /** Discontinuities on segments pruned from `segments`: the base of EXT-X-DISCONTINUITY-SEQUENCE. */
   prunedDiscontinuities: number;
+  /** Per live session: its own timeline. */
+  tracks: Record<string, InputTrack>;
+  /** Null while the active session has not been joined yet (waiting for its next keyframe). */
+  attached: Attachment | null;
 }
 
 export interface SessionInfo {
@@ -63,42 +103,103 @@ export interface SessionInfo {
   role: IngestRole;
   /** Epoch ms. */
   startedAt: number;
-  /** Epoch ms when the encoder disconnected (endSession); null while publishing. */
+  /** Epoch ms when the encoder disconnected (endSession) or the session was taken over; null while publishing. */
   endedAt: number | null;
   endReason: string | null;
+  /** The number the relay starts its local msn at. */
   firstMsn: number;
+  /** Epoch ms (Worker clock) of the last part this session delivered; null before its first. */
+  lastPartAt: number | null;
+  /** Epoch ms since which parts have arrived without a gap longer than `failoverTimeout`; null when none. */
+  healthySince: number | null;
+}
+
+export type SwitchReason = 'input-stale' | 'input-ended' | 'failback';
+
+export interface SwitchRecord {
+  /** Epoch ms. */
+  at: number;
+  from: { sessionId: string; role: IngestRole };
+  to: { sessionId: string; role: IngestRole };
+  reason: SwitchReason;
 }
 
 export interface StreamState {
   streamId: string | null;
   config: StreamConfig | null;
   status: StreamStatus;
-  session: SessionInfo | null;
-  /** Epoch ms after which the stream ends (EXT-X-ENDLIST) unless a new session starts; null when none. */
+  /** Live sessions (at most one per role) and the few most recently ended, oldest first. */
+  sessions: SessionInfo[];
+  /** The session whose media is published (or was, when every session ended); null before the first. */
+  activeSessionId: string | null;
+  /** Epoch ms after which the stream ends (EXT-X-ENDLIST) unless a session delivers again; null when none. */
   reconnectDeadline: number | null;
   /** Seconds; never decreases (RFC 8216bis 4.4.3.1: EXTINF rounded to nearest integer <= TARGETDURATION). */
   targetDuration: number;
-  /** Epoch ms of the last committed part. */
+  /** Epoch ms of the last published part. */
   lastPublishAt: number | null;
   renditions: Record<string, RenditionState>;
+  /** The last SWITCH_HISTORY input switches, oldest first. */
+  switches: SwitchRecord[];
 }
 
 /** Complete segments kept in the playlist: 12 (about 24 s at 2 s segments), so a delta update can skip some. */
 export const PLAYLIST_SEGMENTS = 12;
 /** Segment metadata kept beyond the playlist window, for whole-segment URL lookups by late viewers. */
 export const RETAINED_SEGMENTS = 40;
+/** Local segments kept per session: enough to join a standby from a keyframe at or before the switch. */
+export const TRACK_SEGMENTS = 8;
+export const SWITCH_HISTORY = 20;
+/** Ended sessions kept for health and late part lookups. */
+const ENDED_SESSIONS_KEPT = 2;
+/** Defaults for configs stored before failover existed. Seconds. */
+export const DEFAULT_FAILOVER_TIMEOUT = 1.5;
+export const DEFAULT_FAILBACK_HOLD_OFF = 10;
 
 export function emptyState(): StreamState {
   return {
     streamId: null,
     config: null,
     status: 'idle',
-    session: null,
+    sessions: [],
+    activeSessionId: null,
     reconnectDeadline: null,
     targetDuration: 0,
     lastPublishAt: null,
     renditions: {},
+    switches: [],
   };
+}
+
+export function failoverTimeoutMs(state: StreamState): number {
+  return (state.config?.failoverTimeout ?? DEFAULT_FAILOVER_TIMEOUT) * 1000;
+}
+
+export function failbackHoldOffMs(state: StreamState): number {
+  return (state.config?.failbackHoldOff ?? DEFAULT_FAILBACK_HOLD_OFF) * 1000;
+}
+
+export function findSession(state: StreamState, sessionId: string | null): SessionInfo | undefined {
+  return sessionId === null ? undefined : state.sessions.find((s) => s.id === sessionId);
+}
+
+/** The session whose media the playlist carries (or last carried). */
+export function activeSession(state: StreamState): SessionInfo | undefined {
+  return findSession(state, state.activeSessionId);
+}
+
+export function liveSessions(state: StreamState): SessionInfo[] {
+  return state.sessions.filter((s) => s.endedAt === null);
+}
+
+/** Epoch ms of a session's last sign of life: its last part, or its start before any part. */
+export function lastActivity(s: SessionInfo): number {
+  return s.lastPartAt ?? s.startedAt;
+}
+
+/** Publishing and delivered within `failoverTimeout` (a new session counts from its start). */
+export function isHealthy(state: StreamState, s: SessionInfo, now: number): boolean {
+  return s.endedAt === null && now - lastActivity(s) <= failoverTimeoutMs(state);
 }
 
 export interface StartSessionInput {
@@ -112,10 +213,10 @@ export interface StartSessionInput {
 }
 
 export type StartSessionResult =
-  | { ok: true; firstMsn: number }
+  | { ok: true; firstMsn: number; role: IngestRole; takenOver: string | null }
   | { ok: false; code: 'already-live'; detail: string };
 
-/** Media sequence number after every segment any rendition has recorded (0 for a new stream). */
+/** Media sequence number after every segment any rendition has published (0 for a new stream). */
 export function nextStreamMsn(state: StreamState): number {
   let next = 0;
   for (const r of Object.values(state.renditions)) {
@@ -126,30 +227,40 @@ export function nextStreamMsn(state: StreamState): number {
 }
 
 /**
- * Starts a publishing session. Refused while another session is publishing. A session whose encoder
- * disconnected (inside the reconnect window), or a stream that already ended, is continued: the new session
- * takes the next msn and its first segment carries EXT-X-DISCONTINUITY (RFC 8216bis 4.4.4.3), so players
- * that kept the playlist simply carry on and the media sequence never goes backwards.
+ * Starts a publishing session. One live session per role: a second publish with the role of a healthy
+ * session is refused; one whose same-role session went stale (no part for `failoverTimeout`: a killed relay,
+ * an encoder reconnecting through another relay) takes it over, and the stale session's uploads get 410.
+ * A session of the other role is accepted as the standby input (failover.ts). A stream whose sessions all
+ * ended (inside the reconnect window or after) continues: the media sequence never goes backwards and the
+ * new source's first segment carries EXT-X-DISCONTINUITY (RFC 8216bis 4.4.4.3).
  */
 export function startSession(
   state: StreamState,
   input: StartSessionInput,
   now: number,
 ): { state: StreamState; result: StartSessionResult } {
-  const current = state.session;
-  if (current && current.endedAt === null) {
-    if (current.id === input.sessionId) return { state, result: { ok: true, firstMsn: current.firstMsn } };
-    return {
-      state,
-      result: {
-        ok: false,
-        code: 'already-live',
-        detail: `session ${current.id} (${current.protocol} from ${current.remoteAddress}) is publishing`,
-      },
-    };
+  const same = state.sessions.find((s) => s.id === input.sessionId);
+  if (same && same.endedAt === null) {
+    return { state, result: { ok: true, firstMsn: same.firstMsn, role: same.role, takenOver: null } };
   }
-  const firstMsn = nextStreamMsn(state);
-  const segmentTarget = Math.ceil(input.config.segmentTarget);
+  let next: StreamState = { ...state, config: input.config };
+  const rival = liveSessions(state).find((s) => s.role === input.role);
+  let takenOver: string | null = null;
+  if (rival) {
+    if (isHealthy(next, rival, now)) {
+      return {
+        state,
+        result: {
+          ok: false,
+          code: 'already-live',
+          detail: `${rival.role} session ${rival.id} (${rival.protocol} from ${rival.remoteAddress}) is publishing`,
+        },
+      };
+    }
+    next = endSession(next, rival.id, 'taken over by a new session', now).state;
+    takenOver = rival.id;
+  }
+  const firstMsn = nextStreamMsn(next);
   const session: SessionInfo = {
     id: input.sessionId,
     protocol: input.protocol,
@@ -160,27 +271,33 @@ export function startSession(
     endedAt: null,
     endReason: null,
     firstMsn,
+    lastPartAt: null,
+    healthySince: null,
   };
-  const next: StreamState = {
-    ...state,
+  const active = activeSession(next);
+  const becomesActive = !active || active.endedAt !== null;
+  next = {
+    ...next,
     streamId: input.streamId,
-    config: input.config,
     status: 'live',
-    session,
+    sessions: [...next.sessions, session],
+    activeSessionId: becomesActive ? session.id : next.activeSessionId,
     reconnectDeadline: null,
-    targetDuration: Math.max(state.targetDuration, segmentTarget),
+    targetDuration: Math.max(next.targetDuration, Math.ceil(input.config.segmentTarget)),
   };
-  return { state: next, result: { ok: true, firstMsn } };
+  if (becomesActive) next = detachAll(next);
+  return { state: next, result: { ok: true, firstMsn, role: input.role, takenOver } };
 }
 
 export type EndSessionResult =
-  | { kind: 'ended'; reconnectDeadline: number }
+  | { kind: 'ended'; reconnectDeadline: number | null }
   | { kind: 'not-current' }
   | { kind: 'already-ended' };
 
 /**
- * The encoder disconnected: open segments close as they are (a shorter last segment is valid), parts held
- * for a gap are dropped, and the stream waits `reconnectWindow` seconds for a new session before it ends.
+ * An encoder disconnected (or its session was taken over): its parts held for a gap are dropped. When it was
+ * the active input, the published open segment closes as it stands (a shorter last segment is valid) and a
+ * healthy standby takes over at once; with no live input left the stream waits `reconnectWindow` seconds.
  */
 export function endSession(
   state: StreamState,
@@ -188,54 +305,62 @@ export function endSession(
   reason: string,
   now: number,
 ): { state: StreamState; result: EndSessionResult } {
-  const session = state.session;
-  if (!session || session.id !== sessionId) return { state, result: { kind: 'not-current' } };
+  const session = findSession(state, sessionId);
+  if (!session) return { state, result: { kind: 'not-current' } };
   if (session.endedAt !== null) return { state, result: { kind: 'already-ended' } };
   const renditions: Record<string, RenditionState> = {};
   for (const [id, r] of Object.entries(state.renditions)) {
-    const segments = r.segments
-      .filter((s) => s.complete || s.parts.length > 0)
-      .map((s) => (s.complete ? s : { ...s, complete: true }));
-    renditions[id] = { ...r, segments, pending: r.pending.filter((p) => p.sessionId !== sessionId) };
+    const { [sessionId]: _dropped, ...tracks } = r.tracks;
+    renditions[id] = { ...r, tracks };
   }
-  const reconnectDeadline = now + (state.config?.reconnectWindow ?? 0) * 1000;
-  return {
-    state: {
-      ...state,
-      session: { ...session, endedAt: now, endReason: reason },
-      renditions,
-      reconnectDeadline,
-    },
-    result: { kind: 'ended', reconnectDeadline },
+  const ended = { ...session, endedAt: now, endReason: reason };
+  let next: StreamState = {
+    ...state,
+    sessions: pruneSessions(state.sessions.map((s) => (s.id === sessionId ? ended : s))),
+    renditions,
   };
+  if (state.activeSessionId === sessionId) next = closeOpenSegments(next);
+  next = evaluate(next, now).state;
+  return { state: next, result: { kind: 'ended', reconnectDeadline: next.reconnectDeadline } };
 }
 
-/** The reconnect window passed with no new session: the stream ends (EXT-X-ENDLIST, RFC 8216bis 4.4.3.4). */
+/**
+ * The reconnect window passed with no input delivering: the stream ends (EXT-X-ENDLIST, RFC 8216bis 4.4.3.4).
+ * Sessions still open (a relay that vanished without `end`) end here too.
+ */
 export function expireReconnect(state: StreamState, now: number): { state: StreamState; ended: boolean } {
-  if (state.reconnectDeadline === null || now < state.reconnectDeadline) return { state, ended: false };
-  return { state: { ...state, status: 'ended', reconnectDeadline: null }, ended: true };
+  if (state.status !== 'live' || state.reconnectDeadline === null || now < state.reconnectDeadline) {
+    return { state, ended: false };
+  }
+  let next = closeOpenSegments(state);
+  const renditions: Record<string, RenditionState> = {};
+  for (const [id, r] of Object.entries(next.renditions)) renditions[id] = { ...r, tracks: {} };
+  next = {
+    ...next,
+    renditions,
+    sessions: next.sessions.map((s) =>
+      s.endedAt === null ? { ...s, endedAt: now, endReason: 'no media within the reconnect window' } : s,
+    ),
+    status: 'ended',
+    reconnectDeadline: null,
+  };
+  return { state: next, ended: true };
 }
 
 export type PutInitResult = { kind: 'stored' } | { kind: 'gone'; detail: string };
 
-/** Records a rendition's init segment for the live session (a rendition appears with its first init). */
+/** Records a rendition's init segment for a live session (a rendition appears with its first init). */
 export function putInit(
   state: StreamState,
   sessionId: string,
   rendition: string,
   init: InitRecord,
 ): { state: StreamState; result: PutInitResult } {
-  const session = state.session;
-  if (!session || session.id !== sessionId || session.endedAt !== null) {
+  const session = findSession(state, sessionId);
+  if (!session || session.endedAt !== null) {
     return { state, result: { kind: 'gone', detail: `session ${sessionId} is not publishing` } };
   }
-  const existing = state.renditions[rendition] ?? {
-    id: rendition,
-    segments: [],
-    pending: [],
-    inits: {},
-    prunedDiscontinuities: 0,
-  };
+  const existing = state.renditions[rendition] ?? emptyRendition(rendition);
   const next: RenditionState = { ...existing, inits: { ...existing.inits, [sessionId]: init } };
   return {
     state: { ...state, renditions: { ...state.renditions, [rendition]: next } },
@@ -243,17 +368,34 @@ export function putInit(
   };
 }
 
-/** Renditions that have an init segment for the current (or last) session, in a stable order. */
+export function emptyRendition(id: string): RenditionState {
+  return { id, segments: [], inits: {}, prunedDiscontinuities: 0, tracks: {}, attached: null };
+}
+
+/** Renditions that have an init segment for the active (or last active) session, in a stable order. */
 export function activeRenditions(state: StreamState): RenditionState[] {
-  const sessionId = state.session?.id;
+  const sessionId = state.activeSessionId;
   if (!sessionId) return [];
   return Object.values(state.renditions)
     .filter((r) => r.inits[sessionId])
     .sort((a, b) => a.id.localeCompare(b.id));
 }
 
-export function segmentDuration(segment: Segment): number {
+export function segmentDuration(segment: { parts: PartRecord[] }): number {
   let total = 0;
   for (const p of segment.parts) total += p.duration;
   return total;
+}
+
+/** Every rendition waits to join the active session afresh (after a switch). */
+export function detachAll(state: StreamState): StreamState {
+  const renditions: Record<string, RenditionState> = {};
+  for (const [id, r] of Object.entries(state.renditions)) renditions[id] = { ...r, attached: null };
+  return { ...state, renditions };
+}
+
+function pruneSessions(sessions: SessionInfo[]): SessionInfo[] {
+  const ended = sessions.filter((s) => s.endedAt !== null);
+  const drop = new Set(ended.slice(0, Math.max(0, ended.length - ENDED_SESSIONS_KEPT)).map((s) => s.id));
+  return sessions.filter((s) => !drop.has(s.id));
 }

@@ -1,26 +1,42 @@
 /**
- * Persists a stream's state in the Durable Object's SQLite storage, incrementally: one row per part and per
- * segment, a small JSON row for the stream-level fields. Loaded once when the object starts.
+ * Persists a stream's state in the Durable Object's SQLite storage, incrementally: one row per published
+ * segment and per session-local segment (parts as JSON inside it: a segment holds a handful), one per held
+ * part, and a small JSON row for the stream-level fields. Loaded once when the object starts.
+ *
+ * `saveChanges(before, after)` writes by identity: reducers return the same object for anything they did not
+ * change, so only touched segments are written and segments that left the state are deleted.
  */
 import type { RelayReport } from './health.ts';
-import type { InitRecord, PendingPart, RenditionState, Segment, StreamState } from './state.ts';
-import { emptyState } from './state.ts';
-import type { Position } from './timeline.ts';
-import { findSegment } from './timeline.ts';
+import type {
+  Attachment,
+  InitRecord,
+  InputTrack,
+  LocalSegment,
+  PartRecord,
+  PendingPart,
+  RenditionState,
+  Segment,
+  StreamState,
+} from './state.ts';
+import { emptyRendition, emptyState } from './state.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS inits (rendition TEXT NOT NULL, session_id TEXT NOT NULL, info TEXT NOT NULL,
   PRIMARY KEY (rendition, session_id));
-CREATE TABLE IF NOT EXISTS segments (rendition TEXT NOT NULL, msn INTEGER NOT NULL, session_id TEXT NOT NULL,
-  discontinuity INTEGER NOT NULL, complete INTEGER NOT NULL, PRIMARY KEY (rendition, msn));
-CREATE TABLE IF NOT EXISTS parts (rendition TEXT NOT NULL, msn INTEGER NOT NULL, part INTEGER NOT NULL,
-  session_id TEXT NOT NULL, duration REAL NOT NULL, independent INTEGER NOT NULL, pdt INTEGER NOT NULL,
-  size INTEGER NOT NULL, segment_end INTEGER NOT NULL, committed INTEGER NOT NULL,
-  PRIMARY KEY (rendition, msn, part));
+CREATE TABLE IF NOT EXISTS published (rendition TEXT NOT NULL, msn INTEGER NOT NULL, session_id TEXT NOT NULL,
+  local_msn INTEGER NOT NULL, discontinuity INTEGER NOT NULL, complete INTEGER NOT NULL, parts TEXT NOT NULL,
+  PRIMARY KEY (rendition, msn));
+CREATE TABLE IF NOT EXISTS track_segments (rendition TEXT NOT NULL, session_id TEXT NOT NULL,
+  local_msn INTEGER NOT NULL, complete INTEGER NOT NULL, parts TEXT NOT NULL,
+  PRIMARY KEY (rendition, session_id, local_msn));
+CREATE TABLE IF NOT EXISTS held_parts (rendition TEXT NOT NULL, session_id TEXT NOT NULL, msn INTEGER NOT NULL,
+  part INTEGER NOT NULL, info TEXT NOT NULL, PRIMARY KEY (rendition, session_id, msn, part));
 `;
 
-type StreamRow = Omit<StreamState, 'renditions'> & { prunedDiscontinuities: Record<string, number> };
+type StreamRow = Omit<StreamState, 'renditions'> & {
+  renditionMeta: Record<string, { prunedDiscontinuities: number; attached: Attachment | null }>;
+};
 
 export class StreamStorage {
   private readonly sql: SqlStorage;
@@ -34,71 +50,82 @@ export class StreamStorage {
     const state = emptyState();
     const meta = this.readMeta<StreamRow>('stream');
     const relay = this.readMeta<RelayReport>('relay');
-    if (!meta) return { state, relay };
-    const { prunedDiscontinuities, ...fields } = meta;
+    if (!meta || !Array.isArray(meta.sessions)) return { state, relay };
+    const { renditionMeta, ...fields } = meta;
     Object.assign(state, fields);
     const renditions: Record<string, RenditionState> = {};
     const rendition = (id: string): RenditionState => {
       renditions[id] ??= {
-        id,
-        segments: [],
-        pending: [],
-        inits: {},
-        prunedDiscontinuities: prunedDiscontinuities[id] ?? 0,
+        ...emptyRendition(id),
+        prunedDiscontinuities: renditionMeta[id]?.prunedDiscontinuities ?? 0,
+        attached: renditionMeta[id]?.attached ?? null,
       };
       return renditions[id];
+    };
+    const track = (r: RenditionState, sessionId: string): InputTrack => {
+      r.tracks[sessionId] ??= { sessionId, recent: [], pending: [] };
+      return r.tracks[sessionId];
     };
     for (const row of this.sql.exec<{ rendition: string; session_id: string; info: string }>(
       'SELECT * FROM inits',
     )) {
       rendition(row.rendition).inits[row.session_id] = JSON.parse(row.info) as InitRecord;
     }
-    const bySegment = new Map<string, Segment>();
-    for (const row of this.sql.exec<{
-      rendition: string;
-      msn: number;
-      session_id: string;
-      discontinuity: number;
-      complete: number;
-    }>('SELECT * FROM segments ORDER BY rendition, msn')) {
-      const segment: Segment = {
+    for (const row of this.sql.exec<PublishedRow>('SELECT * FROM published ORDER BY rendition, msn')) {
+      rendition(row.rendition).segments.push({
         msn: row.msn,
         sessionId: row.session_id,
+        localMsn: row.local_msn,
         discontinuity: row.discontinuity === 1,
-        parts: [],
         complete: row.complete === 1,
-      };
-      rendition(row.rendition).segments.push(segment);
-      bySegment.set(`${row.rendition}/${row.msn}`, segment);
+        parts: JSON.parse(row.parts) as PartRecord[],
+      });
     }
-    for (const row of this.sql.exec<PartRow>('SELECT * FROM parts ORDER BY rendition, msn, part')) {
-      const record = {
-        duration: row.duration,
-        independent: row.independent === 1,
-        programDateTime: row.pdt,
-        size: row.size,
-      };
-      if (row.committed === 1) {
-        bySegment.get(`${row.rendition}/${row.msn}`)?.parts.push(record);
-      } else {
-        rendition(row.rendition).pending.push({
-          ...record,
-          msn: row.msn,
-          part: row.part,
-          sessionId: row.session_id,
-          segmentEnd: row.segment_end === 1,
-        });
-      }
+    for (const row of this.sql.exec<TrackRow>(
+      'SELECT * FROM track_segments ORDER BY rendition, session_id, local_msn',
+    )) {
+      track(rendition(row.rendition), row.session_id).recent.push({
+        localMsn: row.local_msn,
+        complete: row.complete === 1,
+        parts: JSON.parse(row.parts) as PartRecord[],
+      });
+    }
+    for (const row of this.sql.exec<{ rendition: string; session_id: string; info: string }>(
+      'SELECT * FROM held_parts ORDER BY rendition, session_id, msn, part',
+    )) {
+      track(rendition(row.rendition), row.session_id).pending.push(JSON.parse(row.info) as PendingPart);
     }
     state.renditions = renditions;
     return { state, relay };
   }
 
+  /** Writes what changed between two states (by object identity) and deletes what left. */
+  saveChanges(before: StreamState, after: StreamState): void {
+    for (const r of Object.values(after.renditions)) {
+      const old = before.renditions[r.id];
+      if (old === r) continue;
+      if (old?.segments !== r.segments) this.savePublished(r.id, old?.segments ?? [], r.segments);
+      for (const t of Object.values(r.tracks)) {
+        const oldTrack = old?.tracks[t.sessionId];
+        if (oldTrack === t) continue;
+        this.saveTrack(r.id, oldTrack, t);
+      }
+      for (const sessionId of Object.keys(old?.tracks ?? {})) {
+        if (r.tracks[sessionId]) continue;
+        this.sql.exec('DELETE FROM track_segments WHERE rendition = ? AND session_id = ?', r.id, sessionId);
+        this.sql.exec('DELETE FROM held_parts WHERE rendition = ? AND session_id = ?', r.id, sessionId);
+      }
+    }
+    if (stateFieldsChanged(before, after)) this.saveStream(after);
+  }
+
   saveStream(state: StreamState): void {
     const { renditions, ...fields } = state;
-    const pruned: Record<string, number> = {};
-    for (const r of Object.values(renditions)) pruned[r.id] = r.prunedDiscontinuities;
-    this.writeMeta('stream', { ...fields, prunedDiscontinuities: pruned } satisfies StreamRow);
+    const renditionMeta: StreamRow['renditionMeta'] = {};
+    for (const r of Object.values(renditions)) {
+      renditionMeta[r.id] = { prunedDiscontinuities: r.prunedDiscontinuities, attached: r.attached };
+    }
+    this.writeMeta('stream', { ...fields, renditionMeta } satisfies StreamRow);
   }
 
   saveRelay(report: RelayReport): void {
@@ -114,72 +141,73 @@ export class StreamStorage {
     );
   }
 
-  /** Writes committed parts and the segments they touched; deletes pruned segments. */
-  saveCommitted(r: RenditionState, committed: Position[], pruned: number[]): void {
-    for (const pos of committed) {
-      const segment = findSegment(r, pos.msn);
-      const part = segment?.parts[pos.part];
-      if (!segment || !part) continue;
-      this.writePart(
-        r.id,
-        {
-          ...part,
-          msn: pos.msn,
-          part: pos.part,
-          sessionId: segment.sessionId,
-          segmentEnd: segment.complete && pos.part === segment.parts.length - 1,
-        },
-        true,
-      );
-      this.writeSegment(r.id, segment);
-    }
-    if (pruned.length > 0) {
-      const below = Math.max(...pruned);
-      this.sql.exec('DELETE FROM segments WHERE rendition = ? AND msn <= ?', r.id, below);
-      this.sql.exec('DELETE FROM parts WHERE rendition = ? AND msn <= ?', r.id, below);
-    }
-  }
-
-  savePending(rendition: string, p: PendingPart): void {
-    this.writePart(rendition, p, false);
-  }
-
-  /** After a session ends: every segment row as it is now, and no held parts. */
-  saveAllSegments(state: StreamState): void {
-    for (const r of Object.values(state.renditions)) for (const s of r.segments) this.writeSegment(r.id, s);
-    this.sql.exec('DELETE FROM parts WHERE committed = 0');
-  }
-
   clear(): void {
-    this.sql.exec('DELETE FROM meta; DELETE FROM inits; DELETE FROM segments; DELETE FROM parts;');
-  }
-
-  private writeSegment(rendition: string, s: Segment): void {
     this.sql.exec(
-      'INSERT OR REPLACE INTO segments (rendition, msn, session_id, discontinuity, complete) VALUES (?, ?, ?, ?, ?)',
-      rendition,
-      s.msn,
-      s.sessionId,
-      s.discontinuity ? 1 : 0,
-      s.complete ? 1 : 0,
+      'DELETE FROM meta; DELETE FROM inits; DELETE FROM published; DELETE FROM track_segments; DELETE FROM held_parts;',
     );
   }
 
-  private writePart(rendition: string, p: PendingPart, committed: boolean): void {
-    this.sql.exec(
-      `INSERT OR REPLACE INTO parts (rendition, msn, part, session_id, duration, independent, pdt, size, segment_end,
-        committed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      rendition,
-      p.msn,
-      p.part,
-      p.sessionId,
-      p.duration,
-      p.independent ? 1 : 0,
-      p.programDateTime,
-      p.size,
-      p.segmentEnd ? 1 : 0,
-      committed ? 1 : 0,
-    );
+  private savePublished(rendition: string, before: Segment[], after: Segment[]): void {
+    const kept = new Set(before);
+    for (const s of after) {
+      if (kept.has(s)) continue;
+      this.sql.exec(
+        `INSERT OR REPLACE INTO published (rendition, msn, session_id, local_msn, discontinuity, complete, parts)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        rendition,
+        s.msn,
+        s.sessionId,
+        s.localMsn,
+        s.discontinuity ? 1 : 0,
+        s.complete ? 1 : 0,
+        JSON.stringify(s.parts),
+      );
+    }
+    const first = after[0]?.msn;
+    if (first !== undefined)
+      this.sql.exec('DELETE FROM published WHERE rendition = ? AND msn < ?', rendition, first);
+  }
+
+  private saveTrack(rendition: string, before: InputTrack | undefined, after: InputTrack): void {
+    const kept = new Set<LocalSegment>(before?.recent ?? []);
+    for (const s of after.recent) {
+      if (kept.has(s)) continue;
+      this.sql.exec(
+        `INSERT OR REPLACE INTO track_segments (rendition, session_id, local_msn, complete, parts)
+         VALUES (?, ?, ?, ?, ?)`,
+        rendition,
+        after.sessionId,
+        s.localMsn,
+        s.complete ? 1 : 0,
+        JSON.stringify(s.parts),
+      );
+    }
+    const first = after.recent[0]?.localMsn;
+    if (first !== undefined) {
+      this.sql.exec(
+        'DELETE FROM track_segments WHERE rendition = ? AND session_id = ? AND local_msn < ?',
+        rendition,
+        after.sessionId,
+        first,
+      );
+    }
+    if (before?.pending !== after.pending) {
+      this.sql.exec(
+        'DELETE FROM held_parts WHERE rendition = ? AND session_id = ?',
+        rendition,
+        after.sessionId,
+      );
+      for (const p of after.pending) {
+        this.sql.exec(
+          'INSERT INTO held_parts (rendition, session_id, msn, part, info) VALUES (?, ?, ?, ?, ?)',
+          rendition,
+          after.sessionId,
+          p.msn,
+          p.part,
+          JSON.stringify(p),
+        );
+      }
+    }
   }
 
   private readMeta<T>(key: string): T | null {
@@ -192,15 +220,43 @@ export class StreamStorage {
   }
 }
 
-interface PartRow extends Record<string, SqlStorageValue> {
+/** Stream-level fields (everything outside the segment rows) differ. */
+function stateFieldsChanged(a: StreamState, b: StreamState): boolean {
+  if (
+    a.status !== b.status ||
+    a.sessions !== b.sessions ||
+    a.activeSessionId !== b.activeSessionId ||
+    a.reconnectDeadline !== b.reconnectDeadline ||
+    a.targetDuration !== b.targetDuration ||
+    a.lastPublishAt !== b.lastPublishAt ||
+    a.switches !== b.switches ||
+    a.config !== b.config ||
+    a.streamId !== b.streamId
+  ) {
+    return true;
+  }
+  for (const r of Object.values(b.renditions)) {
+    const old = a.renditions[r.id];
+    if (!old || old.attached !== r.attached || old.prunedDiscontinuities !== r.prunedDiscontinuities)
+      return true;
+  }
+  return false;
+}
+
+interface PublishedRow extends Record<string, SqlStorageValue> {
   rendition: string;
   msn: number;
-  part: number;
   session_id: string;
-  duration: number;
-  independent: number;
-  pdt: number;
-  size: number;
-  segment_end: number;
-  committed: number;
+  local_msn: number;
+  discontinuity: number;
+  complete: number;
+  parts: string;
+}
+
+interface TrackRow extends Record<string, SqlStorageValue> {
+  rendition: string;
+  session_id: string;
+  local_msn: number;
+  complete: number;
+  parts: string;
 }

@@ -6,6 +6,7 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { SessionHealthReport } from '../contract/health.ts';
+import type { IngestRole } from '../contract/ingest.ts';
 import type { Env } from '../env.ts';
 import { type Directives, deltaRequest, resolveDirective } from '../hls/directives.ts';
 import {
@@ -19,10 +20,18 @@ import { renderMediaPlaylist } from '../hls/render-media.ts';
 import { renderMultivariantPlaylist } from '../hls/render-multivariant.ts';
 import { streamPrefix } from '../media/keys.ts';
 import { deleteMedia } from '../media/purge.ts';
+import { alertFromEndReason, alertLimitsFor } from '../monitoring/alerts.ts';
+import type { OriginCounts } from '../monitoring/origin.ts';
+import type { QoeBatch } from '../monitoring/qoe.ts';
+import { StreamMonitor } from '../monitoring/stream-monitor.ts';
+import type { WebhookEventType } from '../webhooks/events.ts';
+import { notifyWebhooks, webhookData } from '../webhooks/notify.ts';
+import { RECENT_EVENTS, type StreamEvent } from './events.ts';
+import { evaluate, nextWakeup } from './failover.ts';
 import { buildHealth, type RelayReport, type StreamHealth } from './health.ts';
 import * as S from './state.ts';
 import { StreamStorage } from './storage.ts';
-import { type AddPartResult, addPart, findSegment, nextPosition, type PartUpload } from './timeline.ts';
+import { type AddPartResult, addPart, findPublished, type PartUpload, trackNext } from './timeline.ts';
 import { WaiterList } from './waiters.ts';
 
 export type PlaylistAnswer =
@@ -55,6 +64,12 @@ export class StreamDO extends DurableObject<Env> {
   private rendered = new Map<string, string>();
   /** RPC calls that render a media playlist: lets tests prove viewers are coalesced before they get here. */
   private playlistCalls = 0;
+  /** Viewer QoE, origin counters, alerts and recent relay reports (in memory: the last minutes only). */
+  private readonly monitor = new StreamMonitor();
+  /** The last RECENT_EVENTS stream events (events.ts), in memory. */
+  private readonly events: StreamEvent[] = [];
+  /** Epoch ms the storage alarm is set for, as far as this instance knows; null when none. */
+  private alarmAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -63,6 +78,7 @@ export class StreamDO extends DurableObject<Env> {
       const loaded = this.store.load();
       this.state = loaded.state;
       this.relay = loaded.relay;
+      this.alarmAt = await ctx.storage.getAlarm();
     });
   }
 
@@ -72,12 +88,34 @@ export class StreamDO extends DurableObject<Env> {
 
   async startSession(input: S.StartSessionInput): Promise<S.StartSessionResult> {
     const before = this.state.status;
-    const { state, result } = S.startSession(this.state, input, Date.now());
+    const now = Date.now();
+    const { state, result } = S.startSession(this.state, input, now);
     if (!result.ok || state === this.state) return result;
-    this.commit(state);
-    this.store.saveStream(state);
-    await this.ctx.storage.deleteAlarm();
+    if (result.takenOver) {
+      this.emitEvent({
+        type: 'stream.disconnected',
+        streamId: input.streamId,
+        at: now,
+        input: this.inputRef(result.takenOver),
+        reason: 'taken over by a new session',
+      });
+    }
+    await this.apply(state, now);
+    this.emitEvent({
+      type: 'stream.connected',
+      streamId: input.streamId,
+      at: now,
+      input: {
+        sessionId: input.sessionId,
+        role: input.role,
+        protocol: input.protocol,
+        remoteAddress: input.remoteAddress,
+        relayId: input.relayId,
+      },
+      takenOver: result.takenOver,
+    });
     if (before !== 'live') await this.notifyRegistry('live');
+    this.monitor.sessionStarted();
     return result;
   }
 
@@ -86,55 +124,80 @@ export class StreamDO extends DurableObject<Env> {
     if (result.kind !== 'stored') return result;
     this.commit(state);
     this.store.saveInit(rendition, sessionId, init);
+    this.store.saveStream(state);
     return result;
   }
 
   async addPart(upload: PartUpload): Promise<AddPartResult> {
-    const { state, result } = addPart(this.state, upload, Date.now());
+    const now = Date.now();
+    const { state, result } = addPart(this.state, upload, now);
     if (result.kind === 'pending') {
-      const held = state.renditions[upload.rendition]?.pending.at(-1);
-      if (held) this.store.savePending(upload.rendition, held);
+      this.store.saveChanges(this.state, state);
       this.state = state;
     } else if (result.kind === 'committed') {
-      this.commit(state);
-      const r = state.renditions[upload.rendition];
-      if (r) this.store.saveCommitted(r, result.committed, result.pruned);
-      this.store.saveStream(state);
-      this.waiters.settle(upload.rendition);
+      await this.apply(state, now);
+      // Part complete at the relay (first sample's wall clock + duration) to advertised here.
+      this.monitor.partCommitted(Date.now() - upload.programDateTime - upload.duration * 1000);
       // Other renditions' playlists carry this one's EXT-X-RENDITION-REPORT; their waiters need not wake.
     }
     return result;
   }
 
   async endSession(sessionId: string, reason: string): Promise<S.EndSessionResult> {
-    const { state, result } = S.endSession(this.state, sessionId, reason, Date.now());
+    const now = Date.now();
+    const ref = this.inputRef(sessionId);
+    const { state, result } = S.endSession(this.state, sessionId, reason, now);
     if (result.kind !== 'ended') return result;
-    this.commit(state);
-    this.store.saveStream(state);
-    this.store.saveAllSegments(state);
-    await this.ctx.storage.setAlarm(result.reconnectDeadline);
-    this.waiters.settle(null);
+    await this.apply(state, now);
+    if (state.streamId)
+      this.emitEvent({ type: 'stream.disconnected', streamId: state.streamId, at: now, input: ref, reason });
+    const refused = alertFromEndReason(reason);
+    if (refused) this.webhook('stream.errored', { sessionId, code: refused.code, detail: refused.detail });
     return result;
   }
 
   async reportHealth(sessionId: string, report: SessionHealthReport): Promise<boolean> {
-    if (this.state.session?.id !== sessionId || this.state.session.endedAt !== null) return false;
+    if (S.findSession(this.state, sessionId)?.endedAt !== null) return false;
     this.relay = { sessionId, report, receivedAt: Date.now() };
     this.store.saveRelay(this.relay);
+    const alerts = this.monitor.relayReport(report, alertLimitsFor(this.state.config), Date.now());
+    for (const a of alerts.raised)
+      this.webhook('stream.errored', { sessionId, code: a.code, detail: a.detail });
     return true;
   }
 
+  /** Player beacons (src/api/qoe.ts). False: this object never held a stream, so the route answers 404. */
+  async recordQoe(batch: QoeBatch, now: number): Promise<boolean> {
+    if (!this.state.streamId) return false;
+    this.monitor.recordQoe(batch, now);
+    return true;
+  }
+
+  /** Viewer request counts flushed by Worker isolates (src/monitoring/origin.ts). */
+  async recordOrigin(counts: OriginCounts, _now: number): Promise<void> {
+    if (this.state.streamId) this.monitor.recordOrigin(counts);
+  }
+
+  /**
+   * One alarm for every deadline (failover.ts `nextWakeup`): an input going stale (failover, or the start of
+   * the reconnect window for a relay that vanished without `end`) and the reconnect window's end.
+   */
   override async alarm(): Promise<void> {
-    const { state, ended: didEnd } = S.expireReconnect(this.state, Date.now());
-    if (!didEnd) {
-      if (state.reconnectDeadline !== null) await this.ctx.storage.setAlarm(state.reconnectDeadline);
-      return;
-    }
-    this.commit(state);
-    this.store.saveStream(state);
+    this.alarmAt = null;
+    const now = Date.now();
+    const evaluated = evaluate(this.state, now).state;
+    const { state, ended: didEnd } = S.expireReconnect(evaluated, now);
+    await this.apply(state, now);
+    await this.armAlarm(now);
+    if (!didEnd) return;
     // RFC 8216bis 6.2.5.2: a server MUST ignore _HLS_msn/_HLS_part once the playlist has EXT-X-ENDLIST.
-    this.waiters.settle(null);
+    if (state.streamId) this.emitEvent({ type: 'stream.ended', streamId: state.streamId, at: now });
     await this.notifyRegistry('ended');
+  }
+
+  /** The last events this object emitted, oldest first (tests; webhooks subscribe through `emitEvent`). */
+  async recentEvents(): Promise<StreamEvent[]> {
+    return this.events.slice();
   }
 
   async getStatus(): Promise<{
@@ -144,13 +207,16 @@ export class StreamDO extends DurableObject<Env> {
   }> {
     return {
       status: this.state.status,
-      sessionId: this.state.session?.id ?? null,
+      sessionId: this.state.activeSessionId,
       lastPublishAt: this.state.lastPublishAt,
     };
   }
 
   async getHealth(): Promise<StreamHealth> {
-    return buildHealth(this.state, this.relay);
+    return {
+      ...buildHealth(this.state, this.relay, Date.now()),
+      monitoring: this.monitor.summary(Date.now()),
+    };
   }
 
   /** The media playlist as of `directives`, held until it holds the requested part (RFC 8216bis 6.2.5.2). */
@@ -184,8 +250,8 @@ export class StreamDO extends DurableObject<Env> {
     msn: number,
   ): Promise<{ partSizes: number[] } | null> {
     const r = this.state.renditions[rendition];
-    const segment = r ? findSegment(r, msn) : undefined;
-    if (!segment || segment.sessionId !== sessionId || !segment.complete) return null;
+    const segment = r ? findPublished(r, sessionId, msn) : undefined;
+    if (!segment?.complete) return null;
     return { partSizes: segment.parts.map((p) => p.size) };
   }
 
@@ -202,14 +268,15 @@ export class StreamDO extends DurableObject<Env> {
   ): Promise<PartReadyAnswer> {
     const exists = () => {
       const r = this.state.renditions[rendition];
-      const segment = r ? findSegment(r, msn) : undefined;
-      return segment?.sessionId === sessionId && part < segment.parts.length;
+      const segment = r ? findPublished(r, sessionId, msn) : undefined;
+      return segment !== undefined && part < segment.parts.length;
     };
     if (exists()) return 'ready';
-    const session = this.state.session;
+    const session = S.activeSession(this.state);
     const r = this.state.renditions[rendition];
     if (!r || !session || session.id !== sessionId || session.endedAt !== null) return 'not-found';
-    const next = nextPosition(r, session.id, session.firstMsn);
+    // Msn and part here are the session's own numbers (the media URI's), see src/contract/ingest.ts.
+    const next = trackNext(r.tracks[session.id], session.firstMsn);
     const near =
       (msn === next.msn && part >= next.part && part - next.part <= HINT_LOOKAHEAD) ||
       (msn === next.msn + 1 && part < HINT_LOOKAHEAD);
@@ -278,9 +345,64 @@ export class StreamDO extends DurableObject<Env> {
     );
   }
 
+  /**
+   * Persists and adopts a reducer's result: writes what changed, wakes waiters when the published timeline
+   * moved (all renditions when the input switched), emits switch events and re-arms the one alarm.
+   */
+  private async apply(state: S.StreamState, now: number): Promise<void> {
+    const before = this.state;
+    if (state === before) return;
+    this.store.saveChanges(before, state);
+    this.commit(state);
+    const newSwitches = state.switches.filter((x) => !before.switches.includes(x));
+    for (const x of newSwitches) {
+      if (state.streamId) {
+        this.emitEvent({
+          type: 'stream.failover',
+          streamId: state.streamId,
+          at: x.at,
+          from: x.from,
+          to: x.to,
+          reason: x.reason,
+        });
+      }
+    }
+    this.waiters.settle(null);
+    await this.armAlarm(now);
+  }
+
+  /** Sets the storage alarm only when the next deadline is earlier than the one already set (cheap per part). */
+  private async armAlarm(now: number): Promise<void> {
+    const wake = nextWakeup(this.state, now);
+    if (wake === null || (this.alarmAt !== null && this.alarmAt <= wake && this.alarmAt > now)) return;
+    this.alarmAt = wake;
+    await this.ctx.storage.setAlarm(wake);
+  }
+
+  /**
+   * The stream-event hook (events.ts). For now: log and keep the last RECENT_EVENTS in memory; webhooks
+   * subscribe here.
+   */
+  private emitEvent(event: StreamEvent): void {
+    this.events.push(event);
+    if (this.events.length > RECENT_EVENTS) this.events.shift();
+    console.log('stream event', JSON.stringify(event));
+    this.webhook(event.type, webhookData(event));
+  }
+
+  private inputRef(sessionId: string): { sessionId: string; role: IngestRole } {
+    return { sessionId, role: S.findSession(this.state, sessionId)?.role ?? 'primary' };
+  }
+
   private commit(state: S.StreamState): void {
     this.state = state;
     this.rendered.clear();
+  }
+
+  /** Hands an alert to the webhook queue without waiting (src/webhooks/notify.ts). */
+  private webhook(type: WebhookEventType, data: Record<string, unknown>): void {
+    const streamId = this.state.streamId;
+    if (streamId) notifyWebhooks(this.env, (p) => this.ctx.waitUntil(p), type, streamId, data);
   }
 
   private async notifyRegistry(status: S.StreamStatus): Promise<void> {

@@ -1,16 +1,23 @@
 /**
- * The part timeline of one rendition: where the next part must land, whether a part is already there, and the
- * `addPart` reducer. Pure: `now` is an argument, the result says what happened.
+ * The part timeline: where a session's next part must land (session-local numbers), whether the published
+ * playlist holds a part (published numbers), and the `addPart` reducer. Pure: `now` is an argument, the
+ * result says what happened.
  */
 import type { PartMeta } from '../contract/ingest.ts';
+import { evaluate } from './failover.ts';
 import {
+  failoverTimeoutMs,
+  findSession,
+  type InputTrack,
+  type LocalSegment,
   type PartRecord,
   type PendingPart,
-  RETAINED_SEGMENTS,
   type RenditionState,
   type Segment,
+  type SessionInfo,
   type StreamState,
   segmentDuration,
+  TRACK_SEGMENTS,
 } from './state.ts';
 
 /** How far ahead of the next expected part an upload may arrive (pipelined uploader) and be held. */
@@ -33,11 +40,13 @@ export type AddPartResult =
   | { kind: 'duplicate' }
   | { kind: 'rejected'; status: 409 | 410 | 422; reason: string };
 
-/** The position the next part of this rendition in `sessionId` must have. */
-export function nextPosition(r: RenditionState, sessionId: string, firstMsn: number): Position {
-  const last = r.segments.at(-1);
-  if (!last || last.sessionId !== sessionId) return { msn: firstMsn, part: 0 };
-  return last.complete ? { msn: last.msn + 1, part: 0 } : { msn: last.msn, part: last.parts.length };
+/** The local position the next part of `track` must have (a session's first part is `firstMsn`.0). */
+export function trackNext(track: InputTrack | undefined, firstMsn: number): Position {
+  const last = track?.recent.at(-1);
+  if (!last) return { msn: firstMsn, part: 0 };
+  return last.complete
+    ? { msn: last.localMsn + 1, part: 0 }
+    : { msn: last.localMsn, part: last.parts.length };
 }
 
 /** The last committed part (for EXT-X-RENDITION-REPORT and the blocking decision), or null. */
@@ -55,6 +64,15 @@ export function findSegment(r: RenditionState, msn: number): Segment | undefined
   return guess?.msn === msn ? guess : r.segments.find((s) => s.msn === msn);
 }
 
+/** A published segment by the session's own number (what media URIs carry). */
+export function findPublished(r: RenditionState, sessionId: string, localMsn: number): Segment | undefined {
+  for (let i = r.segments.length - 1; i >= 0; i--) {
+    const s = r.segments[i];
+    if (s?.sessionId === sessionId && s.localMsn === localMsn) return s;
+  }
+  return undefined;
+}
+
 /**
  * Does the rendition hold (msn, part)? `part` undefined means the whole segment (RFC 8216bis 6.2.5.2:
  * `_HLS_msn` alone waits for the segment). A part index beyond the last part of a complete segment means
@@ -69,6 +87,11 @@ export function holds(r: RenditionState, msn: number, part: number | undefined):
   return last !== undefined && last.msn > msn + 1;
 }
 
+/**
+ * Records a part of a live session in its own timeline (local numbering, held when it arrives ahead of a gap),
+ * then lets publish.ts/failover.ts project it: the active session's parts are published as they land, a
+ * standby's are kept in its short ring for a later switch.
+ */
 export function addPart(
   state: StreamState,
   upload: PartUpload,
@@ -78,10 +101,9 @@ export function addPart(
     state,
     result: { kind: 'rejected', status, reason } as const,
   });
-  const session = state.session;
-  if (!session || session.id !== upload.sessionId || session.endedAt !== null) {
+  const session = findSession(state, upload.sessionId);
+  if (!session || session.endedAt !== null)
     return reject(410, `session ${upload.sessionId} is not publishing`);
-  }
   const r = state.renditions[upload.rendition];
   if (!r?.inits[session.id]) return reject(409, `rendition ${upload.rendition} has no init segment yet`);
   const partTarget = state.config?.partTarget ?? 0;
@@ -89,16 +111,18 @@ export function addPart(
     return reject(422, `part duration ${upload.duration}s is outside (0, PART-TARGET ${partTarget}s]`);
   }
 
-  const existing = findSegment(r, upload.msn)?.parts[upload.part];
-  const held = r.pending.find((p) => p.msn === upload.msn && p.part === upload.part);
-  const recorded = existing && findSegment(r, upload.msn)?.sessionId === session.id ? existing : held;
+  const track: InputTrack = r.tracks[session.id] ?? { sessionId: session.id, recent: [], pending: [] };
+  const recorded =
+    track.recent.find((s) => s.localMsn === upload.msn)?.parts[upload.part] ??
+    r.segments.find((s) => s.sessionId === session.id && s.localMsn === upload.msn)?.parts[upload.part] ??
+    track.pending.find((p) => p.msn === upload.msn && p.part === upload.part);
   if (recorded) {
     return recorded.size === upload.size
       ? { state, result: { kind: 'duplicate' } }
       : reject(409, `part ${upload.msn}.${upload.part} already recorded with ${recorded.size} bytes`);
   }
 
-  const expected = nextPosition(r, session.id, session.firstMsn);
+  const expected = trackNext(track, session.firstMsn);
   const order = compare(upload, expected);
   if (order < 0) {
     return reject(
@@ -123,85 +147,72 @@ export function addPart(
         : upload.msn === expected.msn + 1
           ? upload.part + 1
           : Infinity;
-    if (ahead > PENDING_WINDOW || r.pending.length >= PENDING_WINDOW) {
+    if (ahead > PENDING_WINDOW || track.pending.length >= PENDING_WINDOW) {
       return reject(
         409,
         `part ${upload.msn}.${upload.part} is too far ahead of ${expected.msn}.${expected.part}`,
       );
     }
-    const next = { ...r, pending: [...r.pending, asPending] };
+    const held = { ...track, pending: [...track.pending, asPending] };
+    const rendition = { ...r, tracks: { ...r.tracks, [session.id]: held } };
     return {
-      state: { ...state, renditions: { ...state.renditions, [r.id]: next } },
+      state: { ...state, renditions: { ...state.renditions, [r.id]: rendition } },
       result: { kind: 'pending' },
     };
   }
 
   // Commit this part, then every held part that now follows on.
-  let rendition = r;
-  let targetDuration = state.targetDuration;
+  let recent = track.recent;
+  let pending = track.pending;
   const committed: Position[] = [];
   let candidate: PendingPart | undefined = asPending;
-  let pending = r.pending;
   while (candidate) {
-    const appended = append(rendition, candidate);
-    rendition = appended.rendition;
-    if (appended.closed)
-      targetDuration = Math.max(targetDuration, Math.round(segmentDuration(appended.closed)));
+    recent = appendLocal(recent, candidate);
     committed.push({ msn: candidate.msn, part: candidate.part });
-    const want = nextPosition(rendition, session.id, session.firstMsn);
+    const want = trackNext({ ...track, recent }, session.firstMsn);
     candidate = pending.find((p) => p.msn === want.msn && p.part === want.part);
     if (candidate) pending = pending.filter((p) => p !== candidate);
   }
-  const pruned: number[] = [];
-  const completeCount = rendition.segments.filter((s) => s.complete).length;
-  let segments = rendition.segments;
-  let prunedDiscontinuities = rendition.prunedDiscontinuities;
-  for (let excess = completeCount - RETAINED_SEGMENTS; excess > 0; excess--) {
-    const [oldest, ...rest] = segments;
-    if (!oldest) break;
-    pruned.push(oldest.msn);
-    if (oldest.discontinuity) prunedDiscontinuities++;
-    segments = rest;
-  }
-  rendition = { ...rendition, segments, pending, prunedDiscontinuities };
-  return {
-    state: {
-      ...state,
-      targetDuration,
-      lastPublishAt: now,
-      renditions: { ...state.renditions, [r.id]: rendition },
-    },
-    result: { kind: 'committed', committed, pruned },
+  const tracks = { ...r.tracks, [session.id]: { ...track, recent, pending } };
+  const timeout = failoverTimeoutMs(state);
+  const gap = session.lastPartAt === null || now - session.lastPartAt > timeout;
+  const delivered: SessionInfo = {
+    ...session,
+    lastPartAt: now,
+    healthySince: gap ? now : session.healthySince,
   };
+  const before: StreamState = {
+    ...state,
+    sessions: state.sessions.map((s) => (s.id === session.id ? delivered : s)),
+    renditions: { ...state.renditions, [r.id]: { ...r, tracks } },
+  };
+  const after = evaluate(before, now).state;
+  const firstKept = after.renditions[r.id]?.segments[0]?.msn ?? Infinity;
+  const pruned = r.segments.filter((s) => s.msn < firstKept).map((s) => s.msn);
+  return { state: after, result: { kind: 'committed', committed, pruned } };
 }
 
 function compare(a: Position, b: Position): number {
   return a.msn === b.msn ? a.part - b.part : a.msn - b.msn;
 }
 
-/** Appends a part at the expected position; returns the segment it closed, if any. */
-function append(r: RenditionState, p: PendingPart): { rendition: RenditionState; closed: Segment | null } {
+/** Appends a part at the expected local position, keeping the last TRACK_SEGMENTS segments. */
+function appendLocal(recent: LocalSegment[], p: PendingPart): LocalSegment[] {
   const record: PartRecord = {
     duration: p.duration,
     independent: p.independent,
     programDateTime: p.programDateTime,
     size: p.size,
   };
-  const segments = r.segments.slice();
-  let segment: Segment;
+  const next = recent.slice();
   if (p.part === 0) {
-    const previous = segments.at(-1);
-    // RFC 8216bis 4.4.4.3: EXT-X-DISCONTINUITY where the encoding/timeline changes: a new session's first segment.
-    const discontinuity = previous !== undefined && previous.sessionId !== p.sessionId;
-    segment = { msn: p.msn, sessionId: p.sessionId, discontinuity, parts: [record], complete: p.segmentEnd };
-    segments.push(segment);
+    next.push({ localMsn: p.msn, parts: [record], complete: p.segmentEnd });
   } else {
-    const open = segments.at(-1);
-    if (!open) throw new Error('append: no open segment');
-    segment = { ...open, parts: [...open.parts, record], complete: p.segmentEnd };
-    segments[segments.length - 1] = segment;
+    const open = next.at(-1);
+    if (!open) throw new Error('appendLocal: no open segment');
+    next[next.length - 1] = { ...open, parts: [...open.parts, record], complete: p.segmentEnd };
   }
-  return { rendition: { ...r, segments }, closed: segment.complete ? segment : null };
+  return next.slice(-TRACK_SEGMENTS);
 }
 
 export interface Bandwidth {

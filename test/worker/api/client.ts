@@ -58,10 +58,22 @@ export interface StreamBody {
   id: string;
   name: string;
   streamKey: string;
+  backupStreamKey: string | null;
   status: string;
-  config: { partTarget: number; segmentTarget: number; reconnectWindow: number };
+  config: {
+    partTarget: number;
+    segmentTarget: number;
+    reconnectWindow: number;
+    failoverTimeout: number;
+    failbackHoldOff: number;
+  };
   srtPassphrase: string | null;
-  ingest: { rtmp?: string; rtmps?: string; srt?: string };
+  ingest: {
+    rtmp?: string;
+    rtmps?: string;
+    srt?: string;
+    backup?: { rtmp?: string; rtmps?: string; srt?: string };
+  };
   playback: { hls: string; player: string };
   createdAt: string;
   updatedAt: string;

@@ -18,7 +18,13 @@ describe('POST /internal/v1/authorize', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
       streamId: s.id,
-      config: { partTarget: 0.25, segmentTarget: 2, reconnectWindow: 10 },
+      config: {
+        partTarget: 0.25,
+        segmentTarget: 2,
+        reconnectWindow: 10,
+        failoverTimeout: 1.5,
+        failbackHoldOff: 10,
+      },
       srtPassphrase: 'secret passphrase',
       role: 'primary',
     });
@@ -96,7 +102,13 @@ describe('POST /internal/v1/sessions', () => {
     const started = JSON.parse(text) as Record<string, unknown>;
     expect(started.streamId).toBe(s.id);
     expect(started.sessionId).toMatch(/^se_[a-z2-7]{16}$/);
-    expect(started.config).toEqual({ partTarget: 0.333, segmentTarget: 4, reconnectWindow: 10 });
+    expect(started.config).toEqual({
+      partTarget: 0.333,
+      segmentTarget: 4,
+      reconnectWindow: 10,
+      failoverTimeout: 1.5,
+      failbackHoldOff: 10,
+    });
     expect(started.role).toBe('primary');
     expect(Number.isInteger(started.firstMsn)).toBe(true);
 

@@ -8,6 +8,7 @@ const record: StreamRecord = {
   id: 'st_abcdefghijklmnop',
   name: 'n',
   streamKey: 'sk_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG',
+  backupStreamKey: 'sk_backup789abcdefghijklmnopqrstuvwxyzABCDEFG',
   config: DEFAULT_STREAM_CONFIG,
   srtPassphrase: 'a long passphrase',
   status: 'idle',
@@ -42,6 +43,11 @@ describe('toStreamResource', () => {
       rtmp: `rtmp://ingest.example.com/live/${record.streamKey}`,
       rtmps: `rtmps://ingest.example.com:443/live/${record.streamKey}`,
       srt: `srt://ingest.example.com:9000?latency=200000&streamid=${record.streamKey}`,
+      backup: {
+        rtmp: `rtmp://ingest.example.com/live/${record.backupStreamKey}`,
+        rtmps: `rtmps://ingest.example.com:443/live/${record.backupStreamKey}`,
+        srt: `srt://ingest.example.com:9000?latency=200000&streamid=${record.backupStreamKey}`,
+      },
     });
     expect(r.playback).toEqual({
       hls: 'https://live.example.com/live/st_abcdefghijklmnop/master.m3u8',
@@ -54,7 +60,7 @@ describe('toStreamResource', () => {
 
   it('offers no protocol whose base is empty and falls back to the request origin', () => {
     const r = toStreamResource(record, urlBases(env({}), 'https://api.example.org:8443/v1/streams?x=1'));
-    expect(r.ingest).toEqual({});
+    expect(r.ingest).toEqual({ backup: {} });
     expect(r.playback.hls).toBe('https://api.example.org:8443/live/st_abcdefghijklmnop/master.m3u8');
   });
 });

@@ -12,7 +12,13 @@ describe('POST /v1/streams', () => {
     expect(s.streamKey).toMatch(/^sk_[A-Za-z0-9_-]{43}$/);
     expect(s.name).toBe('');
     expect(s.status).toBe('idle');
-    expect(s.config).toEqual({ partTarget: 0.333, segmentTarget: 2, reconnectWindow: 10 });
+    expect(s.config).toEqual({
+      partTarget: 0.333,
+      segmentTarget: 2,
+      reconnectWindow: 10,
+      failoverTimeout: 1.5,
+      failbackHoldOff: 10,
+    });
     expect(s.srtPassphrase).toBeNull();
     expect(s.ingest.rtmp).toBe(`rtmp://127.0.0.1:1935/live/${s.streamKey}`);
     expect(s.ingest.srt).toBe(`srt://127.0.0.1:9000?streamid=${s.streamKey}`);
@@ -38,7 +44,13 @@ describe('POST /v1/streams', () => {
       srtPassphrase: 'correct horse battery',
     });
     expect(s.name).toBe('studio A');
-    expect(s.config).toEqual({ partTarget: 0.2, segmentTarget: 1, reconnectWindow: 0 });
+    expect(s.config).toEqual({
+      partTarget: 0.2,
+      segmentTarget: 1,
+      reconnectWindow: 0,
+      failoverTimeout: 1.5,
+      failbackHoldOff: 10,
+    });
     expect(s.srtPassphrase).toBe('correct horse battery');
     for (const url of Object.values(s.playback)) {
       expect(url).not.toContain(s.streamKey);
@@ -86,7 +98,13 @@ describe('GET/PATCH/DELETE /v1/streams/{id}', () => {
     expect(res.status).toBe(200);
     const patched = (await res.json()) as StreamBody;
     expect(patched.name).toBe('after');
-    expect(patched.config).toEqual({ partTarget: 0.5, segmentTarget: 2, reconnectWindow: 10 });
+    expect(patched.config).toEqual({
+      partTarget: 0.5,
+      segmentTarget: 2,
+      reconnectWindow: 10,
+      failoverTimeout: 1.5,
+      failbackHoldOff: 10,
+    });
     expect(patched.srtPassphrase).toBe('a passphrase 1');
     expect(patched.streamKey).toBe(s.streamKey);
     expect(patched.createdAt).toBe(s.createdAt);

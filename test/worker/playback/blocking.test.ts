@@ -11,6 +11,7 @@ import {
   putParts,
   sleep,
   startSession,
+  TEST_CONFIG,
   streamStub,
 } from '../support/media.ts';
 
@@ -25,7 +26,9 @@ function tracked(url: string, init?: RequestInit) {
 }
 
 async function liveStream(streamId: string, parts: number) {
-  await startSession(streamId, 'se_a');
+  // A reconnect window longer than any wait here: a silent session is otherwise ended after failoverTimeout
+  // plus the window (a relay that vanished), which would answer a blocked request with ENDLIST instead.
+  await startSession(streamId, 'se_a', { ...TEST_CONFIG, reconnectWindow: 10 });
   await putInit(streamId, 'se_a');
   await putParts(streamId, 'se_a', fixtureParts.slice(0, parts));
 }

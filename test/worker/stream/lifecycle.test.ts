@@ -40,7 +40,7 @@ describe('StreamDO lifecycle', () => {
     expect((await stub.getStatus()).status).toBe('live');
   });
 
-  it('refuses a second live session and ends the stream when the reconnect window passes', async () => {
+  it('refuses a second live session of the same role and ends the stream when the reconnect window passes', async () => {
     await startSession('life-end', 'se_a');
     const second = await streamStub('life-end').startSession({
       streamId: 'life-end',
@@ -49,7 +49,7 @@ describe('StreamDO lifecycle', () => {
       protocol: 'srt',
       remoteAddress: '127.0.0.1:1',
       relayId: 'r',
-      role: 'backup',
+      role: 'primary',
     });
     expect(second).toMatchObject({ ok: false, code: 'already-live' });
     await putInit('life-end', 'se_a');

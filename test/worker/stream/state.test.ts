@@ -83,7 +83,7 @@ describe('addPart', () => {
       pruned: [],
     });
     s = c.state;
-    expect(s.renditions.source?.pending).toEqual([]);
+    expect(s.renditions.source?.tracks.se_a?.pending).toEqual([]);
     expect(addPart(s, upload(1, 9), T0).result).toEqual({ kind: 'pending' }); // 8 ahead: held
     expect(addPart(s, upload(1, 10), T0).result).toMatchObject({ kind: 'rejected', status: 409 });
     expect(addPart(s, upload(4, 0), T0).result).toMatchObject({ kind: 'rejected', status: 409 });
