@@ -11,8 +11,8 @@ import {
   putParts,
   sleep,
   startSession,
-  TEST_CONFIG,
   streamStub,
+  TEST_CONFIG,
 } from '../support/media.ts';
 
 /** A fetch plus a flag saying whether it has answered yet. */
