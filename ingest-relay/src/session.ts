@@ -126,6 +126,7 @@ class PipelineSession implements PublishSession {
   readonly #extraHealth: (() => Partial<SessionHealthReport>) | undefined;
   readonly #logger;
   readonly #warn;
+  #droppedReported = 0;
   readonly #timer: ReturnType<typeof setInterval>;
   readonly #fatalCbs: ((reason: string) => void)[] = [];
   #fatal: string | undefined;
@@ -246,8 +247,11 @@ class PipelineSession implements PublishSession {
       this.#logger.debug({ msn: meta.msn, part: meta.part, cutAt: this.#now() }, 'part cut');
       this.#note(this.#sink.putPart(meta, out.bytes).backpressure);
     }
+    // The segmenter's counters are cumulative: warn only when they grow, not on every unit after the first drop.
     const s = this.#segmenter.stats;
-    if (s.droppedBeforeKeyframe + s.droppedNonMonotonic + s.droppedWithoutTrack > 0) {
+    const dropped = s.droppedBeforeKeyframe + s.droppedNonMonotonic + s.droppedWithoutTrack;
+    if (dropped > this.#droppedReported) {
+      this.#droppedReported = dropped;
       this.#warn.warn({ ...s }, 'access units dropped by the segmenter');
     }
   }
