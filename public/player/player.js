@@ -165,6 +165,21 @@ video.addEventListener('pause', () => {
   playingSince = null;
 });
 
+/**
+ * Epoch ms of the frame on screen: EXT-X-PROGRAM-DATE-TIME of the segment holding currentTime plus the offset
+ * into it (RFC 8216bis 4.4.4.6). hls.js's own `playingDate` stays null while it plays from parts of a segment
+ * it has not finished loading, which in LL-HLS is most of the time.
+ */
+function playingDate(hls) {
+  const t = video.currentTime;
+  const fragments = hls.levels?.[hls.currentLevel]?.details?.fragments ?? [];
+  for (let i = fragments.length - 1; i >= 0; i--) {
+    const f = fragments[i];
+    if (f.start <= t && f.programDateTime) return f.programDateTime + (t - f.start) * 1000;
+  }
+  return hls.playingDate ? hls.playingDate.getTime() : null;
+}
+
 function start() {
   const Hls = window.Hls;
   if (Hls?.isSupported()) {
@@ -176,7 +191,10 @@ function start() {
       if (!data.fatal) return;
       setStat('state', `error: ${data.details}`);
       // Recover what can be recovered: network errors reload the source, media errors rebuild the buffer.
-      if (data.type === Hls.ErrorTypes.NETWORK_ERROR) setTimeout(() => hls.startLoad(), 1000);
+      // A page opened before the stream is live gets a 404 on the multivariant playlist; hls.js does not retry
+      // a failed manifest by itself, so load it again.
+      if (data.details === Hls.ErrorDetails.MANIFEST_LOAD_ERROR) setTimeout(() => hls.loadSource(src), 2000);
+      else if (data.type === Hls.ErrorTypes.NETWORK_ERROR) setTimeout(() => hls.startLoad(), 1000);
       else if (data.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
     });
     hls.on(Hls.Events.LEVEL_SWITCHED, (_event, data) => {
@@ -191,8 +209,8 @@ function start() {
     hls.loadSource(src);
     hls.attachMedia(video);
     setInterval(() => {
-      const date = hls.playingDate;
-      stats.latency = date ? (Date.now() - date.getTime()) / 1000 : null;
+      const date = playingDate(hls);
+      stats.latency = date === null ? null : (Date.now() - date) / 1000;
       const level = hls.levels?.[hls.currentLevel];
       setStat('latency', fmt(stats.latency, 's'));
       setStat('bitrate', level ? fmt(level.bitrate / 1e6, 'Mb/s') : '–');

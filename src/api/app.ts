@@ -9,6 +9,7 @@ import { limitBody } from './middleware/body-limit.ts';
 import { apiErrorFromHttpException } from './middleware/validation.ts';
 import { playback } from './playback.ts';
 import { player } from './player.ts';
+import { qoe } from './qoe.ts';
 import { streams } from './streams.ts';
 
 export type AppEnv = { Bindings: Env };
@@ -31,6 +32,7 @@ export function createApp() {
   app.use('/v1/*', except('/v1/openapi.json', requireBearer('API_TOKEN')));
   app.use('/v1/*', limitBody());
   app.route('/v1', streams);
+  app.route('/', qoe);
   app.route('/', playback);
   app.route('/', player);
 
