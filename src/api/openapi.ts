@@ -34,6 +34,16 @@ const failbackHoldOff = seconds(
   'failbackHoldOff',
   'How long the primary must deliver without a gap before the origin switches back to it from the backup.',
 );
+const maxBitrate = z
+  .number()
+  .int()
+  .min(CONFIG_LIMITS.maxBitrate.min)
+  .max(CONFIG_LIMITS.maxBitrate.max)
+  .openapi({
+    description:
+      'Ingest bitrate limit in bits per second; above it, health raises the bitrate-above-limit alert ' +
+      '(a stream.errored webhook). 0: no limit.',
+  });
 const name = z.string().max(200).openapi({ description: 'Free-form label, up to 200 characters.' });
 const srtPassphrase = z
   .string()
@@ -49,6 +59,7 @@ export const CreateStreamSchema = z
     reconnectWindow: reconnectWindow.optional().openapi({ default: 10 }),
     failoverTimeout: failoverTimeout.optional().openapi({ default: 1.5 }),
     failbackHoldOff: failbackHoldOff.optional().openapi({ default: 10 }),
+    maxBitrate: maxBitrate.optional().openapi({ default: 0 }),
     srtPassphrase: srtPassphrase.optional(),
   })
   .openapi('CreateStream');
@@ -61,6 +72,7 @@ export const UpdateStreamSchema = z
     reconnectWindow: reconnectWindow.optional(),
     failoverTimeout: failoverTimeout.optional(),
     failbackHoldOff: failbackHoldOff.optional(),
+    maxBitrate: maxBitrate.optional(),
     srtPassphrase: srtPassphrase
       .nullable()
       .optional()
@@ -86,8 +98,9 @@ export const StreamConfigSchema = z
     reconnectWindow: z.number(),
     failoverTimeout: z.number(),
     failbackHoldOff: z.number(),
+    maxBitrate: z.number(),
   })
-  .openapi('StreamConfig', { description: 'Seconds.' });
+  .openapi('StreamConfig', { description: 'Seconds, except maxBitrate (bits per second, 0: no limit).' });
 
 export const StreamSchema = z
   .object({

@@ -46,6 +46,7 @@ function pickConfig(body: Partial<StreamConfig>): Partial<StreamConfig> {
   if (body.reconnectWindow !== undefined) change.reconnectWindow = body.reconnectWindow;
   if (body.failoverTimeout !== undefined) change.failoverTimeout = body.failoverTimeout;
   if (body.failbackHoldOff !== undefined) change.failbackHoldOff = body.failbackHoldOff;
+  if (body.maxBitrate !== undefined) change.maxBitrate = body.maxBitrate;
   return change;
 }
 

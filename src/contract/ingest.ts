@@ -39,6 +39,11 @@ export interface StreamConfig {
   failoverTimeout?: number;
   /** Seconds the primary must deliver without a gap before the origin switches back to it. Default 10. */
   failbackHoldOff?: number;
+  /**
+   * Ingest bitrate limit, bits per second; 0 (the default) means none. Above it, health raises the
+   * `bitrate-above-limit` alert (a `stream.errored` webhook); media keeps flowing.
+   */
+  maxBitrate?: number;
 }
 
 export interface AuthorizeRequest {

@@ -4,6 +4,7 @@
  * Debounced per code: a code is raised once, and only raised again after a report in which it cleared.
  */
 import type { SessionHealthReport } from '../contract/health.ts';
+import type { StreamConfig } from '../contract/ingest.ts';
 
 export const ALERT_CODES = [
   'keyframe-interval-out-of-range',
@@ -37,11 +38,9 @@ export const DEFAULT_ALERT_LIMITS: AlertLimits = {
 const SUPPORTED_CODEC = /^(avc1|avc3|mp4a\.40)/;
 
 /** The limits of a stream: defaults, plus its `maxBitrate` (bits/s) when its config has one. */
-export function alertLimitsFor(config: object | null): AlertLimits {
-  const max = config && 'maxBitrate' in config ? config.maxBitrate : undefined;
-  return typeof max === 'number' && max > 0
-    ? { ...DEFAULT_ALERT_LIMITS, maxBitrate: max }
-    : DEFAULT_ALERT_LIMITS;
+export function alertLimitsFor(config: Partial<StreamConfig> | null): AlertLimits {
+  const max = config?.maxBitrate;
+  return max !== undefined && max > 0 ? { ...DEFAULT_ALERT_LIMITS, maxBitrate: max } : DEFAULT_ALERT_LIMITS;
 }
 
 export interface AlertState {

@@ -12,6 +12,7 @@ export const DEFAULT_STREAM_CONFIG: Required<StreamConfig> = {
   reconnectWindow: 10,
   failoverTimeout: 1.5,
   failbackHoldOff: 10,
+  maxBitrate: 0,
 };
 
 /**
@@ -25,6 +26,8 @@ export const CONFIG_LIMITS = {
   reconnectWindow: { min: 0, max: 300 },
   failoverTimeout: { min: 0.5, max: 10 },
   failbackHoldOff: { min: 0, max: 300 },
+  // Bits per second; 0 = no limit. 200 Mb/s is beyond any contribution encoder this relay is meant for.
+  maxBitrate: { min: 0, max: 200_000_000 },
 } as const satisfies Record<keyof StreamConfig, { min: number; max: number }>;
 
 /** SRT passphrase length, characters (SRT RFC draft, section 6.1.1: "10 to 79 characters"). */
@@ -46,12 +49,14 @@ export function resolveConfig(base: StreamConfig, change: Partial<StreamConfig>)
     reconnectWindow: change.reconnectWindow ?? base.reconnectWindow,
     failoverTimeout: change.failoverTimeout ?? base.failoverTimeout ?? DEFAULT_STREAM_CONFIG.failoverTimeout,
     failbackHoldOff: change.failbackHoldOff ?? base.failbackHoldOff ?? DEFAULT_STREAM_CONFIG.failbackHoldOff,
+    maxBitrate: change.maxBitrate ?? base.maxBitrate ?? DEFAULT_STREAM_CONFIG.maxBitrate,
   };
   for (const field of Object.keys(CONFIG_LIMITS) as (keyof StreamConfig)[]) {
     const { min, max } = CONFIG_LIMITS[field];
     const value = config[field];
     if (!Number.isFinite(value) || value < min || value > max) {
-      return { ok: false, field, detail: `${field} must be between ${min} and ${max} seconds, got ${value}` };
+      const unit = field === 'maxBitrate' ? 'bits per second' : 'seconds';
+      return { ok: false, field, detail: `${field} must be between ${min} and ${max} ${unit}, got ${value}` };
     }
   }
   if (config.segmentTarget < config.partTarget) {

@@ -66,6 +66,7 @@ export interface StreamBody {
     reconnectWindow: number;
     failoverTimeout: number;
     failbackHoldOff: number;
+    maxBitrate: number;
   };
   srtPassphrase: string | null;
   ingest: {

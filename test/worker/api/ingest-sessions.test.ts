@@ -24,6 +24,7 @@ describe('POST /internal/v1/authorize', () => {
         reconnectWindow: 10,
         failoverTimeout: 1.5,
         failbackHoldOff: 10,
+        maxBitrate: 0,
       },
       srtPassphrase: 'secret passphrase',
       role: 'primary',
@@ -108,6 +109,7 @@ describe('POST /internal/v1/sessions', () => {
       reconnectWindow: 10,
       failoverTimeout: 1.5,
       failbackHoldOff: 10,
+      maxBitrate: 0,
     });
     expect(started.role).toBe('primary');
     expect(Number.isInteger(started.firstMsn)).toBe(true);

@@ -51,6 +51,7 @@ it('serves a public OpenAPI 3 document describing every route', async () => {
       'srtPassphrase',
       'failoverTimeout',
       'failbackHoldOff',
+      'maxBitrate',
     ].sort(),
   );
 });

@@ -18,6 +18,7 @@ describe('POST /v1/streams', () => {
       reconnectWindow: 10,
       failoverTimeout: 1.5,
       failbackHoldOff: 10,
+      maxBitrate: 0,
     });
     expect(s.srtPassphrase).toBeNull();
     expect(s.ingest.rtmp).toBe(`rtmp://127.0.0.1:1935/live/${s.streamKey}`);
@@ -50,6 +51,7 @@ describe('POST /v1/streams', () => {
       reconnectWindow: 0,
       failoverTimeout: 1.5,
       failbackHoldOff: 10,
+      maxBitrate: 0,
     });
     expect(s.srtPassphrase).toBe('correct horse battery');
     for (const url of Object.values(s.playback)) {
@@ -104,6 +106,7 @@ describe('GET/PATCH/DELETE /v1/streams/{id}', () => {
       reconnectWindow: 10,
       failoverTimeout: 1.5,
       failbackHoldOff: 10,
+      maxBitrate: 0,
     });
     expect(patched.srtPassphrase).toBe('a passphrase 1');
     expect(patched.streamKey).toBe(s.streamKey);
