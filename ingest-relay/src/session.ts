@@ -84,6 +84,8 @@ export interface IngestHubOptions {
   healthIntervalMs?: number;
   /** Wall clock, epoch ms (default Date.now). */
   now?: () => number;
+  /** How long an `already-live` refusal is retried before the publish is refused (ms, default 2500). */
+  takeoverWaitMs?: number;
 }
 
 export function createIngestHub(opts: IngestHubOptions): IngestHub {
@@ -91,13 +93,41 @@ export function createIngestHub(opts: IngestHubOptions): IngestHub {
   return {
     authorize: (streamKey, protocol) => refusedOnError(() => client.authorize({ streamKey, protocol })),
     async open(req, options = {}) {
-      const start = await refusedOnError(() => client.startSession({ ...req, relayId: opts.relayId }));
+      const start = await refusedOnError(() =>
+        startWaitingForTakeover(
+          () => client.startSession({ ...req, relayId: opts.relayId }),
+          opts.takeoverWaitMs ?? TAKEOVER_WAIT_MS,
+        ),
+      );
       const sink =
         opts.sink?.(start, client) ??
         new WorkerSink({ client, streamId: start.streamId, sessionId: start.sessionId });
       return new PipelineSession(req, start, sink, { ...options, ...opts });
     },
   };
+}
+
+/**
+ * How long a publish refused as `already-live` is retried (ms). A relay killed mid-stream never ends its
+ * sessions; the encoder reconnecting through the restarted relay may arrive while the Worker still counts the
+ * dead session as healthy (it has `failoverTimeout`, default 1.5 s, to deliver a part). Retrying past that lets
+ * the Worker's stale-session takeover happen without the encoder having to retry; a rival that is really live
+ * keeps delivering and the publish is still refused, only later.
+ */
+const TAKEOVER_WAIT_MS = 2500;
+const TAKEOVER_RETRY_MS = 250;
+
+async function startWaitingForTakeover<T>(call: () => Promise<T>, waitMs: number): Promise<T> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return await call();
+    } catch (err) {
+      const alreadyLive = err instanceof WorkerRefused && err.status === 409;
+      if (!alreadyLive || Date.now() + TAKEOVER_RETRY_MS > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, TAKEOVER_RETRY_MS));
+    }
+  }
 }
 
 /** Maps the Worker's answer to why a publish is refused (RTMP and SRT listeners turn it into their rejections). */
