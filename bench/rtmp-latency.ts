@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Parser } from 'm3u8-parser';
 import { chromium } from 'playwright-core';
 import { startStack } from '../scripts/stack.ts';
-import { round, summary } from './lib.ts';
+import { median, round, summary } from './lib.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SAMPLE_S = Number(process.env.BENCH_SAMPLE_S ?? 60);
@@ -147,9 +147,22 @@ async function measure(partTarget: number) {
     const advertised: number[] = [];
     const viewer = blockedViewer(mediaUrl, Date.now() + SAMPLE_S * 1000, advertised);
     const latencies: number[] = [];
+    // The relay's own view of the same parts (cut -> Worker acknowledged the upload), from the stream's health
+    // every 2 s: the rest of cut -> advertised is the Worker waking the blocked request and the response trip.
+    const uploads: { p50: number; p99: number }[] = [];
     let stalls = 0;
     for (let t = 0; t < SAMPLE_S * 4; t++) {
       await page.waitForTimeout(250);
+      if (t % 8 === 0) {
+        const res = await fetch(`${stack.workerUrl}/v1/streams/${stream.id}/health`, {
+          headers: { authorization: 'Bearer bench-api' },
+        });
+        const health = (await res.json()) as {
+          relay: { report: { uploadLatencyMs?: { p50: number; p99: number } } } | null;
+        };
+        const u = health.relay?.report.uploadLatencyMs;
+        if (u) uploads.push(u);
+      }
       const s = await page.evaluate(() => {
         const p = (window as unknown as { __player: { stats: { latency: number | null; stalls: number } } })
           .__player;
@@ -170,6 +183,10 @@ async function measure(partTarget: number) {
         max: round(g2g.max ?? Number.NaN, 3),
       },
       playerStalls: stalls,
+      relayCutToUploadAckedMs: {
+        p50OfReports: round(median(uploads.map((u) => u.p50))),
+        p99OfReports: round(median(uploads.map((u) => u.p99))),
+      },
       cutToAdvertisedMs: {
         n: adv.n,
         p50: round(adv.p50),
