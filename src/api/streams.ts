@@ -12,7 +12,6 @@ import {
   deleteStreamRoute,
   getStreamRoute,
   listStreamsRoute,
-  RotateKeySchema,
   rotateKeyRoute,
   streamHealthRoute,
   updateStreamRoute,
