@@ -62,6 +62,12 @@ export interface WorkerClientOptions {
   ingestToken: string;
   /** Per request, milliseconds (default 10 s). */
   timeoutMs?: number;
+  /**
+   * Per part upload, milliseconds (default 2 s). A part is due every part target (~0.33 s) and the Worker
+   * commits parts in order, so one stuck request holds back every later part: with the 10 s default the
+   * playlist would stop for 10 s and the origin would count the input stale (failoverTimeout 1.5 s) and end it.
+   */
+  partTimeoutMs?: number;
 }
 
 /** `ingest-duration`: decimal seconds with at most 6 fractional digits. */
@@ -73,11 +79,13 @@ export class WorkerClient {
   readonly #base: string;
   readonly #token: string;
   readonly #timeoutMs: number;
+  readonly #partTimeoutMs: number;
 
   constructor(options: WorkerClientOptions) {
     this.#base = options.workerUrl.replace(/\/+$/, '');
     this.#token = options.ingestToken;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#partTimeoutMs = options.partTimeoutMs ?? 2_000;
   }
 
   authorize(req: AuthorizeRequest): Promise<AuthorizeResponse> {
@@ -108,7 +116,7 @@ export class WorkerClient {
       [PartHeaders.segmentEnd]: sfBoolean(meta.segmentEnd),
     };
     const path = partPath(streamId, sessionId, meta.rendition, meta.msn, meta.part);
-    const body = await this.#send('PUT', path, bytes, headers);
+    const body = await this.#send('PUT', path, bytes, headers, this.#partTimeoutMs);
     const status = (body as { status?: unknown } | undefined)?.status;
     if (status !== 'committed' && status !== 'pending' && status !== 'duplicate') {
       throw new WorkerUnavailable(`PUT ${path}: unexpected answer ${JSON.stringify(body)}`);
@@ -136,6 +144,7 @@ export class WorkerClient {
     path: string,
     body: Uint8Array,
     headers: Record<string, string>,
+    timeoutMs = this.#timeoutMs,
   ): Promise<unknown> {
     const what = `${method} ${path}`;
     let res: Response;
@@ -148,13 +157,11 @@ export class WorkerClient {
           'content-type': 'application/octet-stream',
           ...headers,
         },
-        signal: AbortSignal.timeout(this.#timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
       const reason =
-        err instanceof Error && err.name === 'TimeoutError'
-          ? `timed out after ${this.#timeoutMs} ms`
-          : String(err);
+        err instanceof Error && err.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : String(err);
       throw new WorkerUnavailable(`${what}: ${reason}`);
     }
     let text: string;
