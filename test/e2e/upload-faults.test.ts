@@ -110,8 +110,9 @@ describe('upload faults between the relay and the Worker', () => {
     let previousMsn: number | null = null;
     let checked = 0;
     for (const segment of segments) {
-      const m = /^([^/]+)\/(\d+)\.m4s$/.exec(segment.uri);
-      expect(m, segment.uri).not.toBeNull();
+      const uri = segment.uri ?? '';
+      const m = /^([^/]+)\/(\d+)\.m4s$/.exec(uri);
+      expect(m, uri).not.toBeNull();
       const msn = Number(m?.[2]);
       if (previousMsn !== null) expect(msn).toBe(previousMsn + 1);
       previousMsn = msn;
@@ -133,8 +134,8 @@ describe('upload faults between the relay and the Worker', () => {
         const served = new Uint8Array(await res.arrayBuffer());
         expect(Buffer.compare(served, sent[i] as Uint8Array), `${part.uri} bytes`).toBe(0);
       }
-      const whole = await fetch(new URL(segment.uri, mediaUrl));
-      expect(whole.status, segment.uri).toBe(200);
+      const whole = await fetch(new URL(uri, mediaUrl));
+      expect(whole.status, uri).toBe(200);
       const served = new Uint8Array(await whole.arrayBuffer());
       expect(Buffer.compare(served, Buffer.concat(sent)), `${segment.uri} = its uploaded parts`).toBe(0);
       checked += sent.length;
