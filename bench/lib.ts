@@ -63,7 +63,9 @@ export async function closedLoop(url: string, concurrency: number, durationMs: n
 }
 
 export interface FixturePart {
-  file: string;
+  /** Byte offset of the part in parts.mp4. */
+  offset: number;
+  size: number;
   msn: number;
   part: number;
   independent: boolean;
@@ -71,13 +73,17 @@ export interface FixturePart {
   segmentEnd: boolean;
 }
 
-/** The ffmpeg-made CMAF fixture (test/fixtures/media): an init segment and parts with their metadata. */
+/**
+ * The ffmpeg-made CMAF fixture (test/fixtures/media, made by make-fixtures.ts): an init segment and its parts,
+ * stored back to back in parts.mp4 with their offsets and metadata in manifest.json.
+ */
 export function loadFixture(root: string) {
   const dir = join(root, 'test', 'fixtures', 'media');
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { parts: FixturePart[] };
+  const all = readFileSync(join(dir, 'parts.mp4'));
   return {
     init: readFileSync(join(dir, 'init.mp4')),
-    parts: manifest.parts.map((p) => ({ ...p, bytes: readFileSync(join(dir, p.file)) })),
+    parts: manifest.parts.map((p) => ({ ...p, bytes: all.subarray(p.offset, p.offset + p.size) })),
   };
 }
 
