@@ -1,7 +1,8 @@
 // Benchmark of the Worker's viewer routes under one `wrangler dev`, all measured side by side in one run:
 //   1. requests/s of the media playlist route against the trivial /healthz route (same runtime, same run),
 //   2. time to wake 100 and 1,000 blocked playlist requests (_HLS_msn/_HLS_part) when the part they wait for
-//      lands, measured from the start of the relay-style part upload to each viewer's response.
+//      lands, measured from the start of the relay-style part upload to each viewer's response; beside it the
+//      upload's own duration, and the same number of concurrent requests to the trivial route as a baseline.
 // Run: npm run bench -- worker     (writes bench/results/worker-routes.json)
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -69,6 +70,13 @@ try {
   const playlistUrl = `${api}/live/${stream.id}/source/index.m3u8`;
   const trivialUrl = `${api}/healthz`;
 
+  // Keep publishing while the routes are measured, as a live relay does (one part per part duration): the
+  // playlist changes under load, and the session never looks stale to the origin.
+  let publishing: Promise<unknown> = Promise.resolve();
+  const publisher = setInterval(() => {
+    publishing = publishing.then(uploadNext);
+  }, 200);
+
   // 1. Throughput, interleaved rounds so both routes see the same machine conditions.
   const trivial: number[] = [];
   const playlist: number[] = [];
@@ -88,10 +96,22 @@ try {
     errors += a.errors + b.errors + c.errors;
   }
 
+  clearInterval(publisher);
+  await publishing;
+
   // 2. Wake time of N viewers blocked on the next part.
-  const wake: Record<string, ReturnType<typeof summary> & { errors: number; trials: number }> = {};
+  const wake: Record<
+    string,
+    ReturnType<typeof summary> & {
+      errors: number;
+      trials: number;
+      uploadMsMedian: number;
+      trivialSameConcurrencyMs: { p50: number; max: number };
+    }
+  > = {};
   for (const viewers of [100, 1000]) {
     const all: number[] = [];
+    const uploadMs: number[] = [];
     let wakeErrors = 0;
     const trials = 3;
     for (let t = 0; t < trials; t++) {
@@ -113,10 +133,35 @@ try {
       await new Promise((r) => setTimeout(r, 1500)); // let every request reach the Worker and block
       landedAt = performance.now();
       await uploadNext();
+      uploadMs.push(performance.now() - landedAt);
       for (const woke of await Promise.all(waits)) if (Number.isFinite(woke)) all.push(woke - landedAt);
       await uploadNext(); // keep the timeline moving between trials
     }
-    wake[String(viewers)] = { ...summary(all), errors: wakeErrors, trials };
+    // Baseline on the same runtime: the same number of concurrent requests to the trivial route, all sent at
+    // once; the time until the last answer bounds what any route can do at this concurrency locally.
+    const trivialAll: number[] = [];
+    for (let t = 0; t < trials; t++) {
+      const t0 = performance.now();
+      const ends = await Promise.all(
+        Array.from({ length: viewers }, async () => {
+          const res = await fetch(trivialUrl);
+          await res.arrayBuffer();
+          return performance.now() - t0;
+        }),
+      );
+      trivialAll.push(...ends);
+    }
+    const trivialSummary = summary(trivialAll);
+    wake[String(viewers)] = {
+      ...summary(all),
+      errors: wakeErrors,
+      trials,
+      uploadMsMedian: round(median(uploadMs)),
+      trivialSameConcurrencyMs: {
+        p50: round(trivialSummary.p50),
+        max: round(trivialSummary.max ?? Number.NaN),
+      },
+    };
   }
 
   const result = {
