@@ -18,7 +18,8 @@ export const playback = new Hono<AppEnv>();
 const PLAYLIST_TYPE = 'application/vnd.apple.mpegurl';
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const PART_FILE = /^([0-9]{1,9})\.([0-9]{1,9})\.m4s$/;
-const SEGMENT_FILE = /^([0-9]{1,9})\.m4s$/;
+/** `{msn}.m4s` or `{msn}.{fromPart}-.m4s` (src/contract/playback.ts); `.0-` is not a name (one URI per range). */
+const SEGMENT_FILE = /^([0-9]{1,9})(?:\.([1-9][0-9]{0,8})-)?\.m4s$/;
 
 playback.use(
   '/live/*',
@@ -179,10 +180,11 @@ playback.get('/live/:streamId/:rendition/:sessionId/:file', async (c) => {
   const segmentMatch = SEGMENT_FILE.exec(file);
   if (segmentMatch) {
     const msn = Number(segmentMatch[1]);
+    const fromPart = Number(segmentMatch[2] ?? 0);
     return throughCache(c.req.raw, waitUntil, async () => {
-      const info = await stub(c, streamId).segmentInfo(rendition, sessionId, msn);
+      const info = await stub(c, streamId).segmentInfo(rendition, sessionId, msn, fromPart);
       if (!info) return notFound();
-      const keys = info.partSizes.map((_, i) => partKey(streamId, sessionId, rendition, msn, i));
+      const keys = info.partSizes.map((_, i) => partKey(streamId, sessionId, rendition, msn, fromPart + i));
       return concatenatedResponse(c.env.MEDIA, keys, info.partSizes, cors);
     });
   }

@@ -7,6 +7,9 @@
  *   /live/{streamId}/{rendition}/{sessionId}/init.mp4              init segment (EXT-X-MAP)
  *   /live/{streamId}/{rendition}/{sessionId}/{msn}.{part}.m4s      part
  *   /live/{streamId}/{rendition}/{sessionId}/{msn}.m4s             whole segment (its parts, concatenated)
+ *   /live/{streamId}/{rendition}/{sessionId}/{msn}.{part}-.m4s     segment published from part {part} on (a
+ *                                                                  failover joined at that keyframe): parts
+ *                                                                  {part}.. of local segment {msn}, concatenated
  *   /play/{streamId}                                               player page
  */
 
@@ -26,7 +29,12 @@ export function playerPath(streamId: string): string {
 export const relativeMediaUri = {
   init: (sessionId: string) => `${sessionId}/init.mp4`,
   part: (sessionId: string, msn: number, part: number) => `${sessionId}/${msn}.${part}.m4s`,
-  segment: (sessionId: string, msn: number) => `${sessionId}/${msn}.m4s`,
+  /**
+   * A published segment: all of local segment `msn`, or (`fromPart` > 0) its parts from `fromPart` on. The
+   * range is in the path, not a query, so the two are distinct resources (clients compare URIs without queries).
+   */
+  segment: (sessionId: string, msn: number, fromPart = 0) =>
+    fromPart > 0 ? `${sessionId}/${msn}.${fromPart}-.m4s` : `${sessionId}/${msn}.m4s`,
   /** Another rendition's media playlist, for EXT-X-RENDITION-REPORT. */
   rendition: (rendition: string) => `../${rendition}/index.m3u8`,
 };

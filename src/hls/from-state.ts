@@ -7,6 +7,7 @@ import {
   activeRenditions,
   activeSession,
   PLAYLIST_SEGMENTS,
+  type RenditionState,
   type Segment,
   type StreamState,
   segmentDuration,
@@ -73,7 +74,7 @@ export function buildMediaPlaylist(
 
   const segments: SegmentEntry[] = windowed.slice(skippedSegments).map((s) => ({
     msn: s.msn,
-    uri: relativeMediaUri.segment(s.sessionId, s.localMsn),
+    uri: relativeMediaUri.segment(s.sessionId, s.localMsn, s.firstPart),
     duration: round6(segmentDuration(s)),
     parts: withParts.has(s.msn) ? partEntries(s) : [],
     discontinuity: s.discontinuity,
@@ -104,7 +105,7 @@ export function buildMediaPlaylist(
             discontinuity: open.discontinuity,
             mapUri: relativeMediaUri.init(open.sessionId),
           }
-        : null,
+        : awaitingJoin(state, r, isEnded),
     preloadHint: hint ? { uri: relativeMediaUri.part(session.id, hint.msn, hint.part) } : null,
     renditionReports: activeRenditions(state)
       .filter((o) => o.id !== r.id)
@@ -161,13 +162,36 @@ export function playlistPosition(state: StreamState, renditionId: string): Playl
   };
 }
 
+/**
+ * While no input is joined (the active one ended and the stream waits for a reconnect, or a failover waits
+ * for the standby's keyframe), the next published segment is certain to carry EXT-X-DISCONTINUITY (publish.ts
+ * joins every new input with one). It is announced ahead as a part-less open segment, because hls.js already
+ * places that msn after the last segment, numbered with the discontinuity count it has seen: announcing it
+ * late would change an msn's discontinuity number, which RFC 8216bis 6.2.2 does not allow a server to do
+ * (hls.js: fatal "discontinuity sequence mismatch").
+ */
+function awaitingJoin(state: StreamState, r: RenditionState, isEnded: boolean): MediaPlaylist['openSegment'] {
+  const last = r.segments.at(-1);
+  const session = activeSession(state);
+  if (isEnded || !last?.complete || !session) return null;
+  if (session.endedAt === null && r.attached?.sessionId === session.id) return null;
+  return {
+    msn: last.msn + 1,
+    parts: [],
+    programDateTime: 0,
+    discontinuity: true,
+    mapUri: relativeMediaUri.init(session.id),
+  };
+}
+
 export function ended(state: StreamState): boolean {
   return state.status === 'ended';
 }
 
+/** Part URIs carry local numbers (published part i of a joined segment is local part firstPart + i). */
 function partEntries(s: Segment): PartEntry[] {
   return s.parts.map((p, i) => ({
-    uri: relativeMediaUri.part(s.sessionId, s.localMsn, i),
+    uri: relativeMediaUri.part(s.sessionId, s.localMsn, s.firstPart + i),
     duration: round6(p.duration),
     independent: p.independent,
   }));

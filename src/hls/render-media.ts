@@ -33,6 +33,12 @@ export function renderMediaPlaylist(model: MediaPlaylist): string {
     pushSegmentTags(lines, open, lastMap);
     lastMap = open.mapUri;
     for (const part of open.parts) lines.push(partLine(part));
+  } else if (open?.discontinuity && !model.ended) {
+    // The next segment has no part yet but is known to follow a discontinuity (a new input will be joined):
+    // say so now, so a client that already places that msn (hls.js does, after the last segment) gives it the
+    // discontinuity number it will have (6.2.2: an advertised segment's tags do not change). Its MAP and
+    // PROGRAM-DATE-TIME come with its first part.
+    lines.push('#EXT-X-DISCONTINUITY');
   }
   if (!model.ended) pushPreloadHints(lines, model, lastMap);
   for (const report of model.renditionReports) lines.push(renditionReportLine(report));

@@ -3,10 +3,12 @@
  * Pure and idempotent: `syncRendition` appends whatever of the active track is not published yet, and leaves
  * every published segment that did not change as the same object (storage.ts writes by identity).
  *
- * Joining a session (first publish, reconnect, failover, failback) happens at a segment start of that session
- * (a part 0 that is INDEPENDENT, i.e. starts with a keyframe): the open published segment is closed as it
+ * Joining a session (first publish, reconnect, failover, failback) happens at a keyframe of that session (an
+ * INDEPENDENT part, at a segment start or inside a segment): the open published segment is closed as it
  * stands, and the joined segment carries EXT-X-DISCONTINUITY and the session's EXT-X-MAP (RFC 8216bis 4.4.4.3,
- * 4.4.4.5). Published msn continue from the last published segment, so EXT-X-MEDIA-SEQUENCE stays gap-free.
+ * 4.4.4.5). A join inside local segment m publishes only m's parts from the keyframe on, as a segment of its
+ * own (`Segment.firstPart`, its own URI). Published msn continue from the last published segment, so
+ * EXT-X-MEDIA-SEQUENCE stays gap-free.
  *
  * Program-date-time: a joined session keeps its relay's wall clock (PDT stays tied to real time, which
  * players use to align renditions and viewers use for sync), shifted by the smallest offset that keeps PDT
@@ -18,7 +20,6 @@ import {
   type Attachment,
   detachAll,
   findSession,
-  type LocalSegment,
   RETAINED_SEGMENTS,
   type RenditionState,
   type Segment,
@@ -48,27 +49,36 @@ export function publishedEnd(r: RenditionState): number | null {
   return null;
 }
 
+/** A keyframe of a session's own timeline: local part `part` of local segment `localMsn`. */
+export interface JoinPoint {
+  localMsn: number;
+  part: number;
+  /** PDT of the keyframe as the relay sent it (epoch ms). */
+  programDateTime: number;
+}
+
 /**
- * The first segment of `track` the published timeline may join: it starts with a keyframe and, unless the
- * session began after the last published part landed (a reconnect: nothing it sends can overlap), starts no
- * earlier than the published end minus the overlap allowance.
+ * The first keyframe of `track` the published timeline may join: any INDEPENDENT part (not only a segment's
+ * part 0, so a failover waits at most one GOP, not one segment) that, unless the session began after the last
+ * published part landed (a reconnect: nothing it sends can overlap), starts no earlier than the published end
+ * minus the overlap allowance.
  */
-export function joinPoint(
-  state: StreamState,
-  r: RenditionState,
-  sessionId: string,
-): LocalSegment | undefined {
+export function joinPoint(state: StreamState, r: RenditionState, sessionId: string): JoinPoint | undefined {
   const track = r.tracks[sessionId];
   const session = findSession(state, sessionId);
   if (!track || !session) return undefined;
   const end = publishedEnd(r);
   const fresh = end === null || session.startedAt >= (state.lastPublishAt ?? 0);
   const allowance = overlapAllowance(state.config?.partTarget ?? 0) * 1000;
-  return track.recent.find((s) => {
-    const first = s.parts[0];
-    if (!first?.independent) return false;
-    return fresh || end === null || first.programDateTime >= end - allowance;
-  });
+  for (const segment of track.recent) {
+    for (const [part, p] of segment.parts.entries()) {
+      if (!p.independent) continue;
+      if (fresh || end === null || p.programDateTime >= end - allowance) {
+        return { localMsn: segment.localMsn, part, programDateTime: p.programDateTime };
+      }
+    }
+  }
+  return undefined;
 }
 
 /** Appends what the active session has that the playlist does not, joining it first when needed. */
@@ -84,15 +94,15 @@ export function syncRendition(
   let attached = r.attached?.sessionId === sessionId ? r.attached : null;
   if (!attached) {
     const join = joinPoint(state, r, sessionId);
-    const first = join?.parts[0];
-    if (!join || !first) return { rendition: r, appended: false, pruned: [] };
+    if (!join) return { rendition: r, appended: false, pruned: [] };
     const end = publishedEnd(r);
     const last = r.segments.at(-1);
     attached = {
       sessionId,
       localMsn: join.localMsn,
+      localPart: join.part,
       msn: last ? last.msn + 1 : nextMsnOf(state),
-      pdtOffset: end === null ? 0 : Math.max(0, Math.ceil(end - first.programDateTime)),
+      pdtOffset: end === null ? 0 : Math.max(0, Math.ceil(end - join.programDateTime)),
       discontinuity: last !== undefined,
     } satisfies Attachment;
     rendition = { ...closeOpen(r), attached };
@@ -105,10 +115,13 @@ export function syncRendition(
     const index = segments.findIndex((s) => s.msn === msn);
     const existing = index >= 0 ? segments[index] : undefined;
     if (existing && existing.sessionId !== sessionId) continue;
+    // The joined segment starts at the join's keyframe: its published part i is local part firstPart + i.
+    const firstPart = local.localMsn === attached.localMsn ? attached.localPart : 0;
+    const parts = local.parts.slice(firstPart);
     const have = existing?.parts.length ?? 0;
-    if (existing && have === local.parts.length && existing.complete === local.complete) continue;
+    if (existing && have === parts.length && existing.complete === local.complete) continue;
     if (!existing && segments.length > 0 && (segments.at(-1)?.msn ?? -1) !== msn - 1) break;
-    const added = local.parts.slice(have).map((p) => ({
+    const added = parts.slice(have).map((p) => ({
       ...p,
       programDateTime: p.programDateTime + attached.pdtOffset,
     }));
@@ -116,6 +129,7 @@ export function syncRendition(
       msn,
       sessionId,
       localMsn: local.localMsn,
+      firstPart,
       discontinuity: local.localMsn === attached.localMsn && attached.discontinuity,
       parts: [...(existing?.parts ?? []), ...added],
       complete: local.complete,

@@ -32,6 +32,12 @@ export interface Segment {
   sessionId: string;
   /** The session's own number for this segment: what its URIs and R2 keys carry. */
   localMsn: number;
+  /**
+   * Local index of the first published part: 0, except for the segment a failover joined at a keyframe inside
+   * a local segment (publish.ts `joinPoint`); then the published segment is local parts `firstPart`.. only,
+   * named by its own URI (src/contract/playback.ts). Published part i is local part `firstPart + i`.
+   */
+  firstPart: number;
   /** First segment after a source change (reconnect, failover): EXT-X-DISCONTINUITY before it. */
   discontinuity: boolean;
   /** Parts with program-date-time as published (the session's PDT offset applied). */
@@ -61,10 +67,14 @@ export interface InputTrack {
   pending: PendingPart[];
 }
 
-/** Where the published timeline joined the active session: its segment `localMsn` was published as `msn`. */
+/**
+ * Where the published timeline joined the active session: its local segment `localMsn`, from local part
+ * `localPart` (a keyframe) on, was published as `msn`.
+ */
 export interface Attachment {
   sessionId: string;
   localMsn: number;
+  localPart: number;
   msn: number;
   /** Milliseconds added to the session's PDT so published PDT never goes backwards (0 when clocks agree). */
   pdtOffset: number;

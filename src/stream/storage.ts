@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS inits (rendition TEXT NOT NULL, session_id TEXT NOT N
   PRIMARY KEY (rendition, session_id));
 CREATE TABLE IF NOT EXISTS published (rendition TEXT NOT NULL, msn INTEGER NOT NULL, session_id TEXT NOT NULL,
   local_msn INTEGER NOT NULL, discontinuity INTEGER NOT NULL, complete INTEGER NOT NULL, parts TEXT NOT NULL,
-  PRIMARY KEY (rendition, msn));
+  first_part INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (rendition, msn));
 CREATE TABLE IF NOT EXISTS track_segments (rendition TEXT NOT NULL, session_id TEXT NOT NULL,
   local_msn INTEGER NOT NULL, complete INTEGER NOT NULL, parts TEXT NOT NULL,
   PRIMARY KEY (rendition, session_id, local_msn));
@@ -44,6 +44,13 @@ export class StreamStorage {
   constructor(sql: SqlStorage) {
     this.sql = sql;
     this.sql.exec(SCHEMA);
+    // Objects created before joins could start inside a segment lack first_part (every row then starts at 0).
+    const columns = this.sql
+      .exec<{ name: string }>("SELECT name FROM pragma_table_info('published')")
+      .toArray();
+    if (!columns.some((c) => c.name === 'first_part')) {
+      this.sql.exec('ALTER TABLE published ADD COLUMN first_part INTEGER NOT NULL DEFAULT 0');
+    }
   }
 
   load(): { state: StreamState; relay: RelayReport | null } {
@@ -58,7 +65,7 @@ export class StreamStorage {
       renditions[id] ??= {
         ...emptyRendition(id),
         prunedDiscontinuities: renditionMeta[id]?.prunedDiscontinuities ?? 0,
-        attached: renditionMeta[id]?.attached ?? null,
+        attached: withLocalPart(renditionMeta[id]?.attached ?? null),
       };
       return renditions[id];
     };
@@ -76,6 +83,7 @@ export class StreamStorage {
         msn: row.msn,
         sessionId: row.session_id,
         localMsn: row.local_msn,
+        firstPart: row.first_part ?? 0,
         discontinuity: row.discontinuity === 1,
         complete: row.complete === 1,
         parts: JSON.parse(row.parts) as PartRecord[],
@@ -152,12 +160,14 @@ export class StreamStorage {
     for (const s of after) {
       if (kept.has(s)) continue;
       this.sql.exec(
-        `INSERT OR REPLACE INTO published (rendition, msn, session_id, local_msn, discontinuity, complete, parts)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR REPLACE INTO published
+           (rendition, msn, session_id, local_msn, first_part, discontinuity, complete, parts)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         rendition,
         s.msn,
         s.sessionId,
         s.localMsn,
+        s.firstPart,
         s.discontinuity ? 1 : 0,
         s.complete ? 1 : 0,
         JSON.stringify(s.parts),
@@ -220,6 +230,11 @@ export class StreamStorage {
   }
 }
 
+/** An attachment as stored; rows written before `localPart` existed joined at part 0. */
+function withLocalPart(a: Attachment | null): Attachment | null {
+  return a === null ? null : { ...a, localPart: a.localPart ?? 0 };
+}
+
 /** Stream-level fields (everything outside the segment rows) differ. */
 function stateFieldsChanged(a: StreamState, b: StreamState): boolean {
   if (
@@ -248,6 +263,7 @@ interface PublishedRow extends Record<string, SqlStorageValue> {
   msn: number;
   session_id: string;
   local_msn: number;
+  first_part: number | null;
   discontinuity: number;
   complete: number;
   parts: string;

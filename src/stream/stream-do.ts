@@ -131,9 +131,10 @@ export class StreamDO extends DurableObject<Env> {
   async addPart(upload: PartUpload): Promise<AddPartResult> {
     const now = Date.now();
     const { state, result } = addPart(this.state, upload, now);
-    if (result.kind === 'pending') {
-      this.store.saveChanges(this.state, state);
-      this.state = state;
+    if (result.kind === 'pending' || result.kind === 'duplicate') {
+      // Nothing new to publish, but the input's activity moved (failover.ts): persist it and re-arm the alarm.
+      // (evaluate may still have switched inputs: then the playlist changed and waiters must wake.)
+      await this.apply(state, now);
     } else if (result.kind === 'committed') {
       await this.apply(state, now);
       // Part complete at the relay (first sample's wall clock + duration) to advertised here.
@@ -243,15 +244,20 @@ export class StreamDO extends DurableObject<Env> {
     return { kind: 'playlist', text, targetDuration: this.state.targetDuration };
   }
 
-  /** Part sizes of a complete segment, for serving the whole segment as its parts concatenated. */
+  /**
+   * Part sizes of a complete published segment, for serving it as its parts concatenated. `fromPart` must be
+   * where the published segment starts (0, or the keyframe a failover joined at): any other range was never
+   * advertised.
+   */
   async segmentInfo(
     rendition: string,
     sessionId: string,
     msn: number,
+    fromPart = 0,
   ): Promise<{ partSizes: number[] } | null> {
     const r = this.state.renditions[rendition];
     const segment = r ? findPublished(r, sessionId, msn) : undefined;
-    if (!segment?.complete) return null;
+    if (!segment?.complete || segment.firstPart !== fromPart) return null;
     return { partSizes: segment.parts.map((p) => p.size) };
   }
 
@@ -269,7 +275,9 @@ export class StreamDO extends DurableObject<Env> {
     const exists = () => {
       const r = this.state.renditions[rendition];
       const segment = r ? findPublished(r, sessionId, msn) : undefined;
-      return segment !== undefined && part < segment.parts.length;
+      return (
+        segment !== undefined && part >= segment.firstPart && part - segment.firstPart < segment.parts.length
+      );
     };
     if (exists()) return 'ready';
     const session = S.activeSession(this.state);

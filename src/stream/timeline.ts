@@ -73,6 +73,12 @@ export function findPublished(r: RenditionState, sessionId: string, localMsn: nu
   return undefined;
 }
 
+/** A published part by its local numbers (a joined segment's published part i is local part firstPart + i). */
+function findPublishedPart(r: RenditionState, sessionId: string, localMsn: number, part: number) {
+  const s = findPublished(r, sessionId, localMsn);
+  return s && part >= s.firstPart ? s.parts[part - s.firstPart] : undefined;
+}
+
 /**
  * Does the rendition hold (msn, part)? `part` undefined means the whole segment (RFC 8216bis 6.2.5.2:
  * `_HLS_msn` alone waits for the segment). A part index beyond the last part of a complete segment means
@@ -114,11 +120,12 @@ export function addPart(
   const track: InputTrack = r.tracks[session.id] ?? { sessionId: session.id, recent: [], pending: [] };
   const recorded =
     track.recent.find((s) => s.localMsn === upload.msn)?.parts[upload.part] ??
-    r.segments.find((s) => s.sessionId === session.id && s.localMsn === upload.msn)?.parts[upload.part] ??
+    findPublishedPart(r, session.id, upload.msn, upload.part) ??
     track.pending.find((p) => p.msn === upload.msn && p.part === upload.part);
   if (recorded) {
+    // A retry whose first answer was lost: the relay is alive, so it counts as activity.
     return recorded.size === upload.size
-      ? { state, result: { kind: 'duplicate' } }
+      ? { state: evaluate(delivered(state, session, now), now).state, result: { kind: 'duplicate' } }
       : reject(409, `part ${upload.msn}.${upload.part} already recorded with ${recorded.size} bytes`);
   }
 
@@ -155,10 +162,10 @@ export function addPart(
     }
     const held = { ...track, pending: [...track.pending, asPending] };
     const rendition = { ...r, tracks: { ...r.tracks, [session.id]: held } };
-    return {
-      state: { ...state, renditions: { ...state.renditions, [r.id]: rendition } },
-      result: { kind: 'pending' },
-    };
+    // A part held behind a slower upload still shows the input is alive: one slow request must not make the
+    // only input look stale (failover.ts) and end the stream.
+    const withHeld = { ...state, renditions: { ...state.renditions, [r.id]: rendition } };
+    return { state: evaluate(delivered(withHeld, session, now), now).state, result: { kind: 'pending' } };
   }
 
   // Commit this part, then every held part that now follows on.
@@ -174,22 +181,25 @@ export function addPart(
     if (candidate) pending = pending.filter((p) => p !== candidate);
   }
   const tracks = { ...r.tracks, [session.id]: { ...track, recent, pending } };
-  const timeout = failoverTimeoutMs(state);
-  const gap = session.lastPartAt === null || now - session.lastPartAt > timeout;
-  const delivered: SessionInfo = {
-    ...session,
-    lastPartAt: now,
-    healthySince: gap ? now : session.healthySince,
-  };
-  const before: StreamState = {
-    ...state,
-    sessions: state.sessions.map((s) => (s.id === session.id ? delivered : s)),
-    renditions: { ...state.renditions, [r.id]: { ...r, tracks } },
-  };
+  const before = delivered(
+    { ...state, renditions: { ...state.renditions, [r.id]: { ...r, tracks } } },
+    session,
+    now,
+  );
   const after = evaluate(before, now).state;
   const firstKept = after.renditions[r.id]?.segments[0]?.msn ?? Infinity;
   const pruned = r.segments.filter((s) => s.msn < firstKept).map((s) => s.msn);
   return { state: after, result: { kind: 'committed', committed, pruned } };
+}
+
+/**
+ * The session delivered an upload at `now` (committed, held or a retried duplicate): its last sign of life for
+ * failover and the reconnect window. `healthySince` restarts after a silence longer than `failoverTimeout`.
+ */
+function delivered(state: StreamState, session: SessionInfo, now: number): StreamState {
+  const gap = session.lastPartAt === null || now - session.lastPartAt > failoverTimeoutMs(state);
+  const alive: SessionInfo = { ...session, lastPartAt: now, healthySince: gap ? now : session.healthySince };
+  return { ...state, sessions: state.sessions.map((s) => (s.id === session.id ? alive : s)) };
 }
 
 function compare(a: Position, b: Position): number {

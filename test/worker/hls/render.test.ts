@@ -180,12 +180,19 @@ describe('renderMediaPlaylist', () => {
     );
   });
 
-  it('writes no dangling tags for an open segment without parts', () => {
+  it('writes no dangling tags for an open segment without parts, except its announced discontinuity', () => {
     const model: MediaPlaylist = {
       ...liveWindow,
-      openSegment: { msn: 106, parts: [], programDateTime: 0, discontinuity: true, mapUri: 's1/init.mp4' },
+      openSegment: { msn: 106, parts: [], programDateTime: 0, discontinuity: false, mapUri: 's1/init.mp4' },
     };
     expect(renderMediaPlaylist(model)).toBe(liveWindowGolden);
+    const announced = renderMediaPlaylist({
+      ...model,
+      openSegment: { msn: 106, parts: [], programDateTime: 0, discontinuity: true, mapUri: 's1/init.mp4' },
+    });
+    expect(announced).toBe(
+      liveWindowGolden.replace('#EXT-X-PRELOAD-HINT', '#EXT-X-DISCONTINUITY\n#EXT-X-PRELOAD-HINT'),
+    );
   });
 
   it('writes CAN-SKIP-DATERANGES only beside CAN-SKIP-UNTIL (4.4.3.8)', () => {

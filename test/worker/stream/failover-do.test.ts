@@ -9,7 +9,9 @@ import { describe, expect, it } from 'vitest';
 import type { IngestRole } from '../../../src/contract/ingest.ts';
 import {
   bodyText,
+  endSession,
   fixtureParts,
+  ORIGIN,
   parsePlaylist,
   playlistUrl,
   putInit,
@@ -106,6 +108,68 @@ describe('StreamDO failover', () => {
     expect(late.status).toBe(201);
     await late.body?.cancel();
     expect(parsePlaylist(await playlistText(id)).segments.at(-1)?.uri).toBe('se_b/3.m4s');
+  });
+
+  it('joins the backup at a keyframe inside its segment and serves that partial segment under its own URI', async () => {
+    const id = 'fo-midjoin';
+    await start(id, 'se_p', 'primary');
+    await start(id, 'se_b', 'backup');
+    await putInit(id, 'se_p');
+    await putInit(id, 'se_b');
+    await putParts(id, 'se_p', fixtureParts.slice(0, 10)); // primary: segments 0 and 1, pdt up to 2.0 s
+    // The backup's encoder cuts 0.4 s later and has a second keyframe at part 2 of every segment (1 s GOPs in
+    // 1 s segments would not show it; the flag is what the relay reports, the bytes are the fixture's).
+    const T = Date.UTC(2026, 0, 1, 0, 0, 0);
+    for (const p of fixtureParts.slice(0, 13)) {
+      const res = await putPart(
+        id,
+        'se_b',
+        { ...p, independent: p.independent || p.part === 2 },
+        {
+          pdt: T + (p.msn * 5 + p.part) * 200 + 400,
+        },
+      );
+      expect(res.status).toBe(201);
+      await res.body?.cancel();
+    }
+    const ended = await endSession(id, 'se_p');
+    expect(ended.status).toBe(200);
+    await ended.body?.cancel();
+    // Published end 2.0 s, allowance 0.5 s: the backup's keyframe 1.2 (pdt 1.8 s) is joined, not 2.0 (2.4 s).
+    const text = await playlistText(id);
+    const m = parsePlaylist(text);
+    expect(m.segments.map((s) => [s.uri, s.duration, s.discontinuity ?? false])).toEqual([
+      ['se_p/0.m4s', 1, false],
+      ['se_p/1.m4s', 1, false],
+      ['se_b/1.2-.m4s', 0.6, true],
+    ]);
+    expect(text).toContain(
+      '#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="se_b/init.mp4"\n#EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:00:02.000Z\n' +
+        '#EXT-X-PART:DURATION=0.2,URI="se_b/1.2.m4s",INDEPENDENT=YES\n',
+    );
+    expect(m.preloadSegment?.parts?.[0]).toMatchObject({ uri: 'se_b/2.0.m4s', independent: true });
+
+    // The partial segment is parts 1.2..1.4 byte for byte, immutable like every media URL.
+    const res = await SELF.fetch(`${ORIGIN}/live/${id}/source/se_b/1.2-.m4s`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toContain('immutable');
+    const want = fixtureParts.slice(7, 10).map((p) => p.bytes);
+    const expected = new Uint8Array(want.reduce((n, b) => n + b.byteLength, 0));
+    let at = 0;
+    for (const b of want) {
+      expected.set(b, at);
+      at += b.byteLength;
+    }
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(expected);
+    // Local segment 1 of the backup was never published whole, and no other range was ever advertised.
+    for (const name of ['1.m4s', '1.1-.m4s', '1.0-.m4s']) {
+      const other = await SELF.fetch(`${ORIGIN}/live/${id}/source/se_b/${name}`);
+      expect(other.status, name).toBe(404);
+      await other.body?.cancel();
+    }
+    // Survives eviction (first_part is stored).
+    await evictDurableObject(streamStub(id));
+    expect(await playlistText(id)).toBe(text);
   });
 
   it('takes over a silent same-role session (relay restarted without an end call)', async () => {
