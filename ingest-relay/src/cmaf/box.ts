@@ -3,17 +3,22 @@
  * full box adds an 8-bit version and 24-bit flags. Every box in `init-segment.ts` and `fragment.ts` is a small
  * function over these two.
  */
-import { ByteWriter, concatBytes } from '../codec/bytes.ts';
+import { ByteWriter } from '../codec/bytes.ts';
 
 const ascii = new TextEncoder();
 
 export function box(type: string, ...payloads: Uint8Array[]): Uint8Array {
-  const body = concatBytes(payloads);
-  const w = new ByteWriter(8 + body.byteLength);
-  w.u32(8 + body.byteLength)
-    .bytes(fourcc(type))
-    .bytes(body);
-  return w.finish();
+  let size = 8;
+  for (const p of payloads) size += p.byteLength;
+  const out = new Uint8Array(size);
+  new DataView(out.buffer).setUint32(0, size);
+  out.set(fourcc(type), 4);
+  let at = 8;
+  for (const p of payloads) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
 }
 
 export function fullBox(type: string, version: number, flags: number, ...payloads: Uint8Array[]): Uint8Array {

@@ -9,8 +9,7 @@
  *       trun (v1)        data_offset; per sample: duration, size, flags, signed composition offset
  *   mdat                 the tracks' samples, in traf order
  */
-import { concatBytes } from '../codec/bytes.ts';
-import { box, fields, fullBox } from './box.ts';
+import { box, fields, fourcc, fullBox } from './box.ts';
 
 export interface FragmentSample {
   /** Ticks of the track timescale. */
@@ -56,9 +55,24 @@ export function fragment(sequenceNumber: number, tracks: readonly FragmentTrack[
     offsets.push(at);
     for (const s of t.samples) at += s.data.byteLength;
   }
-  const payload = concatBytes(present.flatMap((t) => t.samples.map((s) => s.data)));
-  return concatBytes([moof(sequenceNumber, present, offsets), box('mdat', payload)]);
+  // One allocation for the whole part, each sample's bytes copied once (the relay's hot path: a 6 Mb/s stream
+  // moves ~750 KB/s through here, and intermediate buffers showed up as GC time in profiles).
+  const head = moof(sequenceNumber, present, offsets);
+  const out = new Uint8Array(at);
+  out.set(head, 0);
+  new DataView(out.buffer).setUint32(moofSize, at - moofSize);
+  out.set(MDAT, moofSize + 4);
+  let write = moofSize + 8;
+  for (const t of present) {
+    for (const s of t.samples) {
+      out.set(s.data, write);
+      write += s.data.byteLength;
+    }
+  }
+  return out;
 }
+
+const MDAT = fourcc('mdat');
 
 function moof(sequenceNumber: number, tracks: readonly FragmentTrack[], dataOffsets: number[]): Uint8Array {
   return box(
