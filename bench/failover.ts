@@ -2,7 +2,7 @@
 // the active encoder is SIGKILLed (so the roles alternate) and restarted a few seconds later, so the next kill
 // has a standby again. A viewer blocked on the next part (_HLS_msn/_HLS_part) records when each new part
 // becomes visible; the gap of a kill is the longest interval between consecutive new parts from 1 s before the
-// kill to 6 s after it. Defaults of the stream config (failoverTimeout 1.5 s, partTarget 0.333 s).
+// kill to 6 s after it. Measured at 0.2 s parts (they divide the GOP) and at the 0.333 s default.
 // Run: npm run bench -- failover     (writes bench/results/failover.json)
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -100,10 +100,12 @@ async function blockedViewer(mediaUrl: string, stop: () => boolean, arrivals: nu
 }
 
 const encoders: Partial<Record<Role, ChildProcess>> = {};
-try {
+
+/** KILLS kills of the active encoder on a fresh stream with this part target; the gap of each. */
+async function measure(partTarget: number) {
   const stream = await call<Stream>('/v1/streams', {
     method: 'POST',
-    body: JSON.stringify({ name: 'failover' }),
+    body: JSON.stringify({ name: `failover ${partTarget}`, partTarget }),
   });
   const urls: Record<Role, string> = { primary: stream.ingest.rtmp, backup: stream.ingest.backup.rtmp };
   encoders.primary = encoder(urls.primary);
@@ -114,7 +116,7 @@ try {
     if (res.ok && (await res.text()).includes('#EXT-X-PART:')) break;
     await new Promise((r) => setTimeout(r, 200));
   }
-  await new Promise((r) => setTimeout(r, 5000));
+  await new Promise((r) => setTimeout(r, 3000));
   const arrivals: number[] = [];
   let done = false;
   const viewer = blockedViewer(mediaUrl, () => done, arrivals);
@@ -130,6 +132,7 @@ try {
   }
   done = true;
   await viewer;
+  for (const e of Object.values(encoders)) e?.kill('SIGKILL');
   const gaps = kills.map(({ at }) => {
     const around = arrivals.filter((t) => t >= at - 1000 && t <= at + 6000);
     let gap = 0;
@@ -139,14 +142,24 @@ try {
   });
   const health = await call<{ switches: unknown[] }>(`/v1/streams/${stream.id}/health`);
   const s = summary(gaps);
-  const result = {
-    at: new Date().toISOString(),
-    machine: `${process.platform} ${process.arch}, node ${process.version}`,
+  return {
     config: stream.config,
-    encoder: 'ffmpeg testsrc2 640x360@30, x264 veryfast zerolatency, 1 s GOP, RTMP over loopback, SIGKILL',
     kills: kills.map((k, i) => ({ role: k.role, gapMs: gaps[i] })),
     failoverGapMs: { n: s.n, p50: round(s.p50), max: round(s.max ?? Number.NaN) },
     switchesRecorded: health.switches.length,
+  };
+}
+
+try {
+  const runs = [];
+  // 0.2 s parts divide the 1 s GOP, so every keyframe starts a part the origin can join at; 0.333 s (the
+  // default) gives 0.3 s parts that straddle keyframes, so joins wait for the standby's next segment start.
+  for (const partTarget of [0.2, 0.333]) runs.push(await measure(partTarget));
+  const result = {
+    at: new Date().toISOString(),
+    machine: `${process.platform} ${process.arch}, node ${process.version}`,
+    encoder: 'ffmpeg testsrc2 640x360@30, x264 veryfast zerolatency, 1 s GOP, RTMP over loopback, SIGKILL',
+    runs,
   };
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
   writeFileSync(join(root, 'bench', 'results', 'failover.json'), `${JSON.stringify(result, null, 2)}\n`);
