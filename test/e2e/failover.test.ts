@@ -164,7 +164,14 @@ describe('redundant inputs with a real player', () => {
   });
 
   it('fails over to the backup when the primary encoder dies: no fatal error, stall <= 1 s', async () => {
-    const stream = (await createStream({ name: 'e2e failover', reconnectWindow: 10 })) as BackupStream;
+    // 0.2 s parts divide the encoders' 1 s GOP, so every keyframe starts a part the origin can switch at (the
+    // configuration README "Backup ingest and failover" recommends); with parts that straddle keyframes the
+    // switch waits for the backup's next segment start (bench/failover.ts measures both).
+    const stream = (await createStream({
+      name: 'e2e failover',
+      reconnectWindow: 10,
+      partTarget: 0.2,
+    })) as BackupStream;
     const backupUrl = stream.ingest.backup?.rtmp;
     expect(backupUrl, 'backup RTMP URL').toBeTruthy();
     const primary = start(stream.ingest.rtmp, 60);
