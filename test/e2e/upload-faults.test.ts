@@ -140,13 +140,29 @@ describe('upload faults between the relay and the Worker', () => {
       expect(Buffer.compare(served, Buffer.concat(sent)), `${segment.uri} = its uploaded parts`).toBe(0);
       checked += sent.length;
     }
+    // Nothing the Worker acknowledged is lost: every acknowledged part is in a listed segment, unless its
+    // segment already slid out of the live window (older than the first listed one).
+    const firstListed = /^([^/]+)\/(\d+)\.m4s$/.exec(segments[0]?.uri ?? '');
+    const covered = new Set<string>();
+    for (const segment of segments) {
+      const m = /^([^/]+)\/(\d+)\.m4s$/.exec(segment.uri ?? '');
+      for (let i = 0; m && uploaded.has(`${m[1]}/${m[2]}.${i}.m4s`); i++)
+        covered.add(`${m[1]}/${m[2]}.${i}.m4s`);
+    }
+    const lost = [...proxy.acknowledged]
+      .map((path) => parsePartPath(path))
+      .filter((p) => p !== null && p.rendition === 'source')
+      .map((p) => ({ key: `${p?.sessionId}/${p?.msn}.${p?.part}.m4s`, msn: p?.msn ?? 0 }))
+      .filter((p) => !covered.has(p.key) && !(firstListed && p.msn < Number(firstListed[2])));
+    expect(lost, 'acknowledged parts missing from the final playlist').toEqual([]);
+
     // The relay really did retry; and the late copies the Worker answered were refused without harm.
     const metrics = await (await fetch(`${metricsUrl}/metrics`)).text();
     const retries = Number(/^relay_upload_retries_total (\d+)/m.exec(metrics)?.[1] ?? 0);
     expect(retries).toBeGreaterThanOrEqual(proxy.injected['503'] + 2);
     expect(/^relay_parts_given_up_total [1-9]/m.test(metrics), relayLog).toBe(false);
     console.info(
-      `upload faults: ${JSON.stringify({ injected: proxy.injected, retries, parts: checked, listed: seen.size, refusals: proxy.workerRefusals })}`,
+      `upload faults: ${JSON.stringify({ injected: proxy.injected, retries, parts: checked, listed: seen.size, refusals: proxy.workerRefusals, uploadsFirstAttempt: proxy.firstBodies.size, acknowledged: proxy.acknowledged.size, firstListed: segments[0]?.uri })}`,
     );
   });
 });

@@ -43,6 +43,8 @@ export class FaultProxy {
   readonly injected: Record<Fault, number> = { pass: 0, '503': 0, late: 0, drop: 0 };
   /** Part uploads the Worker answered with something other than 2xx (e.g. a late duplicate's answer). */
   readonly workerRefusals: { path: string; status: number }[] = [];
+  /** Part uploads the Worker acknowledged (2xx: committed, pending or duplicate), by path. */
+  readonly acknowledged = new Set<string>();
   #parts = 0;
   url = '';
 
@@ -115,8 +117,9 @@ export class FaultProxy {
       body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body,
     });
     const answer = new Uint8Array(await res.arrayBuffer());
-    if (req.method === 'PUT' && parsePartPath(path) && !res.ok) {
-      this.workerRefusals.push({ path, status: res.status });
+    if (req.method === 'PUT' && parsePartPath(path)) {
+      if (res.ok) this.acknowledged.add(path);
+      else this.workerRefusals.push({ path, status: res.status });
     }
     return {
       status: res.status,
