@@ -71,6 +71,21 @@ describe('SRT receiver', () => {
     expect(rx.stats().rttUs).toBeGreaterThanOrEqual(2000);
   });
 
+  it('takes the first RTT sample as is, so a loss right after connecting is NAKed again every 20 ms', () => {
+    // Smoothing from the 100 / 50 ms defaults would keep the NAK interval above a 120 ms latency for
+    // hundreds of ms: one NAK per loss, a lost NAK or retransmission meant a dropped packet.
+    const { rx, send } = setup(0);
+    send(0, 0);
+    const ack = rx.tick(1000).control.find((c) => c.type === ControlType.ack);
+    rx.onAckAck(ack?.info ?? 0, 1500);
+    expect(rx.stats()).toMatchObject({ rttUs: 500, rttVarUs: 250 });
+    expect(send(2, 20_000).control.some((c) => c.type === ControlType.nak)).toBe(true);
+    const naks = [30_000, 40_000, 45_000, 60_000, 80_000, 100_000].filter((t) =>
+      rx.tick(t).control.some((c) => c.type === ControlType.nak),
+    );
+    expect(naks).toEqual([40_000, 60_000, 80_000, 100_000]);
+  });
+
   it('drain hands over everything buffered at shutdown', () => {
     const { rx, send } = setup(0);
     send(0, 0);

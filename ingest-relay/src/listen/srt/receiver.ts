@@ -77,6 +77,7 @@ export class Receiver {
   readonly #acksSent = new Map<number, number>();
   #rttUs = 100_000;
   #rttVarUs = 50_000;
+  #rttMeasured = false;
   #rateWindowStart: number | undefined;
   #rateBytes = 0;
   #ratePackets = 0;
@@ -142,6 +143,15 @@ export class Receiver {
     if (sentAt === undefined) return;
     this.#acksSent.delete(ackNo);
     const sample = Math.max(0, nowUs - sentAt);
+    if (!this.#rttMeasured) {
+      // The first sample replaces the 100 ms / 50 ms defaults (RFC 6298 §2.2; libsrt does the same): smoothing
+      // from them keeps the periodic NAK interval, (RTT + 4·RTTVar)/2, above a 120 ms latency for the first
+      // few hundred ms, so a packet lost then was NAKed once and never again before its deadline.
+      this.#rttMeasured = true;
+      this.#rttUs = sample;
+      this.#rttVarUs = Math.round(sample / 2);
+      return;
+    }
     this.#rttVarUs = Math.round((3 * this.#rttVarUs + Math.abs(this.#rttUs - sample)) / 4);
     this.#rttUs = Math.round((7 * this.#rttUs + sample) / 8);
   }
