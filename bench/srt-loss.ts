@@ -75,7 +75,7 @@ async function trial(receiver: 'relay' | 'libsrt', seed: number) {
   const child =
     receiver === 'relay'
       ? spawn(process.execPath, [join(root, 'bench', 'srt-sink.ts'), String(port), out, String(LATENCY_MS)], {
-          stdio: ['ignore', 'pipe', 'ignore'],
+          stdio: ['ignore', 'pipe', 'inherit'],
         })
       : spawn(
           'sh',
@@ -111,6 +111,8 @@ async function trial(receiver: 'relay' | 'libsrt', seed: number) {
   });
   clearInterval(connectWatch);
   clearInterval(sampler);
+  if (child.exitCode !== null)
+    throw new Error(`the ${receiver} receiver exited early (code ${child.exitCode})`);
   const cpu = ((cpuSeconds(pid) - c0) / ((performance.now() - t0) / 1000)) * 100;
   await new Promise((r) => setTimeout(r, 500));
   await stop(child);
