@@ -115,7 +115,10 @@ describe('ffmpeg over SRT, AES-256, 10 % loss each way, 200 ms latency', () => {
   });
 });
 
-describe('srt-live-transmit as the caller, AES-128, 5 % loss each way, 120 ms latency', () => {
+// 200 ms here: in this suite the live encoder, Chromium, workerd and the relay share two cores, and a relay
+// event loop starved for ~100 ms can miss a 120 ms deadline. 120 ms against libsrt peers is covered without
+// that load by test/relay/srt (5 % and 10 % loss) and bench/srt-loss.ts (parity with libsrt's receiver).
+describe('srt-live-transmit as the caller, AES-128, 5 % loss each way, 200 ms latency', () => {
   let stream: CreatedStream;
   let proxy: LossyProxy;
   let encoder: ReturnType<typeof publish>;
@@ -141,7 +144,7 @@ describe('srt-live-transmit as the caller, AES-128, 5 % loss each way, 120 ms la
         '-q',
         '-a:no',
         `udp://127.0.0.1:${udpIn}`,
-        `srt://127.0.0.1:${proxy.port}?streamid=${stream.streamKey}&passphrase=${passphrase}&pbkeylen=16&latency=120`,
+        `srt://127.0.0.1:${proxy.port}?streamid=${stream.streamKey}&passphrase=${passphrase}&pbkeylen=16&latency=200`,
       ],
       { stdio: 'ignore' },
     );
