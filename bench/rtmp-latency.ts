@@ -4,7 +4,7 @@
 //     is stamped when the relay receives a frame, so encoder latency (x264 zerolatency, ~1 frame) is not in it.
 //   - part cut -> advertised: from the moment the relay cuts a part (its debug log, same machine clock) to the
 //     moment a viewer blocked on that part (_HLS_msn/_HLS_part) receives the playlist that lists it.
-// Run: npm run bench -- rtmp-latency     (writes bench/results/rtmp-latency.json)
+// Run: npm run bench -- rtmp-latency     (writes bench/results/rtmp-latency.json; BENCH_AUDIO=0: video only)
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,8 @@ import { median, round, summary } from './lib.ts';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SAMPLE_S = Number(process.env.BENCH_SAMPLE_S ?? 60);
 const WARMUP_S = 10;
+/** BENCH_AUDIO=0: video only, to see what waiting for audio to cover each part costs in latency. */
+const AUDIO = process.env.BENCH_AUDIO !== '0';
 const dir = mkdtempSync(join(tmpdir(), 'edge-live-bench-'));
 
 /** sessionId/msn.part -> wall clock the relay cut it. */
@@ -104,10 +106,7 @@ async function measure(partTarget: number) {
         'lavfi',
         '-i',
         'testsrc2=size=640x360:rate=30',
-        '-f',
-        'lavfi',
-        '-i',
-        'sine=sample_rate=48000',
+        ...(AUDIO ? ['-f', 'lavfi', '-i', 'sine=sample_rate=48000'] : []),
       ],
       ...[
         '-t',
@@ -207,11 +206,12 @@ try {
     at: new Date().toISOString(),
     machine: `${process.platform} ${process.arch}, node ${process.version}`,
     sampleSeconds: SAMPLE_S,
-    encoder: 'ffmpeg testsrc2 640x360@30, x264 veryfast zerolatency, 1 s GOP, RTMP over loopback',
+    encoder: `ffmpeg testsrc2 640x360@30${AUDIO ? ' + AAC' : ', no audio'}, x264 veryfast zerolatency, 1 s GOP, RTMP over loopback`,
     runs,
   };
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-  writeFileSync(join(root, 'bench', 'results', 'rtmp-latency.json'), `${JSON.stringify(result, null, 2)}\n`);
+  const name = AUDIO ? 'rtmp-latency.json' : 'rtmp-latency-video-only.json';
+  writeFileSync(join(root, 'bench', 'results', name), `${JSON.stringify(result, null, 2)}\n`);
   console.log(JSON.stringify(result, null, 2));
 } finally {
   await stack.stop();
