@@ -1,5 +1,4 @@
 // Real ffmpeg publishing RTMP and RTMPS to the listener on loopback, with a hub that records what arrives.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAvcC } from '../../../ingest-relay/src/codec/h264.ts';
 import { type RtmpServer, startRtmpServer } from '../../../ingest-relay/src/listen/rtmp/server.ts';
 import type { AccessUnit } from '../../../ingest-relay/src/media/access-unit.ts';
+import { ensureDevCertificate } from '../../../scripts/dev-env.ts';
 import { memoryLog, publishWithFfmpeg, type RecordedSession, RecordingHub, waitFor } from './support.ts';
 
 function expectSaneTimeline(units: AccessUnit[], frameMs: number): void {
@@ -96,43 +96,31 @@ describe('RTMP listener with ffmpeg', () => {
 });
 
 describe('RTMPS listener with ffmpeg', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'rtmps-test-'));
-  let tls: { cert: Buffer; key: Buffer } | undefined;
-  try {
-    execFileSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1'].concat([
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ]),
-      { stdio: 'ignore' },
-    );
-    tls = { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) };
-  } catch {
-    console.warn('!!! openssl is not available: the RTMPS test is SKIPPED !!!');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  // The same pure-JS certificate maker `npm start` uses (no openssl binary needed, so the test never skips).
+  let tls: { cert: Buffer; key: Buffer };
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rtmps-test-'));
+    try {
+      const files = await ensureDevCertificate(dir);
+      tls = { cert: readFileSync(files.cert), key: readFileSync(files.key) };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
-  it.skipIf(tls === undefined)(
-    'takes a publish over TLS with a self-signed certificate',
-    async () => {
-      const hub = new RecordingHub();
-      const server = await startRtmpServer({ hub, host: '127.0.0.1', port: 0, tls, log: memoryLog().log });
-      try {
-        expect(server.url).toMatch(/^rtmps:\/\/127\.0\.0\.1:\d+\/live$/);
-        const run = await publishWithFfmpeg(`${server.url}/secure-key`);
-        expect(run.code, run.stderr).toBe(0);
-        const session = hub.session('secure-key');
-        expect(session?.request.protocol).toBe('rtmps');
-        await waitFor('end', () => session?.endReason !== undefined);
-        checkPublish(session!);
-      } finally {
-        await server.close();
-      }
-    },
-    30_000,
-  );
+  it('takes a publish over TLS with a self-signed certificate', async () => {
+    const hub = new RecordingHub();
+    const server = await startRtmpServer({ hub, host: '127.0.0.1', port: 0, tls, log: memoryLog().log });
+    try {
+      expect(server.url).toMatch(/^rtmps:\/\/127\.0\.0\.1:\d+\/live$/);
+      const run = await publishWithFfmpeg(`${server.url}/secure-key`);
+      expect(run.code, run.stderr).toBe(0);
+      const session = hub.session('secure-key');
+      expect(session?.request.protocol).toBe('rtmps');
+      await waitFor('end', () => session?.endReason !== undefined);
+      checkPublish(session!);
+    } finally {
+      await server.close();
+    }
+  }, 30_000);
 });
