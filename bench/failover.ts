@@ -5,31 +5,14 @@
 // kill to 6 s after it. Measured at 0.2 s parts (they divide the GOP) and at the 0.333 s default.
 // Run: npm run bench -- failover     (writes bench/results/failover.json)
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Parser } from 'm3u8-parser';
-import { startStack } from '../scripts/stack.ts';
-import { round, summary } from './lib.ts';
+import { round, startBenchStack, summary, writeResult } from './lib.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const KILLS = Number(process.env.BENCH_KILLS ?? 10);
 const RESTART_AFTER_MS = 4000;
 const CYCLE_MS = 9000;
-const dir = mkdtempSync(join(tmpdir(), 'edge-live-bench-'));
-const stack = await startStack({
-  root,
-  apiToken: 'bench-api',
-  ingestToken: 'bench-ingest',
-  port: 0,
-  rtmpPort: 0,
-  rtmpsPort: 0,
-  srtPort: 0,
-  metricsPort: 0,
-  persistTo: join(dir, 'state'),
-  output: 'ignore',
-});
+const bench = await startBenchStack();
+const { stack } = bench;
 
 interface Stream {
   id: string;
@@ -161,11 +144,8 @@ try {
     encoder: 'ffmpeg testsrc2 640x360@30, x264 veryfast zerolatency, 1 s GOP, RTMP over loopback, SIGKILL',
     runs,
   };
-  mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-  writeFileSync(join(root, 'bench', 'results', 'failover.json'), `${JSON.stringify(result, null, 2)}\n`);
-  console.log(JSON.stringify(result, null, 2));
+  writeResult('failover.json', result);
 } finally {
   for (const e of Object.values(encoders)) e?.kill('SIGKILL');
-  await stack.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await bench.stop();
 }

@@ -1,6 +1,9 @@
 // Small, dependency-free measurement helpers shared by the benchmarks.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type StackOptions, startStack } from '../scripts/stack.ts';
 import {
   initPath,
   PartHeaders,
@@ -8,6 +11,48 @@ import {
   type StartSessionResponse,
   sfBoolean,
 } from '../src/contract/ingest.ts';
+
+/** The repository root. */
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const BENCH_API_TOKEN = 'bench-api';
+export const BENCH_INGEST_TOKEN = 'bench-ingest';
+
+/**
+ * The whole stack for one benchmark run, on free ports, with throwaway state in a temporary folder (`dir`, also
+ * free for the benchmark's own files); `stop()` ends the processes and removes the folder.
+ */
+export async function startBenchStack(extra: Partial<StackOptions> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'edge-live-bench-'));
+  const stack = await startStack({
+    root: ROOT,
+    apiToken: BENCH_API_TOKEN,
+    ingestToken: BENCH_INGEST_TOKEN,
+    port: 0,
+    rtmpPort: 0,
+    rtmpsPort: 0,
+    srtPort: 0,
+    metricsPort: 0,
+    persistTo: join(dir, 'state'),
+    output: 'ignore',
+    ...extra,
+  });
+  return {
+    stack,
+    dir,
+    stop: async () => {
+      await stack.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Writes a benchmark's numbers to bench/results/<file> (committed, so results have a history) and prints them. */
+export function writeResult(file: string, result: unknown): void {
+  const dir = join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, file), `${JSON.stringify(result, null, 2)}\n`);
+  console.log(JSON.stringify(result, null, 2));
+}
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -77,7 +122,7 @@ export interface FixturePart {
  * The ffmpeg-made CMAF fixture (test/fixtures/media, made by make-fixtures.ts): an init segment and its parts,
  * stored back to back in parts.mp4 with their offsets and metadata in manifest.json.
  */
-export function loadFixture(root: string) {
+export function loadFixture(root: string = ROOT) {
   const dir = join(root, 'test', 'fixtures', 'media');
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { parts: FixturePart[] };
   const all = readFileSync(join(dir, 'parts.mp4'));

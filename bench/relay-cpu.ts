@@ -7,18 +7,15 @@
 // The relay's number includes everything it does per stream: RTMP, FLV demux, CMAF cutting, HTTP uploads.
 // Run: npm run bench -- relay-cpu     (writes bench/results/relay-cpu.json)
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startStack } from '../scripts/stack.ts';
-import { median, round } from './lib.ts';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { median, round, startBenchStack, writeResult } from './lib.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 30);
 const WARMUP_S = 5;
-const dir = mkdtempSync(join(tmpdir(), 'edge-live-bench-'));
+const bench = await startBenchStack();
+const { stack, dir } = bench;
 const input = join(dir, 'input.flv');
 const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat times are in 1/100 s
 
@@ -65,19 +62,6 @@ const make = spawnSync('ffmpeg', [
   ...['-b:v', '6000k', '-maxrate', '6000k', '-bufsize', '3000k', '-c:a', 'aac', '-b:a', '128k', input],
 ]);
 if (make.status !== 0) throw new Error(`making the input failed: ${make.stderr}`);
-
-const stack = await startStack({
-  root,
-  apiToken: 'bench-api',
-  ingestToken: 'bench-ingest',
-  port: 0,
-  rtmpPort: 0,
-  rtmpsPort: 0,
-  srtPort: 0,
-  metricsPort: 0,
-  persistTo: join(dir, 'state'),
-  output: 'ignore',
-});
 
 function run(args: string[]): ChildProcess {
   return spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-i', input, '-c', 'copy', ...args], {
@@ -142,10 +126,7 @@ try {
     ),
     samples: { relay, ffmpegCopyHls: remux },
   };
-  mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-  writeFileSync(join(root, 'bench', 'results', 'relay-cpu.json'), `${JSON.stringify(result, null, 2)}\n`);
-  console.log(JSON.stringify(result, null, 2));
+  writeResult('relay-cpu.json', result);
 } finally {
-  await stack.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await bench.stop();
 }

@@ -6,41 +6,26 @@
 //     moment a viewer blocked on that part (_HLS_msn/_HLS_part) receives the playlist that lists it.
 // Run: npm run bench -- rtmp-latency     (writes bench/results/rtmp-latency.json; BENCH_AUDIO=0: video only)
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Parser } from 'm3u8-parser';
 import { chromium } from 'playwright-core';
-import { startStack } from '../scripts/stack.ts';
-import { median, round, summary } from './lib.ts';
+import { median, round, startBenchStack, summary, writeResult } from './lib.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SAMPLE_S = Number(process.env.BENCH_SAMPLE_S ?? 60);
 const WARMUP_S = 10;
 /** BENCH_AUDIO=0: video only, to see what waiting for audio to cover each part costs in latency. */
 const AUDIO = process.env.BENCH_AUDIO !== '0';
-const dir = mkdtempSync(join(tmpdir(), 'edge-live-bench-'));
 
 /** sessionId/msn.part -> wall clock the relay cut it. */
 const cutAt = new Map<string, number>();
-const stack = await startStack({
-  root,
-  apiToken: 'bench-api',
-  ingestToken: 'bench-ingest',
-  port: 0,
-  rtmpPort: 0,
-  rtmpsPort: 0,
-  srtPort: 0,
-  metricsPort: 0,
-  persistTo: join(dir, 'state'),
+const bench = await startBenchStack({
   relayEnv: { LOG_LEVEL: 'debug' },
-  output: (line, from) => {
+  output: (line: string, from: 'worker' | 'relay') => {
     if (from !== 'relay' || !line.includes('"part cut"')) return;
     const rec = JSON.parse(line) as { sessionId: string; msn: number; part: number; cutAt: number };
     cutAt.set(`${rec.sessionId}/${rec.msn}.${rec.part}`, rec.cutAt);
   },
 });
+const { stack } = bench;
 
 interface Stream {
   id: string;
@@ -209,11 +194,8 @@ try {
     encoder: `ffmpeg testsrc2 640x360@30${AUDIO ? ' + AAC' : ', no audio'}, x264 veryfast zerolatency, 1 s GOP, RTMP over loopback`,
     runs,
   };
-  mkdirSync(join(root, 'bench', 'results'), { recursive: true });
   const name = AUDIO ? 'rtmp-latency.json' : 'rtmp-latency-video-only.json';
-  writeFileSync(join(root, 'bench', 'results', name), `${JSON.stringify(result, null, 2)}\n`);
-  console.log(JSON.stringify(result, null, 2));
+  writeResult(name, result);
 } finally {
-  await stack.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await bench.stop();
 }

@@ -5,15 +5,13 @@
 //   - CPU % of the receiving process (one core = 100) over the transfer, and its peak RSS.
 // Run: npm run bench -- srt-loss     (writes bench/results/srt-loss.json)
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { freeUdpPort, srtLiveTransmitFile } from '../test/relay/srt/peers.ts';
 import { startLossyProxy } from '../test/support/lossy-udp-proxy.ts';
-import { median, round } from './lib.ts';
+import { median, ROOT, round, writeResult } from './lib.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const LOSS = Number(process.env.BENCH_LOSS ?? 0.1);
@@ -74,7 +72,7 @@ async function trial(receiver: 'relay' | 'libsrt', seed: number) {
   const out = join(dir, `${receiver}-${seed}.ts`);
   const child =
     receiver === 'relay'
-      ? spawn(process.execPath, [join(root, 'bench', 'srt-sink.ts'), String(port), out, String(LATENCY_MS)], {
+      ? spawn(process.execPath, [join(ROOT, 'bench', 'srt-sink.ts'), String(port), out, String(LATENCY_MS)], {
           stdio: ['ignore', 'pipe', 'inherit'],
         })
       : spawn(
@@ -158,9 +156,7 @@ try {
       peakRssMiB: round(t.peakRssMiB),
     })),
   };
-  mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-  writeFileSync(join(root, 'bench', 'results', 'srt-loss.json'), `${JSON.stringify(result, null, 2)}\n`);
-  console.log(JSON.stringify(result, null, 2));
+  writeResult('srt-loss.json', result);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

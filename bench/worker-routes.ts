@@ -1,35 +1,21 @@
-// Benchmark of the Worker's viewer routes under one `wrangler dev`, all measured side by side in one run:
-//   1. requests/s of the media playlist route against the trivial /healthz route (same runtime, same run),
-//   2. time to wake 100 and 1,000 blocked playlist requests (_HLS_msn/_HLS_part) when the part they wait for
-//      lands, measured from the start of the relay-style part upload to each viewer's response; beside it the
-//      upload's own duration, and the same number of concurrent requests to the trivial route as a baseline.
-// Run: npm run bench -- worker     (writes bench/results/worker-routes.json)
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startStack } from '../scripts/stack.ts';
-import { closedLoop, IngestClient, loadFixture, median, round, summary } from './lib.ts';
+import {
+  closedLoop,
+  IngestClient,
+  loadFixture,
+  median,
+  ROOT,
+  round,
+  startBenchStack,
+  summary,
+  writeResult,
+} from './lib.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 3000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 
-const dir = mkdtempSync(join(tmpdir(), 'edge-live-bench-'));
-const stack = await startStack({
-  root,
-  apiToken: 'bench-api',
-  ingestToken: 'bench-ingest',
-  port: 0,
-  rtmpPort: 0,
-  rtmpsPort: 0,
-  srtPort: 0,
-  metricsPort: 0,
-  persistTo: join(dir, 'state'),
-  withRelay: false,
-  output: 'ignore',
-});
+const bench = await startBenchStack({ withRelay: false });
+const { stack } = bench;
 
 try {
   const api = stack.workerUrl;
@@ -42,7 +28,7 @@ try {
   const stream = (await created.json()) as { id: string; streamKey: string };
   const ingest = new IngestClient(api, 'bench-ingest');
   const session = await ingest.startSession(stream.streamKey);
-  const fixture = loadFixture(root);
+  const fixture = loadFixture(ROOT);
   await ingest.putInit(session, fixture.init);
 
   // Upload parts by cycling the fixture's bytes: the origin treats part bytes as opaque, and the timeline
@@ -186,10 +172,7 @@ try {
       ]),
     ),
   };
-  mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-  writeFileSync(join(root, 'bench', 'results', 'worker-routes.json'), `${JSON.stringify(result, null, 2)}\n`);
-  console.log(JSON.stringify(result, null, 2));
+  writeResult('worker-routes.json', result);
 } finally {
-  await stack.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await bench.stop();
 }
