@@ -65,21 +65,42 @@ function select(id) {
   $('detail-name').textContent = s.name || s.id;
   $('detail-player').href = s.playback.player;
   $('ingest-urls').replaceChildren(
-    ...Object.entries(s.ingest).flatMap(([proto, url]) => [
-      el('dt', { textContent: proto }),
+    ...ingestRows(s).flatMap(([label, url]) => [
+      el('dt', { textContent: label }),
       el('dd', { textContent: url }),
     ]),
   );
-  $('copy-key').onclick = async () => {
+  copyButton('copy-key', 'stream-key', s.streamKey);
+  copyButton('copy-backup-key', 'backup-key', s.backupStreamKey);
+  $('backup-key-row').hidden = !s.backupStreamKey;
+  void refreshHealth();
+}
+
+/**
+ * Ingest URLs as rows: the primary's, then the backup's (`ingest.backup`, for a second encoder). The keys are
+ * masked on screen (dashboards get screen-shared during events); the copy buttons give the real ones.
+ */
+function ingestRows(s) {
+  const mask = (url) =>
+    [s.streamKey, s.backupStreamKey].reduce((u, key) => (key ? u.replaceAll(key, '••••••••') : u), url);
+  const { backup, ...primary } = s.ingest;
+  return [
+    ...Object.entries(primary).map(([proto, url]) => [proto, mask(url)]),
+    ...Object.entries(backup ?? {}).map(([proto, url]) => [`backup ${proto}`, mask(url)]),
+  ];
+}
+
+function copyButton(buttonId, keyId, key) {
+  $(buttonId).onclick = async () => {
+    const done = $(buttonId).nextElementSibling;
     try {
-      await navigator.clipboard.writeText(s.streamKey);
-      $('copy-done').textContent = 'copied';
+      await navigator.clipboard.writeText(key);
+      done.textContent = 'copied';
     } catch {
-      $('stream-key').textContent = s.streamKey;
-      $('copy-done').textContent = 'select and copy';
+      $(keyId).textContent = key;
+      done.textContent = 'select and copy';
     }
   };
-  void refreshHealth();
 }
 
 const fmt = (v, digits = 1, unit = '') =>

@@ -215,8 +215,14 @@ describe('monitoring from encoder to viewer', () => {
       expect.arrayContaining(['ingest bitrate', 'frame rate', 'keyframe interval', 'viewer latency p50']),
     );
     expect(await page.textContent('#detail-status')).toBe('live');
-    expect(await page.textContent('#ingest-urls')).toContain(stream.ingest.rtmp);
+    // Ingest URLs for both encoders, with the keys masked (dashboards get screen-shared); copy buttons for each.
+    const ingestText = (await page.textContent('#ingest-urls')) ?? '';
+    expect(ingestText).toContain(stream.ingest.rtmp.replace(stream.streamKey, '••••••••'));
+    expect(ingestText).toContain('backup rtmp');
+    expect(ingestText).not.toContain(stream.streamKey);
+    expect(ingestText).not.toContain('[object Object]');
     expect(await page.isVisible('#copy-key')).toBe(true);
+    expect(await page.isVisible('#copy-backup-key')).toBe(true);
     mkdirSync(ARTIFACTS, { recursive: true });
     const file = join(ARTIFACTS, 'dashboard.png');
     await page.screenshot({ path: file, fullPage: true });
