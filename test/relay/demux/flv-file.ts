@@ -29,38 +29,37 @@ export function readFlvTags(file: Uint8Array): FlvTag[] {
   return tags;
 }
 
-/** An FLV clip of testsrc2 320x240@30 + a sine, H.264 (1 s GOP) and AAC, made by ffmpeg. */
+/**
+ * Writes an FLV clip of testsrc2 320x240@30 + a sine, H.264 (1 s GOP, `bframes` B-frames) and AAC, made by
+ * ffmpeg, to `dir/clip.flv`, and returns its path.
+ */
+export function writeFlvClip(dir: string, opts: { seconds: number; bframes: number }): string {
+  const file = join(dir, 'clip.flv');
+  execFileSync('ffmpeg', [
+    ...['-hide_banner', '-loglevel', 'error', '-nostdin', '-y'],
+    ...['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30', '-f', 'lavfi', '-i', 'sine=sample_rate=44100'],
+    ...[
+      '-c:v',
+      'libx264',
+      '-bf',
+      String(opts.bframes),
+      '-g',
+      '30',
+      '-c:a',
+      'aac',
+      '-t',
+      String(opts.seconds),
+    ],
+    file,
+  ]);
+  return file;
+}
+
+/** The tags of such a clip (made in a temporary folder, removed again). */
 export function makeFlvClip(opts: { seconds: number; bframes: number }): FlvTag[] {
   const dir = mkdtempSync(join(tmpdir(), 'flv-clip-'));
   try {
-    const file = join(dir, 'clip.flv');
-    execFileSync('ffmpeg', [
-      ...['-hide_banner', '-loglevel', 'error', '-nostdin', '-y'],
-      ...[
-        '-f',
-        'lavfi',
-        '-i',
-        'testsrc2=size=320x240:rate=30',
-        '-f',
-        'lavfi',
-        '-i',
-        'sine=sample_rate=44100',
-      ],
-      ...[
-        '-c:v',
-        'libx264',
-        '-bf',
-        String(opts.bframes),
-        '-g',
-        '30',
-        '-c:a',
-        'aac',
-        '-t',
-        String(opts.seconds),
-      ],
-      file,
-    ]);
-    return readFlvTags(readFileSync(file));
+    return readFlvTags(readFileSync(writeFlvClip(dir, opts)));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAvcC } from '../../../ingest-relay/src/codec/h264.ts';
 import { FlvDemuxer } from '../../../ingest-relay/src/demux/flv.ts';
 import type { DemuxEvent } from '../../../ingest-relay/src/media/access-unit.ts';
-import { type FlvTag, readFlvTags } from './flv-file.ts';
+import { type FlvTag, readFlvTags, writeFlvClip } from './flv-file.ts';
 
 function feed(demux: FlvDemuxer, tags: FlvTag[]): DemuxEvent[] {
   return tags.flatMap((t) =>
@@ -37,21 +37,7 @@ describe('FlvDemuxer', () => {
   beforeAll(() => {
     const dir = mkdtempSync(join(tmpdir(), 'flv-test-'));
     try {
-      const file = join(dir, 'clip.flv');
-      execFileSync('ffmpeg', [
-        ...['-hide_banner', '-loglevel', 'error', '-nostdin', '-y'],
-        ...[
-          '-f',
-          'lavfi',
-          '-i',
-          'testsrc2=size=320x240:rate=30',
-          '-f',
-          'lavfi',
-          '-i',
-          'sine=sample_rate=44100',
-        ],
-        ...['-c:v', 'libx264', '-bf', '2', '-g', '30', '-c:a', 'aac', '-t', '2', file],
-      ]);
+      const file = writeFlvClip(dir, { seconds: 2, bframes: 2 });
       tags = readFlvTags(readFileSync(file));
       const count = (stream: string) =>
         Number(
