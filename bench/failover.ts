@@ -6,6 +6,7 @@
 // Run: npm run bench -- failover     (writes bench/results/failover.json)
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Parser } from 'm3u8-parser';
+import { testPatternArgs } from '../scripts/peers.ts';
 import { round, startBenchStack, summary, writeResult } from './lib.ts';
 
 const KILLS = Number(process.env.BENCH_KILLS ?? 10);
@@ -32,25 +33,8 @@ async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
 }
 
 function encoder(url: string): ChildProcess {
-  return spawn(
-    'ffmpeg',
-    [
-      ...['-hide_banner', '-loglevel', 'error', '-re'],
-      ...[
-        '-f',
-        'lavfi',
-        '-i',
-        'testsrc2=size=640x360:rate=30',
-        '-f',
-        'lavfi',
-        '-i',
-        'sine=sample_rate=48000',
-      ],
-      ...['-t', '600', '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-g', '30'],
-      ...['-pix_fmt', 'yuv420p', '-b:v', '800k', '-c:a', 'aac', '-f', 'flv', url],
-    ],
-    { stdio: 'ignore' },
-  );
+  const args = testPatternArgs({ url, format: 'flv', seconds: 600, logLevel: 'error' });
+  return spawn('ffmpeg', args, { stdio: 'ignore' });
 }
 
 function edge(text: string) {

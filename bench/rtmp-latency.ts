@@ -7,7 +7,7 @@
 // Run: npm run bench -- rtmp-latency     (writes bench/results/rtmp-latency.json; BENCH_AUDIO=0: video only)
 import { spawn } from 'node:child_process';
 import { Parser } from 'm3u8-parser';
-import { chromium } from 'playwright-core';
+import { launchChromium, testPatternArgs } from '../scripts/peers.ts';
 import { median, round, startBenchStack, summary, writeResult } from './lib.ts';
 
 const SAMPLE_S = Number(process.env.BENCH_SAMPLE_S ?? 60);
@@ -84,29 +84,14 @@ async function measure(partTarget: number) {
   const seconds = WARMUP_S + SAMPLE_S + 15;
   const encoder = spawn(
     'ffmpeg',
-    [
-      ...['-hide_banner', '-loglevel', 'error', '-re'],
-      ...[
-        '-f',
-        'lavfi',
-        '-i',
-        'testsrc2=size=640x360:rate=30',
-        ...(AUDIO ? ['-f', 'lavfi', '-i', 'sine=sample_rate=48000'] : []),
-      ],
-      ...[
-        '-t',
-        String(seconds),
-        '-c:v',
-        'libx264',
-        '-preset',
-        'veryfast',
-        '-tune',
-        'zerolatency',
-        '-g',
-        '30',
-      ],
-      ...['-pix_fmt', 'yuv420p', '-b:v', '1000k', '-c:a', 'aac', '-f', 'flv', stream.ingest.rtmp],
-    ],
+    testPatternArgs({
+      url: stream.ingest.rtmp,
+      format: 'flv',
+      seconds,
+      videoBitrate: '1000k',
+      audio: AUDIO,
+      logLevel: 'error',
+    }),
     { stdio: 'ignore' },
   );
   const mediaUrl = stream.playback.hls.replace('master.m3u8', 'source/index.m3u8');
@@ -115,15 +100,7 @@ async function measure(partTarget: number) {
     if (res.ok && (await res.text()).includes('#EXT-X-PART:')) break;
     await new Promise((r) => setTimeout(r, 200));
   }
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     await page.goto(stream.playback.player);

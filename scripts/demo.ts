@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDevVars } from './dev-env.ts';
+import { testPatternArgs } from './peers.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const devVars = existsSync(join(root, '.dev.vars'))
@@ -45,42 +46,15 @@ console.log(`stream ${stream.id}
   ingest:   ${useSrt ? 'SRT' : 'RTMP'} (ffmpeg test pattern, 1 s keyframes)
 Open the player URL in a browser; video appears within a few seconds. Ctrl-C to stop.`);
 
-// testsrc2 + a 440 Hz tone, H.264 + AAC at 1 s keyframes: the encoder settings the seed article recommends.
 const ffmpeg = spawn(
   'ffmpeg',
-  [
-    '-hide_banner',
-    '-loglevel',
-    'warning',
-    '-re',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=size=1280x720:rate=30',
-    '-f',
-    'lavfi',
-    '-i',
-    'sine=frequency=440:sample_rate=48000',
-    '-c:v',
-    'libx264',
-    '-preset',
-    'veryfast',
-    '-tune',
-    'zerolatency',
-    '-pix_fmt',
-    'yuv420p',
-    '-g',
-    '30',
-    '-b:v',
-    '2500k',
-    '-c:a',
-    'aac',
-    '-b:a',
-    '128k',
-    '-f',
-    useSrt ? 'mpegts' : 'flv',
-    target,
-  ],
+  testPatternArgs({
+    url: target,
+    format: useSrt ? 'mpegts' : 'flv',
+    size: '1280x720',
+    videoBitrate: '2500k',
+    audioBitrate: '128k',
+  }),
   { stdio: 'inherit' },
 );
 ffmpeg.on('error', (err) => {

@@ -1,8 +1,10 @@
 // Helpers for end-to-end tests: the REST API of the running stack, real encoders (ffmpeg), a real player
 // (hls.js in Debian's Chromium through playwright-core).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { type Browser, chromium } from 'playwright-core';
 import { inject } from 'vitest';
+import { testPatternArgs } from '../../scripts/peers.ts';
+
+export { launchChromium } from '../../scripts/peers.ts';
 
 export function stackInfo() {
   return inject('stack');
@@ -48,44 +50,9 @@ export interface EncoderOptions {
   extra?: string[];
 }
 
-/** ffmpeg publishing a live test pattern (H.264 + AAC, burned-in wall clock) in real time to `url`. */
+/** ffmpeg publishing a live test pattern (H.264 + AAC) in real time to `url`. */
 export function publish(url: string, format: 'flv' | 'mpegts', opts: EncoderOptions): Encoder {
-  const args = [
-    '-hide_banner',
-    '-loglevel',
-    'warning',
-    '-re',
-    '-f',
-    'lavfi',
-    '-i',
-    `testsrc2=size=${opts.size ?? '640x360'}:rate=30`,
-    '-f',
-    'lavfi',
-    '-i',
-    'sine=frequency=440:sample_rate=48000',
-    '-t',
-    String(opts.seconds),
-    '-c:v',
-    'libx264',
-    '-preset',
-    'veryfast',
-    '-tune',
-    'zerolatency',
-    '-pix_fmt',
-    'yuv420p',
-    '-g',
-    String(opts.gop ?? 30),
-    '-b:v',
-    opts.videoBitrate ?? '800k',
-    '-c:a',
-    'aac',
-    '-b:a',
-    '128k',
-    ...(opts.extra ?? []),
-    '-f',
-    format,
-    url,
-  ];
+  const args = testPatternArgs({ url, format, ...opts, audioBitrate: '128k' });
   return new Encoder(spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] }));
 }
 
@@ -150,21 +117,4 @@ export async function waitUntil<T>(
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
-
-/** Debian's Chromium, headless, never a downloaded browser. */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-quic',
-      '--no-first-run',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
 }
