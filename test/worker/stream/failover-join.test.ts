@@ -6,31 +6,12 @@
  * on parts 0 and 2.
  */
 import { describe, expect, it } from 'vitest';
-import type { IngestRole } from '../../../src/contract/ingest.ts';
 import { buildMediaPlaylist, playlistPosition } from '../../../src/hls/from-state.ts';
 import { renderMediaPlaylist } from '../../../src/hls/render-media.ts';
 import { joinPoint } from '../../../src/stream/publish.ts';
 import * as S from '../../../src/stream/state.ts';
 import { addPart } from '../../../src/stream/timeline.ts';
-
-const T0 = 1_767_225_600_000;
-const CONFIG = {
-  partTarget: 0.5,
-  segmentTarget: 2,
-  reconnectWindow: 5,
-  failoverTimeout: 1.5,
-  failbackHoldOff: 4,
-};
-
-function start(state: S.StreamState, sessionId: string, role: IngestRole, at: number) {
-  const { state: next, result } = S.startSession(
-    state,
-    { streamId: 'st', sessionId, config: CONFIG, protocol: 'rtmp', remoteAddress: 'x', relayId: 'r', role },
-    at,
-  );
-  if (!result.ok) throw new Error(result.detail);
-  return S.putInit(next, sessionId, 'source', { codecs: ['avc1.64001f'], size: 900 }).state;
-}
+import { start, T0 } from './inputs.ts';
 
 /** Delivers input `sessionId`'s parts (pdt `offset + k * 500`, arriving 500 ms later) arriving in (from, to]. */
 function run(state: S.StreamState, sessionId: string, offset: number, from: number, to: number) {

@@ -3,30 +3,11 @@
  * hold-off, takeover of a silent same-role session, PDT kept monotonic. Parts are 0.5 s, four to a segment.
  */
 import { describe, expect, it } from 'vitest';
-import type { IngestRole } from '../../../src/contract/ingest.ts';
 import { buildMediaPlaylist } from '../../../src/hls/from-state.ts';
 import { evaluate, nextWakeup } from '../../../src/stream/failover.ts';
 import * as S from '../../../src/stream/state.ts';
 import { addPart } from '../../../src/stream/timeline.ts';
-
-const T0 = 1_767_225_600_000;
-const CONFIG = {
-  partTarget: 0.5,
-  segmentTarget: 2,
-  reconnectWindow: 5,
-  failoverTimeout: 1.5,
-  failbackHoldOff: 4,
-};
-
-function start(state: S.StreamState, sessionId: string, role: IngestRole, at: number) {
-  const { state: next, result } = S.startSession(
-    state,
-    { streamId: 'st', sessionId, config: CONFIG, protocol: 'rtmp', remoteAddress: 'x', relayId: 'r', role },
-    at,
-  );
-  if (!result.ok) throw new Error(result.detail);
-  return S.putInit(next, sessionId, 'source', { codecs: ['avc1.64001f'], size: 900 }).state;
-}
+import { CONFIG, start, T0 } from './inputs.ts';
 
 /** Part `part` of local segment `localMsn` whose first sample is at `pdt`, arriving at `at` (ms). */
 function part(
