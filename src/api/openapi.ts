@@ -189,15 +189,16 @@ export const ListQuery = z.object({
     .openapi({ param: { name: 'cursor', in: 'query' }, description: 'nextCursor of the previous page.' }),
 });
 
-const problem = (description: string) => ({
+/** OpenAPI response helpers, shared by every router's route definitions. */
+export const problem = (description: string) => ({
   description,
   content: { 'application/problem+json': { schema: ProblemSchema } },
 });
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
   content: { 'application/json': { schema } },
 });
-const security = [{ bearerAuth: [] }];
+export const security = [{ bearerAuth: [] }];
 const common = {
   401: problem('Missing or wrong bearer token.'),
   413: problem('Body larger than 16 KiB.'),

@@ -9,7 +9,7 @@ import { WEBHOOK_EVENT_TYPES } from '../webhooks/events.ts';
 import type { AppEnv } from './app.ts';
 import { ApiError } from './errors.ts';
 import { validationHook } from './middleware/validation.ts';
-import { ProblemSchema } from './openapi.ts';
+import { json, problem, security } from './openapi.ts';
 
 export const webhooks = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
@@ -65,15 +65,6 @@ const WebhookIdParams = z.object({
     .openapi({ param: { name: 'id', in: 'path' }, example: 'wh_3f9a0c2d4e5b6a7c8d9e' }),
 });
 
-const problem = (description: string) => ({
-  description,
-  content: { 'application/problem+json': { schema: ProblemSchema } },
-});
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { 'application/json': { schema } },
-});
-const security = [{ bearerAuth: [] }];
 const common = { 401: problem('Missing or wrong bearer token.') };
 
 const createWebhookRoute = createRoute({
