@@ -119,8 +119,8 @@ async function measure(partTarget: number) {
 
 try {
   const runs = [];
-  // 0.2 s parts divide the 1 s GOP, so every keyframe starts a part the origin can join at; 0.333 s (the
-  // default) gives 0.3 s parts that straddle keyframes, so joins wait for the standby's next segment start.
+  // 0.2 s parts divide the 1 s GOP; 0.333 s (the default, 9-frame parts) does not, and the relay plans each GOP
+  // so its keyframe still opens a part: the origin can join the standby at any keyframe in both.
   for (const partTarget of [0.2, 0.333]) runs.push(await measure(partTarget));
   const result = {
     at: new Date().toISOString(),

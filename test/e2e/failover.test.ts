@@ -164,14 +164,9 @@ describe('redundant inputs with a real player', () => {
   });
 
   it('fails over to the backup when the primary encoder dies: no fatal error, stall <= 1 s', async () => {
-    // 0.2 s parts divide the encoders' 1 s GOP, so every keyframe starts a part the origin can switch at (the
-    // configuration README "Backup ingest and failover" recommends); with parts that straddle keyframes the
-    // switch waits for the backup's next segment start (bench/failover.ts measures both).
-    const stream = (await createStream({
-      name: 'e2e failover',
-      reconnectWindow: 10,
-      partTarget: 0.2,
-    })) as BackupStream;
+    // Default part target (0.333 s: 9-frame parts that do not divide the encoders' 1 s GOP). The relay plans each
+    // GOP so its keyframe still opens a part, and the origin joins the backup at the next one.
+    const stream = (await createStream({ name: 'e2e failover', reconnectWindow: 10 })) as BackupStream;
     const backupUrl = stream.ingest.backup?.rtmp;
     expect(backupUrl, 'backup RTMP URL').toBeTruthy();
     const primary = start(stream.ingest.rtmp, 60);

@@ -7,6 +7,14 @@
  *   on the video track, or on audio when there is no video);
  * - a segment closes on the first keyframe at or after `segmentTarget`; that keyframe opens the next segment's
  *   part 0, which is INDEPENDENT; the closing part carries `segmentEnd`;
+ * - a keyframe inside a segment opens an INDEPENDENT part too, whenever the part before it may close there: it
+ *   is at least 85% of `partTarget` long, or is itself INDEPENDENT (the two exemptions 4.4.4.9 grants besides a
+ *   segment's last part). Every such keyframe is a point where a player can start and the origin can switch to a
+ *   backup input, so a failover waits at most one GOP;
+ * - to make that hold when `partTarget` does not divide the GOP (0.333 s parts and 1 s GOPs at 30 fps: 9-frame
+ *   parts), each GOP is planned from the one before it ({@link planGopParts}): a short INDEPENDENT opener, then
+ *   parts of 85-100% of `partTarget` that end exactly on the next keyframe. A GOP that comes out different from
+ *   the plan just falls back to the rules above;
  * - audio samples go into the part whose video span holds their dts (a closed part waits up to `audioWait`
  *   seconds of video for late audio);
  * - a sample's duration is the distance to the next one, so each video track holds one sample back; at flush
@@ -127,6 +135,11 @@ export class CmafSegmenter {
   #partIndex = 0;
   #segmentStart = 0;
   #sequence = 1;
+  // GOP planning (video): where the current GOP began, its frames so far, and its planned part sizes in frames
+  #gopStart: number | undefined;
+  #gopFrames = 0;
+  #gopPart = 0;
+  #gopPlan: readonly number[] = [];
   readonly #pdt = new ProgramDateTimeClock();
 
   constructor(options: SegmenterOptions) {
@@ -312,14 +325,17 @@ export class CmafSegmenter {
     const partTarget = Math.floor(this.#o.partTarget * scale);
     // 1 ms of tolerance so a 2.000 s GOP timed in 1 kHz ticks closes a 2 s segment.
     const segmentTarget = Math.round(this.#o.segmentTarget * scale) - Math.round(scale / 1000);
+    const video = !this.audioOnly;
+    const keyframe = video && s.sync;
     const open = this.#open;
     if (open && s.sync && s.dts - this.#segmentStart >= segmentTarget) {
       this.#close(true);
       this.#msn++;
       this.#partIndex = 0;
-    } else if (open && open.duration + s.duration > partTarget) {
+    } else if (open && this.#cutsBefore(s, keyframe, open, partTarget)) {
       this.#close(false);
       this.#partIndex++;
+      this.#gopPart++;
     }
     if (!this.#open) {
       if (this.#partIndex === 0) this.#segmentStart = s.dts;
@@ -333,9 +349,35 @@ export class CmafSegmenter {
       };
       this.stats.pdtReanchors = this.#pdt.reanchors;
     }
+    if (keyframe) this.#startGop(s, partTarget, segmentTarget);
     this.#open.primary.push(s);
     this.#open.duration += s.duration;
+    if (video) this.#gopFrames++;
     if (this.audioOnly) this.#emit(out, false);
+  }
+
+  /** Whether the open part closes before `s` inside a segment (the segment boundary is decided first). */
+  #cutsBefore(s: Sample, keyframe: boolean, open: OpenPart, partTarget: number): boolean {
+    if (open.duration + s.duration > partTarget) return true;
+    if (keyframe) return open.independent || open.duration >= Math.ceil(PART_FLOOR * partTarget);
+    const planned = this.#gopPlan[this.#gopPart];
+    return planned !== undefined && open.primary.length >= planned;
+  }
+
+  /** A keyframe: measure the GOP it ends, and plan the parts of the one it starts. */
+  #startGop(key: Sample, partTarget: number, segmentTarget: number): void {
+    const previous = this.#gopStart;
+    const frames = this.#gopFrames;
+    this.#gopStart = key.dts;
+    this.#gopFrames = 0;
+    this.#gopPart = 0;
+    this.#gopPlan = [];
+    if (previous === undefined || frames === 0) return;
+    const gop = key.dts - previous;
+    // When the next keyframe is due to close the segment, that boundary is aligned already.
+    if (key.dts + gop - this.#segmentStart >= segmentTarget) return;
+    // A keyframe that could not open a part joins the open one, whose earlier frames the plan carries.
+    this.#gopPlan = planGopParts(frames, gop / frames, partTarget, this.#open!.primary.length);
   }
 
   #close(segmentEnd: boolean): void {
@@ -391,6 +433,30 @@ export class CmafSegmenter {
     this.#fatal = reason;
     out.push({ type: 'fatal', reason });
   }
+}
+
+/** RFC 8216bis 4.4.4.9: a part that is neither INDEPENDENT nor a segment's last is at least 85% of PART-TARGET. */
+const PART_FLOOR = 0.85;
+
+/**
+ * Part sizes, in frames, for a GOP of `frames` frames of `frameTicks` each, so that its last part ends exactly
+ * on the next keyframe. The first part is as long as it can be: when it opens on the keyframe it is INDEPENDENT
+ * and alone may be short; when it already holds `carried` frames from before the keyframe (which fell too early
+ * in a part to open one) it is held to the floor like the rest. The others split the remaining frames evenly
+ * between 85% and 100% of `partTarget` (ticks). Empty when no such split exists.
+ */
+export function planGopParts(frames: number, frameTicks: number, partTarget: number, carried = 0): number[] {
+  const most = Math.floor(partTarget / frameTicks + 1e-6);
+  const least = Math.ceil((PART_FLOOR * partTarget) / frameTicks - 1e-6);
+  const shortest = carried > 0 ? Math.max(least, carried + 1) : 1;
+  for (let first = Math.min(most, carried + frames); first >= shortest; first--) {
+    const rest = carried + frames - first;
+    const count = Math.ceil(rest / most);
+    if (count > 0 && Math.floor(rest / count) < least) continue;
+    const base = count > 0 ? Math.floor(rest / count) : 0;
+    return [first, ...Array.from({ length: count }, (_, i) => base + (i < rest % count ? 1 : 0))];
+  }
+  return [];
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -5,6 +5,7 @@ import { dumpBoxes } from '../../../ingest-relay/src/cmaf/inspect.ts';
 import {
   CmafSegmenter,
   type PartOutput,
+  planGopParts,
   type SegmenterOptions,
   type SegmenterOutput,
 } from '../../../ingest-relay/src/cmaf/segmenter.ts';
@@ -50,12 +51,15 @@ describe.each([
       const ps = parts(out);
       expect(out.filter((o) => o.type === 'fatal')).toEqual([]);
       // Numbering: msn from firstMsn, part from 0 in each segment, segments end on segmentEnd parts.
+      // Durations: RFC 8216bis 4.4.4.9's ceiling for every part, its 85% floor for all but INDEPENDENT parts and
+      // a segment's last.
       let msn = 7;
       let index = 0;
       for (const p of ps) {
         expect([p.msn, p.part]).toEqual([msn, index]);
         expect(p.duration).toBeLessThanOrEqual(partTarget + 1e-9);
-        expect(p.independent).toBe(index === 0);
+        if (index === 0) expect(p.independent).toBe(true);
+        if (!p.independent && !p.segmentEnd) expect(p.duration).toBeGreaterThanOrEqual(0.85 * partTarget);
         if (p.segmentEnd) {
           msn++;
           index = 0;
@@ -64,6 +68,16 @@ describe.each([
       expect(ps.at(-1)!.segmentEnd).toBe(true);
       expect(new Set(ps.map((p) => p.msn))).toEqual(new Set([7, 8])); // 4 s, keyframes every 1 s, 2 s segments
       expect(ps.reduce((s, p) => s + p.duration, 0)).toBeCloseTo(4, 2);
+      // 0.333 s parts do not divide the 1 s GOP (9-frame parts at 30 fps), so the first GOP's keyframe at 1 s
+      // lands inside a part; from then on each GOP is planned from the one before, and the mid-segment keyframe
+      // at 3 s opens an INDEPENDENT part (where a failover can join).
+      let at = 0;
+      const independentAt: number[] = [];
+      for (const p of ps) {
+        if (p.independent) independentAt.push(Math.round(at * 1000) / 1000);
+        at += p.duration;
+      }
+      expect(independentAt).toEqual([0, 2, 3]);
       // PDT: anchored at the first keyframe, spaced by media time, monotonic.
       expect(ps[0]!.programDateTime).toBe(wallStart);
       for (let i = 1; i < ps.length; i++) {
@@ -188,6 +202,57 @@ describe('CMAF segmenter rules', () => {
     expect(ps[0]).toMatchObject({ msn: 0, part: 0, independent: true });
     expect(ps.filter((p) => p.segmentEnd).length).toBe(2); // keyframes at 1.0 s and 2.0 s (frames 25, 50)
     for (const p of ps) expect(p.duration).toBeLessThanOrEqual(0.2);
+  });
+
+  it('plans each GOP so its parts end on the next keyframe, within 4.4.4.9 (PART-TARGET, 85% floor)', () => {
+    // 30 fps, 1 s GOPs, 0.333 s parts: at most 9 frames (10 are 0.3336 s), at least 9 (8 are under 85%).
+    expect(planGopParts(30, 3000, 29970)).toEqual([3, 9, 9, 9]);
+    // 0.2 s parts divide the GOP: the plan is what cutting at the target gives anyway.
+    expect(planGopParts(30, 3000, 18000)).toEqual([6, 6, 6, 6, 6]);
+    // 0.4 s parts (11-12 frames): the rest is split evenly so no part falls under the floor.
+    expect(planGopParts(30, 3000, 36000)).toEqual([8, 11, 11]);
+    // 25 fps, 2 s GOP, 0.333 s parts (8 frames; 7 are under 85%).
+    expect(planGopParts(50, 3600, 29970)).toEqual([2, 8, 8, 8, 8, 8, 8]);
+    // A GOP shorter than one part is one part.
+    expect(planGopParts(5, 3000, 29970)).toEqual([5]);
+    // Frames longer than the part target: no plan.
+    expect(planGopParts(30, 40000, 29970)).toEqual([]);
+    // A keyframe that fell 2 frames into a part (too early to open one) joins it. At 30 fps and 0.333 s the
+    // parts before the next keyframe would all have to be exactly 9 frames: 32 is no multiple, so no plan.
+    expect(planGopParts(30, 3000, 29970, 2)).toEqual([]);
+    // With 0.4 s parts at 25 fps (9-10 frames) the 27 frames split: 2 carried + 7, then 9 and 9.
+    expect(planGopParts(25, 3600, 36000, 2)).toEqual([9, 9, 9]);
+  });
+
+  it('opens an INDEPENDENT part at each mid-segment keyframe once a GOP is known, never breaking the floor', () => {
+    // 25 fps, keyframes every 25 frames (1 s), 0.333 s parts, 4 s segments.
+    const out = runSegmenter([video, audio, ...stream(200, 25)], {
+      partTarget: 0.333,
+      segmentTarget: 4,
+      firstMsn: 0,
+    });
+    const ps = parts(out);
+    const starts: number[] = [];
+    let at = 0;
+    for (const p of ps) {
+      expect(p.duration).toBeLessThanOrEqual(0.333);
+      if (!p.independent && !p.segmentEnd) expect(p.duration).toBeGreaterThanOrEqual(0.85 * 0.333);
+      if (p.independent) starts.push(Math.round(at * 1000) / 1000);
+      at += p.duration;
+    }
+    // The first segment's keyframes have no GOP to plan from and land inside parts; the next segment opens on
+    // a keyframe, is planned from the GOP before it, and every keyframe in it opens a part.
+    expect(starts).toEqual([0, 4, 5, 6, 7]);
+    // A keyframe that comes early (a scene cut) inside a planned GOP stays within the rules.
+    const early = runSegmenter([video, audio, ...stream(60, 25), ...stream(100, 13, 60)], {
+      partTarget: 0.333,
+      segmentTarget: 4,
+      firstMsn: 0,
+    });
+    for (const p of parts(early)) {
+      expect(p.duration).toBeLessThanOrEqual(0.333);
+      if (!p.independent && !p.segmentEnd) expect(p.duration).toBeGreaterThanOrEqual(0.85 * 0.333);
+    }
   });
 
   it('cuts audio-only streams on audio time', () => {
