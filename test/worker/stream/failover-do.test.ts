@@ -172,6 +172,90 @@ describe('StreamDO failover', () => {
     expect(await playlistText(id)).toBe(text);
   });
 
+  it('fails back to a returning primary at its keyframe, only after the hold-off', async () => {
+    const id = 'fo-failback';
+    // Both inputs stay healthy through the hold-off (3 s failover timeout): the switch back is a failback.
+    const config = { ...CONFIG, failoverTimeout: 3, failbackHoldOff: 1 };
+    const begin = async (sessionId: string, role: IngestRole) => {
+      const r = await streamStub(id).startSession({
+        streamId: id,
+        sessionId,
+        config,
+        protocol: 'rtmp',
+        remoteAddress: '127.0.0.1:1',
+        relayId: 'relay-test',
+        role,
+      });
+      if (!r.ok) throw new Error(r.detail);
+      await putInit(id, sessionId);
+      return r.firstMsn;
+    };
+    /** Fixture part `k` from session `sessionId`, numbered from its `firstMsn`, with the picture's PDT. */
+    const send = async (sessionId: string, firstMsn: number, k: number, from = 0) => {
+      const p = fixtureParts[k]!;
+      const res = await putPart(id, sessionId, p, {
+        msn: firstMsn + p.msn - from,
+        pdt: Date.UTC(2026, 0, 1, 0, 0, 0) + (p.msn * 5 + p.part) * 200,
+      });
+      expect(res.status, await res.clone().text()).toBe(201);
+      await res.body?.cancel();
+    };
+    await begin('se_p', 'primary');
+    await begin('se_b', 'backup');
+    for (let k = 0; k < 5; k++) {
+      await send('se_p', 0, k);
+      await send('se_b', 0, k);
+    }
+    // The primary's encoder drops: the backup carries on from its segment 1.
+    const ended = await endSession(id, 'se_p');
+    await ended.body?.cancel();
+    for (let k = 5; k < 10; k++) await send('se_b', 0, k);
+
+    // It comes back (a new session) and delivers the same picture as the backup: standby until the hold-off.
+    const first = await begin('se_p2', 'primary');
+    expect(first).toBe(2);
+    for (let k = 10; k < 15; k++) {
+      await send('se_p2', first, k, 2);
+      await send('se_b', 0, k);
+    }
+    let health = await streamStub(id).getHealth();
+    expect(health.inputs.filter((i) => i.state !== 'ended').map((i) => [i.sessionId, i.state])).toEqual([
+      ['se_b', 'active'],
+      ['se_p2', 'standby'],
+    ]);
+    let m = parsePlaylist(await playlistText(id));
+    expect(m.segments.map((s) => s.uri)).toEqual(['se_p/0.m4s', 'se_b/1.m4s', 'se_b/2.m4s']);
+
+    // Healthy for longer than failbackHoldOff: its next keyframe part is where the playlist switches back.
+    await sleep(1100);
+    await send('se_p2', first, 15, 2);
+    for (let k = 15; k < 20; k++) await send('se_b', 0, k);
+    for (let k = 16; k < 20; k++) await send('se_p2', first, k, 2);
+
+    health = await streamStub(id).getHealth();
+    expect(health.switches.map((w) => [w.from.sessionId, w.to.sessionId, w.reason])).toEqual([
+      ['se_p', 'se_b', 'input-ended'],
+      ['se_b', 'se_p2', 'failback'],
+    ]);
+    expect(health.inputs.filter((i) => i.state !== 'ended').map((i) => [i.sessionId, i.state])).toEqual([
+      ['se_b', 'standby'],
+      ['se_p2', 'active'],
+    ]);
+    const text = await playlistText(id);
+    m = parsePlaylist(text);
+    expect(m.segments.map((s) => [s.uri, s.discontinuity ?? false])).toEqual([
+      ['se_p/0.m4s', false],
+      ['se_b/1.m4s', true],
+      ['se_b/2.m4s', false],
+      ['se_p2/3.m4s', true],
+    ]);
+    expect(text).toContain('#EXT-X-MAP:URI="se_p2/init.mp4"');
+    const dates = m.segments.map((s) => Date.parse(String(s.dateTimeString)));
+    expect(dates).toEqual([0, 1, 2, 3].map((i) => Date.UTC(2026, 0, 1, 0, 0, i)));
+    const events = (await streamStub(id).recentEvents()).map((e) => e.type);
+    expect(events.filter((t) => t === 'stream.failover')).toHaveLength(2);
+  });
+
   it('takes over a silent same-role session (relay restarted without an end call)', async () => {
     const id = 'fo-takeover';
     await start(id, 'se_a', 'primary');
