@@ -38,6 +38,9 @@ export interface Stack {
   ports: { worker: number; rtmp: number; rtmps: number; srt: number; metrics: number };
   worker: ChildProcess;
   relay: ChildProcess;
+  /** Starts the Worker again (after `stopWorker`): same port, same persisted R2 and Durable Object state. */
+  startWorker(): Promise<void>;
+  stopWorker(): Promise<void>;
   /** Starts the relay again (after `stopRelay`), same ports. */
   startRelay(): Promise<void>;
   stopRelay(signal?: NodeJS.Signals): Promise<void>;
@@ -110,41 +113,48 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const stdio = opts.output === 'inherit' ? 'inherit' : opts.output === 'ignore' ? 'ignore' : 'pipe';
 
   // Run wrangler's entry with this very Node (24, from the node devDependency), whatever PATH says.
-  const worker = spawn(
-    process.execPath,
-    [
-      join(opts.root, 'node_modules', 'wrangler', 'bin', 'wrangler.js'),
-      'dev',
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(ports.worker),
-      '--inspector-port',
-      String(await freePort()),
-      '--persist-to',
-      opts.persistTo,
-      '--show-interactive-dev-session=false',
-      '--log-level',
-      'warn',
-      '--var',
-      `API_TOKEN:${opts.apiToken}`,
-      '--var',
-      `INGEST_TOKEN:${opts.ingestToken}`,
-      '--var',
-      `RTMP_INGEST_URL:${rtmpBase}`,
-      '--var',
-      `RTMPS_INGEST_URL:${rtmpsBase}`,
-      '--var',
-      `SRT_INGEST_URL:${srtBase}`,
-    ],
-    {
-      cwd: opts.root,
-      stdio: ['ignore', stdio, stdio],
-      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
-    },
-  );
-  pipe(worker, 'worker', opts.output);
-  await waitFor('wrangler dev', async () => (await fetch(`${workerUrl}/healthz`)).ok, 90_000, worker);
+  let worker: ChildProcess | undefined;
+  const inspectorPort = await freePort();
+  const startWorker = async () => {
+    worker = spawn(
+      process.execPath,
+      [
+        join(opts.root, 'node_modules', 'wrangler', 'bin', 'wrangler.js'),
+        'dev',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(ports.worker),
+        '--inspector-port',
+        String(inspectorPort),
+        '--persist-to',
+        opts.persistTo,
+        '--show-interactive-dev-session=false',
+        '--log-level',
+        'warn',
+        '--var',
+        `API_TOKEN:${opts.apiToken}`,
+        '--var',
+        `INGEST_TOKEN:${opts.ingestToken}`,
+        '--var',
+        `RTMP_INGEST_URL:${rtmpBase}`,
+        '--var',
+        `RTMPS_INGEST_URL:${rtmpsBase}`,
+        '--var',
+        `SRT_INGEST_URL:${srtBase}`,
+      ],
+      {
+        cwd: opts.root,
+        stdio: ['ignore', stdio, stdio],
+        env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
+      },
+    );
+    pipe(worker, 'worker', opts.output);
+    await waitFor('wrangler dev', async () => (await fetch(`${workerUrl}/healthz`)).ok, 90_000, worker);
+  };
+  // SIGTERM: wrangler shuts its workerd down with it (a SIGKILL would leave workerd holding the port).
+  const stopWorker = () => (worker ? stopChild(worker, 'SIGTERM', 15_000) : Promise.resolve());
+  await startWorker();
 
   const relayEnv = {
     ...process.env,
@@ -172,7 +182,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   try {
     if (opts.withRelay !== false) await startRelay();
   } catch (err) {
-    await stopChild(worker);
+    await stopWorker();
     throw err;
   }
 
@@ -185,7 +195,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     apiToken: opts.apiToken,
     ingestToken: opts.ingestToken,
     ports,
-    worker,
+    get worker() {
+      if (!worker) throw new Error('the Worker is not running');
+      return worker;
+    },
+    startWorker,
+    stopWorker,
     get relay() {
       if (!relay) throw new Error('the relay is not running');
       return relay;
@@ -194,7 +209,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     stopRelay: (signal) => (relay ? stopChild(relay, signal) : Promise.resolve()),
     stop: async () => {
       if (relay) await stopChild(relay);
-      await stopChild(worker);
+      await stopWorker();
     },
   };
   return stack;

@@ -106,6 +106,17 @@ const hlsConfig = {
   // maximum is set), which would start viewers three segments behind the live edge.
   // Memory bound for long events: keep 30 s behind the playhead for seeking back, drop the rest.
   backBufferLength: 30,
+  // Playlists: through a short origin outage (a restart, a deploy) retry soon and for about 15 s, instead of
+  // hls.js's 1 s, 2 s (then 8 s cap) and give up after two retries. Timeouts stay hls.js's, above the server's
+  // blocking hold (3 target durations).
+  playlistLoadPolicy: {
+    default: {
+      maxTimeToFirstByteMs: 10000,
+      maxLoadTimeMs: 20000,
+      timeoutRetry: { maxNumRetry: 2, retryDelayMs: 0, maxRetryDelayMs: 0 },
+      errorRetry: { maxNumRetry: 10, retryDelayMs: 250, maxRetryDelayMs: 2000 },
+    },
+  },
   // Parts are small; retry quickly rather than wait the default 10 s+ on a lost request.
   fragLoadPolicy: {
     default: {

@@ -54,11 +54,13 @@ export default async function setup(project: TestProject) {
   });
   const { createServer } = await import('node:http');
   const control = createServer(async (req, res) => {
-    // POST /relay/stop, POST /relay/start: used by fault tests to restart the relay mid-stream.
+    // POST /relay/stop|start, POST /worker/stop|start: fault tests restart either mid-stream.
     if (!stack) return void res.writeHead(503).end();
     try {
       if (req.url === '/relay/stop') await stack.stopRelay('SIGKILL');
       else if (req.url === '/relay/start') await stack.startRelay();
+      else if (req.url === '/worker/stop') await stack.stopWorker();
+      else if (req.url === '/worker/start') await stack.startWorker();
       else return void res.writeHead(404).end();
       res.writeHead(204).end();
     } catch (err) {
