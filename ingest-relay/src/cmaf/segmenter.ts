@@ -349,7 +349,7 @@ export class CmafSegmenter {
       };
       this.stats.pdtReanchors = this.#pdt.reanchors;
     }
-    if (keyframe) this.#startGop(s, partTarget, segmentTarget);
+    if (keyframe) this.#startGop(s, partTarget);
     this.#open.primary.push(s);
     this.#open.duration += s.duration;
     if (video) this.#gopFrames++;
@@ -365,7 +365,7 @@ export class CmafSegmenter {
   }
 
   /** A keyframe: measure the GOP it ends, and plan the parts of the one it starts. */
-  #startGop(key: Sample, partTarget: number, segmentTarget: number): void {
+  #startGop(key: Sample, partTarget: number): void {
     const previous = this.#gopStart;
     const frames = this.#gopFrames;
     this.#gopStart = key.dts;
@@ -374,8 +374,10 @@ export class CmafSegmenter {
     this.#gopPlan = [];
     if (previous === undefined || frames === 0) return;
     const gop = key.dts - previous;
-    // When the next keyframe is due to close the segment, that boundary is aligned already.
-    if (key.dts + gop - this.#segmentStart >= segmentTarget) return;
+    // Planned even when the next keyframe closes the segment (that boundary is aligned anyway): the short part
+    // is then the INDEPENDENT opener, not the segment's last part. hls.js takes a segment whose unbuffered tail
+    // is shorter than its maxFragLookUpTolerance (0.25 s) as loaded when it loads whole segments, and skips a
+    // two-frame last part, leaving a hole it stalls on.
     // A keyframe that could not open a part joins the open one, whose earlier frames the plan carries.
     this.#gopPlan = planGopParts(frames, gop / frames, partTarget, this.#open!.primary.length);
   }

@@ -243,6 +243,10 @@ describe('CMAF segmenter rules', () => {
     // The first segment's keyframes have no GOP to plan from and land inside parts; the next segment opens on
     // a keyframe, is planned from the GOP before it, and every keyframe in it opens a part.
     expect(starts).toEqual([0, 4, 5, 6, 7]);
+    // The short part of a planned GOP is its INDEPENDENT opener, never a segment's last part (hls.js skips a
+    // tail shorter than its lookup tolerance when it loads whole segments).
+    for (const p of ps.filter((x) => x.segmentEnd && x.msn > 0))
+      expect(p.duration).toBeGreaterThanOrEqual(0.28);
     // A keyframe that comes early (a scene cut) inside a planned GOP stays within the rules.
     const early = runSegmenter([video, audio, ...stream(60, 25), ...stream(100, 13, 60)], {
       partTarget: 0.333,
