@@ -90,6 +90,8 @@ function errorCode(data) {
 
 // hls.js settings, each tuned for this origin's playlists:
 const hlsConfig = {
+  // `?debug` on the page URL: hls.js logs every load, buffer and decision to the browser console.
+  debug: new URLSearchParams(location.search).has('debug'),
   // LL-HLS: parts, blocking playlist reload and preload hints. The origin answers _HLS_msn/_HLS_part.
   lowLatencyMode: true,
   // Start at the live edge the playlist asks for (PART-HOLD-BACK from EXT-X-SERVER-CONTROL), not earlier.

@@ -12,6 +12,7 @@ import {
   launchChromium,
   publish,
   stackInfo,
+  startExtraRelay,
   waitUntil,
 } from '../support/e2e.ts';
 import { fatalErrors, openPlayer, readSamples, startSampling } from '../support/player.ts';
@@ -124,6 +125,50 @@ describe('redundant inputs with a real player', () => {
     expect(last?.to.role).toBe('backup');
     expect(['input-ended', 'input-stale']).toContain(last?.reason);
     expect(h.inputs.find((i) => i.state === 'active')?.role).toBe('backup');
+  });
+
+  it('fails over when the relay of the primary dies (two relays, two uplinks): no fatal error', async () => {
+    // The primary publishes through a relay of its own, the backup through the stack's. SIGKILL on the
+    // primary's relay: nothing tells the Worker, so the origin notices the silence (failoverTimeout, 1.5 s by
+    // default) and joins the backup at its next keyframe.
+    const stream = (await createStream({ name: 'e2e relay loss', reconnectWindow: 10 })) as BackupStream;
+    const venue = await startExtraRelay(stackInfo().workerUrl, 'venue-uplink');
+    try {
+      const key = stream.ingest.rtmp.split('/').pop() as string;
+      start(`${venue.rtmpBase}/${key}`, 60);
+      start(stream.ingest.backup?.rtmp as string, 60);
+      await waitForParts(stream);
+      await waitUntil('primary active and backup standby', async () => {
+        const h = await health(stream);
+        return (
+          h.inputs
+            .map((i) => `${i.role}:${i.state}`)
+            .sort()
+            .join() === 'backup:standby,primary:active'
+        );
+      });
+      const page = await openPlayer(browser, stream);
+      await page.waitForTimeout(6000);
+      await startSampling(page);
+      await venue.kill();
+      await page.waitForTimeout(8000);
+      const view = await readSamples(page);
+      console.info(`relay loss: ${JSON.stringify(view)}`);
+      expect(view.fatal).toEqual([]);
+      expect(view.advanced).toBeGreaterThan(6);
+      // The silence itself (1.5 s) minus the part hold-back the player keeps (1 s), plus the wait for a
+      // keyframe (at most one 1 s GOP).
+      expect(view.longestStallMs).toBeLessThanOrEqual(1500);
+      const h = await health(stream);
+      expect(h.switches.at(-1)).toMatchObject({
+        from: { role: 'primary' },
+        to: { role: 'backup' },
+        reason: 'input-stale',
+      });
+      expectMonotonic(await (await fetch(mediaUrl(stream))).text());
+    } finally {
+      await venue.stop();
+    }
   });
 
   it('recovers when the encoder reconnects on the same key inside the reconnect window', async () => {

@@ -3,17 +3,21 @@
 // drops them); then the Worker itself (wrangler dev) is restarted under a live publish. Whatever the relay
 // retried, every part the final playlist advertises must be served intact: the bytes first uploaded for it,
 // segments equal to their parts, no part twice, no gap in the MSNs, nothing acknowledged lost.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { Parser } from 'm3u8-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../scripts/stack.ts';
 import { sessionPath } from '../../src/contract/ingest.ts';
-import { createStream, launchChromium, publish, stackInfo, waitUntil } from '../support/e2e.ts';
+import {
+  createStream,
+  type ExtraRelay,
+  launchChromium,
+  publish,
+  stackInfo,
+  startExtraRelay,
+  waitUntil,
+} from '../support/e2e.ts';
 import { type Fault, FaultProxy, parsePartPath } from '../support/fault-proxy.ts';
 import { openPlayer, readSamples, startSampling } from '../support/player.ts';
 
-const root = join(import.meta.dirname, '..', '..');
 /** The relay's part upload timeout (worker-client.ts `partTimeoutMs`, 2 s) plus a margin. */
 const HOLD_MS = 2_500;
 
@@ -28,45 +32,16 @@ function plan(n: number): Fault {
 
 describe('upload faults between the relay and the Worker', () => {
   let proxy: FaultProxy;
-  let relay: ChildProcess;
-  let relayLog = '';
+  let relay: ExtraRelay;
   let rtmpBase = '';
   let metricsUrl = '';
+  const relayLog = () => relay.log();
 
   beforeAll(async () => {
-    const { workerUrl, ingestToken } = stackInfo();
-    proxy = new FaultProxy({ target: workerUrl, plan, holdMs: HOLD_MS });
+    proxy = new FaultProxy({ target: stackInfo().workerUrl, plan, holdMs: HOLD_MS });
     await proxy.listen();
-    const ports = {
-      rtmp: await freePort(),
-      rtmps: await freePort(),
-      srt: await freePort(),
-      metrics: await freePort(),
-    };
-    relay = spawn(process.execPath, [join(root, 'ingest-relay', 'src', 'main.ts')], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        WORKER_URL: proxy.url,
-        INGEST_TOKEN: ingestToken,
-        HOST: '127.0.0.1',
-        RTMP_PORT: String(ports.rtmp),
-        RTMPS_PORT: String(ports.rtmps),
-        SRT_PORT: String(ports.srt),
-        METRICS_PORT: String(ports.metrics),
-        RELAY_ID: 'faulty-uplink',
-        LOG_LEVEL: 'info',
-      },
-    });
-    for (const s of [relay.stdout, relay.stderr]) {
-      s?.setEncoding('utf8').on('data', (d: string) => {
-        relayLog += d;
-      });
-    }
-    rtmpBase = `rtmp://127.0.0.1:${ports.rtmp}/live`;
-    metricsUrl = `http://127.0.0.1:${ports.metrics}`;
-    await waitUntil('the second relay', async () => (await fetch(`${metricsUrl}/healthz`)).ok, 30_000);
+    relay = await startExtraRelay(proxy.url, 'faulty-uplink');
+    ({ rtmpBase, metricsUrl } = relay);
   });
 
   const uploadRetries = async () => {
@@ -75,10 +50,7 @@ describe('upload faults between the relay and the Worker', () => {
   };
 
   afterAll(async () => {
-    if (relay && relay.exitCode === null) {
-      relay.kill('SIGTERM');
-      await new Promise((r) => relay.once('exit', r));
-    }
+    await relay?.stop();
     await proxy?.close();
   });
 
@@ -87,7 +59,7 @@ describe('upload faults between the relay and the Worker', () => {
     const key = stream.ingest.rtmp.split('/').pop() as string;
     const encoder = publish(`${rtmpBase}/${key}`, 'flv', { seconds: 20 });
     const code = await encoder.exited;
-    expect(code, `${encoder.stderr}\n${relayLog}`).toBe(0);
+    expect(code, `${encoder.stderr}\n${relayLog()}`).toBe(0);
 
     const mediaUrl = stream.playback.hls.replace('master.m3u8', 'source/index.m3u8');
     const text = await waitUntil(
@@ -107,7 +79,7 @@ describe('upload faults between the relay and the Worker', () => {
     const metrics = await (await fetch(`${metricsUrl}/metrics`)).text();
     const retries = Number(/^relay_upload_retries_total (\d+)/m.exec(metrics)?.[1] ?? 0);
     expect(retries).toBeGreaterThanOrEqual(proxy.injected['503'] + 2);
-    expect(/^relay_parts_given_up_total [1-9]/m.test(metrics), relayLog).toBe(false);
+    expect(/^relay_parts_given_up_total [1-9]/m.test(metrics), relayLog()).toBe(false);
     console.info(
       `upload faults: ${JSON.stringify({ injected: proxy.injected, retries, parts: checked.parts, listed: checked.listed, refusals: proxy.workerRefusals, uploadsFirstAttempt: proxy.firstBodies.size, acknowledged: proxy.acknowledged.size, firstListed: checked.firstListed })}`,
     );
@@ -155,7 +127,7 @@ describe('upload faults between the relay and the Worker', () => {
     await browser.close();
     expect(view.fatal).toEqual([]);
 
-    expect(await encoder.exited, `${encoder.stderr}\n${relayLog}`).toBe(0);
+    expect(await encoder.exited, `${encoder.stderr}\n${relayLog()}`).toBe(0);
     const text = await waitUntil(
       'EXT-X-ENDLIST',
       async () => {
@@ -175,7 +147,7 @@ describe('upload faults between the relay and the Worker', () => {
     const sessions = new Set((text.match(/se_[A-Za-z0-9_-]+(?=\/)/g) ?? []).values());
     expect(sessions.size).toBe(1);
     const metrics = await (await fetch(`${metricsUrl}/metrics`)).text();
-    expect(/^relay_parts_given_up_total [1-9]/m.test(metrics), relayLog).toBe(false);
+    expect(/^relay_parts_given_up_total [1-9]/m.test(metrics), relayLog()).toBe(false);
     const retried = (await uploadRetries()) - retriesBefore;
     expect(retried, 'uploads retried across the restart').toBeGreaterThan(0);
     console.info(

@@ -1,8 +1,10 @@
 // Helpers for end-to-end tests: the REST API of the running stack, real encoders (ffmpeg), a real player
 // (hls.js in Debian's Chromium through playwright-core).
 import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { inject } from 'vitest';
 import { testPatternArgs } from '../../scripts/peers.ts';
+import { freePort } from '../../scripts/stack.ts';
 
 export { launchChromium } from '../../scripts/peers.ts';
 
@@ -117,4 +119,64 @@ export async function waitUntil<T>(
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/** A relay process of its own (a second venue uplink), beside the stack's relay. */
+export interface ExtraRelay {
+  rtmpBase: string;
+  metricsUrl: string;
+  process: ChildProcess;
+  /** Its stdout and stderr so far. */
+  log(): string;
+  /** SIGKILL: the process dies without telling the Worker anything. */
+  kill(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts another relay on free ports that uploads to `workerUrl` (the stack's Worker, or a proxy in front). */
+export async function startExtraRelay(workerUrl: string, relayId: string): Promise<ExtraRelay> {
+  const root = join(import.meta.dirname, '..', '..');
+  const ports = {
+    rtmp: await freePort(),
+    rtmps: await freePort(),
+    srt: await freePort(),
+    metrics: await freePort(),
+  };
+  const child = spawn(process.execPath, [join(root, 'ingest-relay', 'src', 'main.ts')], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      WORKER_URL: workerUrl,
+      INGEST_TOKEN: stackInfo().ingestToken,
+      HOST: '127.0.0.1',
+      RTMP_PORT: String(ports.rtmp),
+      RTMPS_PORT: String(ports.rtmps),
+      SRT_PORT: String(ports.srt),
+      METRICS_PORT: String(ports.metrics),
+      RELAY_ID: relayId,
+      LOG_LEVEL: 'info',
+    },
+  });
+  let log = '';
+  for (const s of [child.stdout, child.stderr]) {
+    s?.setEncoding('utf8').on('data', (d: string) => {
+      log += d;
+    });
+  }
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const signal = async (sig: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+    await exited;
+  };
+  const metricsUrl = `http://127.0.0.1:${ports.metrics}`;
+  await waitUntil(`relay ${relayId}`, async () => (await fetch(`${metricsUrl}/healthz`)).ok, 30_000);
+  return {
+    rtmpBase: `rtmp://127.0.0.1:${ports.rtmp}/live`,
+    metricsUrl,
+    process: child,
+    log: () => log,
+    kill: () => signal('SIGKILL'),
+    stop: () => signal('SIGTERM'),
+  };
 }
