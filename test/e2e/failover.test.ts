@@ -127,7 +127,7 @@ describe('redundant inputs with a real player', () => {
     expect(h.inputs.find((i) => i.state === 'active')?.role).toBe('backup');
   });
 
-  it('fails over when the relay of the primary dies (two relays, two uplinks): no fatal error', async () => {
+  it('fails over when the relay of the primary dies (two relays, two uplinks): no fatal error, stall <= 1 s', async () => {
     // The primary publishes through a relay of its own, the backup through the stack's. SIGKILL on the
     // primary's relay: nothing tells the Worker, so the origin notices the silence (failoverTimeout, 1.5 s by
     // default) and joins the backup at its next keyframe.
@@ -156,9 +156,9 @@ describe('redundant inputs with a real player', () => {
       console.info(`relay loss: ${JSON.stringify(view)}`);
       expect(view.fatal).toEqual([]);
       expect(view.advanced).toBeGreaterThan(6);
-      // The silence itself (1.5 s) minus the part hold-back the player keeps (1 s), plus the wait for a
-      // keyframe (at most one 1 s GOP).
-      expect(view.longestStallMs).toBeLessThanOrEqual(1500);
+      // The 1.5 s of silence before the switch is mostly covered by the part hold-back the player keeps (1 s),
+      // and the backup is joined at a keyframe it already delivered: 0.3-0.6 s measured.
+      expect(view.longestStallMs).toBeLessThanOrEqual(1000);
       const h = await health(stream);
       expect(h.switches.at(-1)).toMatchObject({
         from: { role: 'primary' },
