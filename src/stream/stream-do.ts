@@ -53,6 +53,14 @@ export interface WaitOptions {
 
 /** Preload hints a request may be held for: the next expected part and the two after it. */
 const HINT_LOOKAHEAD = 2;
+/**
+ * An alarm this late means the object, or the whole origin, was not running when it was due (a restart, a
+ * deploy): the relays' uploads failed with it, so their silence proves nothing yet.
+ */
+const LATE_ALARM_MS = 3_000;
+/** After such an outage, how long inputs get to deliver again (past `failoverTimeout`): the relay retries with
+ * backoff capped at 2 s. */
+const RESUME_GRACE_MS = 3_000;
 
 export class StreamDO extends DurableObject<Env> {
   private state: S.StreamState = S.emptyState();
@@ -184,8 +192,16 @@ export class StreamDO extends DurableObject<Env> {
    * the reconnect window for a relay that vanished without `end`) and the reconnect window's end.
    */
   override async alarm(): Promise<void> {
+    const due = this.alarmAt;
     this.alarmAt = null;
     const now = Date.now();
+    if (due !== null && now - due > LATE_ALARM_MS && this.state.status === 'live') {
+      // Judge nobody for the outage: look again once the inputs have had time to retry their uploads. Parts
+      // that arrive meanwhile make them healthy; without any, the next (punctual) alarm fails over or ends.
+      this.alarmAt = now + S.failoverTimeoutMs(this.state) + RESUME_GRACE_MS;
+      await this.ctx.storage.setAlarm(this.alarmAt);
+      return;
+    }
     const evaluated = evaluate(this.state, now).state;
     const { state, ended: didEnd } = S.expireReconnect(evaluated, now);
     await this.apply(state, now);
