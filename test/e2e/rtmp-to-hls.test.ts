@@ -10,6 +10,7 @@ import {
   publish,
   run,
   stackInfo,
+  waitForEndlist,
   waitUntil,
 } from '../support/e2e.ts';
 
@@ -124,14 +125,7 @@ for (const protocol of ['rtmp', 'rtmps'] as const) {
     it('ends the playlist with EXT-X-ENDLIST after the encoder leaves and the reconnect window passes', async () => {
       await encoder.kill('SIGINT');
       const mediaUrl = stream.playback.hls.replace('master.m3u8', 'source/index.m3u8');
-      const text = await waitUntil(
-        'EXT-X-ENDLIST',
-        async () => {
-          const t = await (await fetch(mediaUrl)).text();
-          return t.includes('#EXT-X-ENDLIST') ? t : null;
-        },
-        20_000,
-      );
+      const text = await waitForEndlist(mediaUrl, 20_000);
       expect(text).not.toContain('#EXT-X-PRELOAD-HINT');
       expect(parsePlaylist(text).warnings).toEqual([]);
       const status = await fetch(`${stackInfo().workerUrl}/v1/streams/${stream.id}`, {

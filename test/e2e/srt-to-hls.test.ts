@@ -14,6 +14,7 @@ import {
   waitUntil,
 } from '../support/e2e.ts';
 import { type LossyProxy, startLossyProxy } from '../support/lossy-udp-proxy.ts';
+import { openPlayer } from '../support/player.ts';
 
 interface Health {
   relay: {
@@ -41,13 +42,7 @@ async function waitForSegments(stream: CreatedStream, count: number) {
 async function playsInHlsJs(stream: CreatedStream) {
   const browser = await launchChromium();
   try {
-    const page = await browser.newPage();
-    await page.goto(stream.playback.player);
-    await waitUntil(
-      'playback to start',
-      () => page.evaluate(() => (document.querySelector('video')?.currentTime ?? 0) > 0.5 || null),
-      30_000,
-    );
+    const page = await openPlayer(browser, stream);
     const t0 = await page.evaluate(() => document.querySelector('video')?.currentTime ?? 0);
     await page.waitForTimeout(4000);
     const t1 = await page.evaluate(() => document.querySelector('video')?.currentTime ?? 0);

@@ -13,6 +13,7 @@ import {
   publish,
   stackInfo,
   startExtraRelay,
+  waitForEndlist,
   waitUntil,
 } from '../support/e2e.ts';
 import { type Fault, FaultProxy, parsePartPath } from '../support/fault-proxy.ts';
@@ -64,14 +65,7 @@ describe('upload faults between the relay and the Worker', () => {
     expect(code, `${encoder.stderr}\n${relayLog()}`).toBe(0);
 
     const mediaUrl = stream.playback.hls.replace('master.m3u8', 'source/index.m3u8');
-    const text = await waitUntil(
-      'EXT-X-ENDLIST',
-      async () => {
-        const t = await (await fetch(mediaUrl)).text();
-        return t.includes('#EXT-X-ENDLIST') ? t : null;
-      },
-      40_000,
-    );
+    const text = await waitForEndlist(mediaUrl);
     expect(proxy.injected['503']).toBeGreaterThan(3);
     expect(proxy.injected.late + proxy.injected.drop).toBe(2);
 
@@ -133,14 +127,7 @@ describe('upload faults between the relay and the Worker', () => {
     expect(view.fatal).toEqual([]);
 
     expect(await encoder.exited, `${encoder.stderr}\n${relayLog()}`).toBe(0);
-    const text = await waitUntil(
-      'EXT-X-ENDLIST',
-      async () => {
-        const t = await (await fetch(mediaUrl)).text();
-        return t.includes('#EXT-X-ENDLIST') ? t : null;
-      },
-      40_000,
-    );
+    const text = await waitForEndlist(mediaUrl);
     const checked = await expectServedIntact(proxy, stream.id, text, mediaUrl);
     // Everything advertised before the restart is still served, byte for byte.
     for (const [uri, bytes] of advertised) {

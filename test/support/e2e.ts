@@ -121,6 +121,18 @@ export async function waitUntil<T>(
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
+/** Polls the media playlist at `mediaUrl` until it carries EXT-X-ENDLIST; returns that playlist. */
+export function waitForEndlist(mediaUrl: string, timeoutMs = 40_000): Promise<string> {
+  return waitUntil(
+    'EXT-X-ENDLIST',
+    async () => {
+      const t = await (await fetch(mediaUrl)).text();
+      return t.includes('#EXT-X-ENDLIST') ? t : null;
+    },
+    timeoutMs,
+  );
+}
+
 /** A relay process of its own (a second venue uplink), beside the stack's relay. */
 export interface ExtraRelay {
   rtmpBase: string;
