@@ -6,7 +6,7 @@
  */
 import { evictDurableObject, runDurableObjectAlarm, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import type { IngestRole } from '../../../src/contract/ingest.ts';
+import type { IngestRole, StreamConfig } from '../../../src/contract/ingest.ts';
 import {
   bodyText,
   endSession,
@@ -24,16 +24,19 @@ import {
 
 const CONFIG = { ...TEST_CONFIG, reconnectWindow: 5, failoverTimeout: 1, failbackHoldOff: 0 };
 
+/** What a relay sends to start session `sessionId` of `streamId` as `role`. */
+function sessionInput(
+  streamId: string,
+  sessionId: string,
+  role: IngestRole,
+  config: StreamConfig = CONFIG,
+  relay = { remoteAddress: '127.0.0.1:1', relayId: 'relay-test' },
+) {
+  return { streamId, sessionId, config, protocol: 'rtmp' as const, ...relay, role };
+}
+
 async function start(streamId: string, sessionId: string, role: IngestRole) {
-  const result = await streamStub(streamId).startSession({
-    streamId,
-    sessionId,
-    config: CONFIG,
-    protocol: 'rtmp',
-    remoteAddress: '127.0.0.1:1',
-    relayId: 'relay-test',
-    role,
-  });
+  const result = await streamStub(streamId).startSession(sessionInput(streamId, sessionId, role));
   if (!result.ok) throw new Error(result.detail);
   expect(result.firstMsn).toBe(0);
 }
@@ -177,15 +180,7 @@ describe('StreamDO failover', () => {
     // Both inputs stay healthy through the hold-off (3 s failover timeout): the switch back is a failback.
     const config = { ...CONFIG, failoverTimeout: 3, failbackHoldOff: 1 };
     const begin = async (sessionId: string, role: IngestRole) => {
-      const r = await streamStub(id).startSession({
-        streamId: id,
-        sessionId,
-        config,
-        protocol: 'rtmp',
-        remoteAddress: '127.0.0.1:1',
-        relayId: 'relay-test',
-        role,
-      });
+      const r = await streamStub(id).startSession(sessionInput(id, sessionId, role, config));
       if (!r.ok) throw new Error(r.detail);
       await putInit(id, sessionId);
       return r.firstMsn;
@@ -261,26 +256,11 @@ describe('StreamDO failover', () => {
     await start(id, 'se_a', 'primary');
     await putInit(id, 'se_a');
     await putParts(id, 'se_a', fixtureParts.slice(0, 7));
-    const refused = await streamStub(id).startSession({
-      streamId: id,
-      sessionId: 'se_a2',
-      config: CONFIG,
-      protocol: 'rtmp',
-      remoteAddress: '127.0.0.1:2',
-      relayId: 'relay-2',
-      role: 'primary',
-    });
+    const relay2 = { remoteAddress: '127.0.0.1:2', relayId: 'relay-2' };
+    const refused = await streamStub(id).startSession(sessionInput(id, 'se_a2', 'primary', CONFIG, relay2));
     expect(refused).toMatchObject({ ok: false, code: 'already-live' });
     await sleep(1100);
-    const taken = await streamStub(id).startSession({
-      streamId: id,
-      sessionId: 'se_a2',
-      config: CONFIG,
-      protocol: 'rtmp',
-      remoteAddress: '127.0.0.1:2',
-      relayId: 'relay-2',
-      role: 'primary',
-    });
+    const taken = await streamStub(id).startSession(sessionInput(id, 'se_a2', 'primary', CONFIG, relay2));
     expect(taken).toMatchObject({ ok: true, firstMsn: 2, takenOver: 'se_a' });
     const gone = await putPart(id, 'se_a', fixtureParts[7]!);
     expect(gone.status).toBe(410);
