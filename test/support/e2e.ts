@@ -121,6 +121,11 @@ export async function waitUntil<T>(
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
+/** ffmpeg reads `hlsUrl` back and decodes `seconds` of it: its exit code and error output. */
+export function decodeHls(hlsUrl: string, seconds = 6) {
+  return run('ffmpeg', ['-v', 'error', '-i', hlsUrl, '-t', String(seconds), '-f', 'null', '-'], 60_000);
+}
+
 /** Polls the media playlist at `mediaUrl` until it carries EXT-X-ENDLIST; returns that playlist. */
 export function waitForEndlist(mediaUrl: string, timeoutMs = 40_000): Promise<string> {
   return waitUntil(
