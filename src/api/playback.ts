@@ -5,7 +5,12 @@
  */
 import { type Context, Hono } from 'hono';
 import { cors } from 'hono/cors';
-import { type CachedRequest, notFoundCacheControl, playlistCacheControl } from '../hls/cache-policy.ts';
+import {
+  type CachedRequest,
+  notFoundCacheControl,
+  playlistCacheControl,
+  REFUSAL_CACHE_CONTROL,
+} from '../hls/cache-policy.ts';
 import { type Directives, parseDirectives } from '../hls/directives.ts';
 import { initKey, partKey } from '../media/keys.ts';
 import { concatenatedResponse, objectResponse, throughCache } from '../media/serve.ts';
@@ -121,18 +126,19 @@ playback.get('/live/:streamId/:rendition/index.m3u8', async (c) => {
   const parsed = parseDirectives(new URL(c.req.url).searchParams);
   const request: CachedRequest =
     parsed.ok && parsed.value.msn !== undefined ? 'blocking-playlist' : 'playlist';
-  if (!parsed.ok) return fail(c, 400, parsed.detail, notFoundCacheControl(1));
+  if (!parsed.ok) return fail(c, 400, parsed.detail, REFUSAL_CACHE_CONTROL);
   const shared = await sharedPlaylist(c, c.req.param('streamId'), c.req.param('rendition'), parsed.value);
   const { answer } = shared;
   const td = Math.max(1, answer.kind === 'reject' ? 1 : answer.targetDuration);
   switch (answer.kind) {
     case 'reject':
-      return fail(c, 400, answer.detail, notFoundCacheControl(td));
+      return fail(c, 400, answer.detail, REFUSAL_CACHE_CONTROL);
     case 'not-found':
       return fail(c, 404, 'no such stream or rendition', notFoundCacheControl(td, request));
     case 'timeout':
       // DESIGN.md: a blocking request that cannot be satisfied within three target durations gets 503.
-      return fail(c, 503, 'the requested part did not arrive in time', notFoundCacheControl(td, request));
+      // Refusals are never cached: the same URL is a fine request a few parts later.
+      return fail(c, 503, 'the requested part did not arrive in time', REFUSAL_CACHE_CONTROL);
     case 'playlist':
       return playlistResponse(
         c,

@@ -65,6 +65,15 @@ export function concatenatedResponse(
 }
 
 /**
+ * The cache key of a media URL: its origin and path alone. Media paths name immutable bytes, so no query
+ * parameter changes the answer; keeping them would let `?x=N` miss the cache and read R2 on every request.
+ */
+export function mediaCacheKey(url: string): string {
+  const u = new URL(url);
+  return `${u.origin}${u.pathname}`;
+}
+
+/**
  * Serves `request` from the edge cache, or builds the response with `make`, stores a copy (when it is a 200)
  * and returns it. `waitUntil` keeps the cache write alive after the response is sent.
  */
@@ -74,7 +83,7 @@ export async function throughCache(
   make: () => Promise<Response>,
 ): Promise<Response> {
   const cache = caches.default;
-  const cacheKey = new Request(request.url, { method: 'GET' });
+  const cacheKey = new Request(mediaCacheKey(request.url), { method: 'GET' });
   const hit = await cache.match(cacheKey);
   if (hit) return hit;
   const response = await make();

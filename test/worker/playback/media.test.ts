@@ -1,5 +1,6 @@
-import { SELF } from 'cloudflare:test';
+import { env, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { partKey } from '../../../src/media/keys.ts';
 import {
   bodyText,
   FIXTURE_CODECS,
@@ -99,5 +100,21 @@ describe('viewer media routes', () => {
     const far = await SELF.fetch(`${ORIGIN}/live/med-hint/source/se_a/3.0.m4s`);
     expect(far.status).toBe(404);
     await far.body?.cancel();
+  });
+
+  it('keys the media cache by path alone: junk query parameters are served from the cache', async () => {
+    await startSession('med-key', 'se_a');
+    await putInit('med-key', 'se_a');
+    await putParts('med-key', 'se_a', fixtureParts.slice(0, 2));
+    const url = `${ORIGIN}/live/med-key/source/se_a/0.1.m4s`;
+    const first = await SELF.fetch(`${url}?x=1`);
+    expect(await bytes(first)).toEqual(fixtureParts[1]?.bytes);
+    // With the object gone from R2, only the edge cache can still answer, whatever the query says.
+    await env.MEDIA.delete(partKey('med-key', 'se_a', 'source', 0, 1));
+    for (const query of ['', '?x=2', '?_=cachebust&token=abc']) {
+      const res = await SELF.fetch(`${url}${query}`);
+      expect(res.status, query).toBe(200);
+      expect(await bytes(res)).toEqual(fixtureParts[1]?.bytes);
+    }
   });
 });
