@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { type RelayLimits, readLimits } from './limits.ts';
 
 export interface RelayConfig {
   /** Base URL of the Worker (`WORKER_URL`), no trailing slash. */
@@ -20,6 +21,13 @@ export interface RelayConfig {
   /** UDP port of the SRT listener. */
   srtPort: number;
   metricsPort: number;
+  /**
+   * Address the metrics port binds (`METRICS_HOST`, default 127.0.0.1 even when `HOST` is 0.0.0.0): metrics
+   * name streams and peers, so they are opened to a scraper on purpose, not by the encoder-facing bind.
+   */
+  metricsHost: string;
+  /** Connection and buffer limits (limits.ts, `MAX_CONNECTIONS`, `RTMP_*`, `SRT_*`). */
+  limits: RelayLimits;
   /** Stable id of this relay process in health reports and logs (`RELAY_ID`, default hostname-pid). */
   relayId: string;
 }
@@ -90,6 +98,8 @@ export function loadConfig(env: Env = process.env): RelayConfig {
     rtmpsKeyFile,
     srtPort: port('SRT_PORT', 9000),
     metricsPort: port('METRICS_PORT', 9100),
+    metricsHost: text('METRICS_HOST') ?? '127.0.0.1',
+    limits: readLimits(env, problems),
     relayId: text('RELAY_ID') ?? `${hostname()}-${process.pid}`,
   };
   const tcpPorts = [

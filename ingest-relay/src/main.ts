@@ -5,9 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig, type RelayConfig } from './config.ts';
+import { ConnectionAdmission } from './listen/admission.ts';
 import { startRtmpServer } from './listen/rtmp/server.ts';
 import { startSrtServer } from './listen/srt/server.ts';
-import { log } from './log.ts';
+import { log, RateLimitedLog } from './log.ts';
+import { counter } from './metrics.ts';
 import { startMetricsServer } from './metrics-server.ts';
 import { createIngestHub } from './session.ts';
 
@@ -27,33 +29,58 @@ async function start(config: RelayConfig): Promise<Closable[]> {
   });
   const servers: Closable[] = [];
   const urls: Record<string, string> = {};
+  // One admission for every listener: MAX_CONNECTIONS and MAX_CONNECTIONS_PER_IP count them all.
+  const admission = new ConnectionAdmission(config.limits);
+  const common = { hub, host: config.host, limits: config.limits, admission };
   try {
-    const rtmp = await startRtmpServer({ hub, host: config.host, port: config.rtmpPort });
+    const rtmp = await startRtmpServer({ ...common, port: config.rtmpPort });
     servers.push({ name: 'rtmp', close: () => rtmp.close() });
     urls.rtmp = `${rtmp.url}/{streamKey}`;
 
     if (config.rtmpsCertFile !== undefined && config.rtmpsKeyFile !== undefined) {
       const tls = { cert: readFileSync(config.rtmpsCertFile), key: readFileSync(config.rtmpsKeyFile) };
-      const rtmps = await startRtmpServer({ hub, host: config.host, port: config.rtmpsPort, tls });
+      const rtmps = await startRtmpServer({ ...common, port: config.rtmpsPort, tls });
       servers.push({ name: 'rtmps', close: () => rtmps.close() });
       urls.rtmps = `${rtmps.url}/{streamKey}`;
     }
 
     // SRT: one UDP port, callers routed by streamid (listen/srt/).
-    const srt = await startSrtServer({ hub, host: config.host, port: config.srtPort });
+    const srt = await startSrtServer({ ...common, port: config.srtPort });
     servers.push({ name: 'srt', close: () => srt.close() });
     urls.srt = `srt://${config.host}:${srt.port}?streamid={streamKey}`;
 
     // The metrics port last: its /healthz answering means every listener is up.
-    const metrics = await startMetricsServer({ host: config.host, port: config.metricsPort });
+    const metrics = await startMetricsServer({ host: config.metricsHost, port: config.metricsPort });
     servers.push({ name: 'metrics', close: () => metrics.close() });
-    urls.metrics = `http://${config.host}:${metrics.port}/metrics`;
+    urls.metrics = `http://${config.metricsHost}:${metrics.port}/metrics`;
   } catch (err) {
     await Promise.allSettled(servers.map((s) => s.close()));
     throw err;
   }
   log.info({ relayId: config.relayId, workerUrl: config.workerUrl, ...urls }, 'ingest relay listening');
   return servers;
+}
+
+const uncaughtErrors = counter(
+  'relay_uncaught_errors_total',
+  'Exceptions and rejections that escaped every session error boundary (logged, the process keeps serving)',
+  ['kind'],
+);
+
+/**
+ * The last resort: anything that escapes the per-connection and per-datagram boundaries is logged (at most
+ * once a second, with a count) and counted, and the process keeps serving every other stream. Exiting here
+ * would end every live stream on the relay for one peer's bug.
+ */
+function installLastResortHandlers(): void {
+  const errors = new RateLimitedLog(log, 1000, 10);
+  const report = (kind: 'exception' | 'rejection', err: unknown) => {
+    uncaughtErrors.inc({ kind });
+    const detail = err instanceof Error ? { err: err.message, stack: err.stack } : { err: String(err) };
+    errors.error({ kind, ...detail }, 'error escaped a session boundary; the relay keeps serving');
+  };
+  process.on('uncaughtException', (err) => report('exception', err));
+  process.on('unhandledRejection', (reason) => report('rejection', reason));
 }
 
 async function main(): Promise<void> {
@@ -67,6 +94,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  installLastResortHandlers();
   const servers = await start(config);
 
   let stopping = false;

@@ -56,6 +56,8 @@ export default async function setup(project: TestProject) {
   const control = createServer(async (req, res) => {
     // POST /relay/stop|start, POST /worker/stop|start: fault tests restart either mid-stream.
     if (!stack) return void res.writeHead(503).end();
+    // GET /log: every line the Worker and the relays have written so far (secrets-in-logs test).
+    if (req.url === '/log') return void res.writeHead(200).end(lines.join('\n'));
     try {
       if (req.url === '/relay/stop') await stack.stopRelay('SIGKILL');
       else if (req.url === '/relay/start') await stack.startRelay();

@@ -1,7 +1,8 @@
 // Bad peers against one listener while a good ffmpeg publish runs on it: each bad connection closes with a
 // logged reason, and the good publish keeps delivering units throughout.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChunkWriter } from '../../../ingest-relay/src/listen/rtmp/chunk-stream.ts';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { FlvDemuxer } from '../../../ingest-relay/src/demux/flv.ts';
+import { basicHeader, ChunkWriter } from '../../../ingest-relay/src/listen/rtmp/chunk-stream.ts';
 import {
   commandMessage,
   setChunkSizeMessage,
@@ -9,6 +10,7 @@ import {
   userControlMessage,
 } from '../../../ingest-relay/src/listen/rtmp/messages.ts';
 import { type RtmpServer, startRtmpServer } from '../../../ingest-relay/src/listen/rtmp/server.ts';
+import { registry } from '../../../ingest-relay/src/metrics.ts';
 import {
   memoryLog,
   publishWithFfmpeg,
@@ -25,16 +27,32 @@ describe('RTMP listener under bad input', { timeout: 20_000 }, () => {
   let server: RtmpServer;
   let good: ReturnType<typeof startFfmpegPublish>;
   let goodSession: RecordedSession;
+  /** Demuxers that saw media before `poison` was set: the good publish's. Any later one throws. */
+  const healthy = new WeakSet<FlvDemuxer>();
+  let poison = false;
 
   beforeAll(async () => {
+    // A relay bug inside a parser, injected: a TypeError from the FLV demuxer of every connection that
+    // starts after `poison` is set. The original runs for the rest.
+    const video = FlvDemuxer.prototype.video;
+    vi.spyOn(FlvDemuxer.prototype, 'video').mockImplementation(function (
+      this: FlvDemuxer,
+      ...args: Parameters<FlvDemuxer['video']>
+    ) {
+      if (!poison) healthy.add(this);
+      else if (!healthy.has(this)) throw new TypeError('injected parser bug');
+      return video.apply(this, args);
+    });
     server = await startRtmpServer({
       hub,
       host: '127.0.0.1',
       port: 0,
       log: logs.log,
-      handshakeTimeoutMs: 1000,
-      maxWriteBufferBytes: 64 * 1024,
-      writeStallTimeoutMs: 2000,
+      limits: {
+        rtmpHandshakeTimeoutMs: 1000,
+        rtmpMaxWriteBufferBytes: 64 * 1024,
+        rtmpWriteStallTimeoutMs: 2000,
+      },
     });
     // Long enough to outlast every case below; the last case stops it.
     good = startFfmpegPublish(`${server.url}/good`, { seconds: 120 });
@@ -46,14 +64,17 @@ describe('RTMP listener under bad input', { timeout: 20_000 }, () => {
     good.interrupt();
     await good.result;
     await server.close();
+    vi.restoreAllMocks();
   });
 
   /** Runs a bad peer, then checks its logged reason and that the good publish kept flowing meanwhile. */
   async function expectIsolated(code: string, reason: RegExp, badPeer: () => Promise<void>): Promise<void> {
     const before = goodSession.units().length;
+    const seen = logs.lines().length;
+    const mine = () => logs.lines().slice(seen);
     await badPeer();
-    await waitFor(`a ${code} close`, () => logs.lines().some((l) => l.code === code), 10_000);
-    const line = logs.lines().find((l) => l.code === code);
+    await waitFor(`a ${code} close`, () => mine().some((l) => l.code === code), 10_000);
+    const line = mine().find((l) => l.code === code);
     expect(String(line?.reason)).toMatch(reason);
     await waitFor('more good units', () => goodSession.units().length > before + 10, 5000);
     expect(goodSession.endReason).toBeUndefined();
@@ -89,10 +110,10 @@ describe('RTMP listener under bad input', { timeout: 20_000 }, () => {
     });
   });
 
-  it('an oversize message length', async () => {
+  it('an oversize message length before the publish is authorized', async () => {
     await expectIsolated(
-      'message-too-large',
-      /16777215 bytes .* exceeds the 8388608-byte limit/,
+      'limit',
+      /16777215 bytes .* exceeds the 65536-byte limit \(RTMP_PREAUTH_BUFFER_BYTES\)/,
       async () => {
         const c = await RawClient.connect(server.port);
         await c.handshake();
@@ -156,6 +177,32 @@ describe('RTMP listener under bad input', { timeout: 20_000 }, () => {
     client?.socket.destroy();
   });
 
+  it('a parser that throws (a relay bug) closes only its own connection', async () => {
+    poison = true;
+    try {
+      await expectIsolated('internal', /relay error: injected parser bug/, async () => {
+        const victim = await publishWithFfmpeg(`${server.url}/victim`, { seconds: 2 });
+        expect(victim.code).not.toBe(0);
+      });
+      expect(hub.session('victim')?.endReason).toMatch(/injected parser bug/);
+    } finally {
+      poison = false;
+    }
+  });
+
+  it('huge declared messages on many chunk streams, each partly filled', async () => {
+    await expectIsolated('limit', /more than 64 chunk streams \(RTMP_MAX_CHUNK_STREAMS\)/, async () => {
+      const c = await RawClient.connect(server.port);
+      await c.handshake();
+      // 60,000 declared bytes (under the pre-authorization limit) with 128 sent, on chunk streams 3..202.
+      for (let csid = 3; csid < 203 && !c.socket.destroyed; csid++) {
+        const header = [...basicHeader(0, csid), 0, 0, 0, 0x00, 0xea, 0x60, 20, 0, 0, 0, 0];
+        c.send(Uint8Array.from([...header, ...new Uint8Array(128)]));
+      }
+      await c.closed;
+    });
+  });
+
   it('ended the good publish only when ffmpeg stopped', async () => {
     expect(goodSession.endReason).toBeUndefined();
     good.interrupt();
@@ -163,6 +210,41 @@ describe('RTMP listener under bad input', { timeout: 20_000 }, () => {
     await waitFor('end', () => goodSession.endReason !== undefined);
     expect(goodSession.endReason).toBe('encoder disconnected');
   }, 20_000);
+});
+
+describe('RTMP connection limits', () => {
+  it('refuses connections past MAX_CONNECTIONS_PER_IP at once, counts them, and admits again after a close', async () => {
+    const logs = memoryLog();
+    const server = await startRtmpServer({
+      hub: new RecordingHub(),
+      host: '127.0.0.1',
+      port: 0,
+      log: logs.log,
+      limits: { maxConnectionsPerIp: 3 },
+    });
+    const hits = async () => {
+      const metric = await registry.getSingleMetricAsString('relay_limit_hits_total');
+      return Number(/limit="MAX_CONNECTIONS_PER_IP"\} (\d+)/.exec(metric)?.[1] ?? 0);
+    };
+    const before = await hits();
+    const idle = await Promise.all([0, 1, 2].map(() => RawClient.connect(server.port)));
+    try {
+      await waitFor('three connections', () => server.connections === 3);
+      const refused = await RawClient.connect(server.port);
+      await refused.closed;
+      expect(server.connections).toBe(3);
+      expect(await hits()).toBe(before + 1);
+      expect(logs.lines().some((l) => l.limit === 'MAX_CONNECTIONS_PER_IP')).toBe(true);
+      idle[0]!.socket.destroy();
+      await waitFor('the slot to free', () => server.connections === 2);
+      const again = await RawClient.connect(server.port);
+      await waitFor('the new connection', () => server.connections === 3);
+      again.socket.destroy();
+    } finally {
+      for (const c of idle) c.socket.destroy();
+      await server.close();
+    }
+  });
 });
 
 describe('RTMP listener back-pressure', () => {

@@ -179,6 +179,68 @@ describe('ChunkReader', () => {
 });
 
 describe('ChunkWriter', () => {
+  it('allocates only for bytes that arrived, however long the declared messages', () => {
+    const reader = new ChunkReader();
+    const before = process.memoryUsage().arrayBuffers;
+    // 8 MiB declared on each of 60 chunk streams, 128 bytes sent on each: 480 MiB if reserved up front.
+    for (let csid = 3; csid < 63; csid++) {
+      reader.push(Uint8Array.from([...fmt0(csid, 0, 8 * 1024 * 1024, 9, 1), ...fill(128, csid)]));
+    }
+    expect(reader.buffered).toBe(60 * 128);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(4 * 1024 * 1024);
+  });
+
+  it('bounds the bytes of unfinished messages over all chunk streams, and the number of chunk streams', () => {
+    const reader = new ChunkReader({ maxBufferedBytes: 1000, limitNames: { maxBufferedBytes: 'BUDGET' } });
+    // Chunks of 400: two messages half sent hold 800 bytes; a third would hold 1,200.
+    reader.push(Uint8Array.from([...fmt0(2, 0, 4, 1, 0), ...u32(400)]));
+    reader.push(Uint8Array.from([...fmt0(4, 0, 800, 9, 1), ...fill(400, 1)]));
+    reader.push(Uint8Array.from([...fmt0(6, 0, 800, 8, 1), ...fill(400, 2)]));
+    expect(reader.buffered).toBe(800);
+    let error: unknown;
+    try {
+      reader.push(Uint8Array.from([...fmt0(8, 0, 800, 8, 1), ...fill(400, 3)]));
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(RtmpError);
+    expect((error as RtmpError).limit).toBe('BUDGET');
+    // Completed messages give their bytes back to the budget.
+    const ok = new ChunkReader({ maxBufferedBytes: 1000 });
+    ok.push(Uint8Array.from([...fmt0(2, 0, 4, 1, 0), ...u32(4096)]));
+    for (let i = 0; i < 10; i++) ok.push(Uint8Array.from([...fmt0(4, i, 900, 9, 1), ...fill(900, i)]));
+    expect(ok.buffered).toBe(0);
+    const few = new ChunkReader({ maxChunkStreams: 3 });
+    few.push(Uint8Array.from([...fmt0(3, 0, 0, 20, 0), ...fmt0(4, 0, 0, 20, 0), ...fmt0(5, 0, 0, 20, 0)]));
+    expect(() => few.push(Uint8Array.from(fmt0(6, 0, 0, 20, 0)))).toThrow(/more than 3 chunk streams/);
+  });
+
+  it('applies tighter limits until setLimits raises them', () => {
+    const reader = new ChunkReader({ maxMessageLength: 100, maxBufferedBytes: 100 });
+    expect(() =>
+      new ChunkReader({ maxMessageLength: 100 }).push(Uint8Array.from(fmt0(4, 0, 101, 9, 1))),
+    ).toThrow(/exceeds the 100-byte limit/);
+    reader.setLimits({ maxMessageLength: 1000, maxBufferedBytes: 1000, maxChunkStreams: 8 });
+    const got = messages(reader.push(Uint8Array.from([...fmt0(4, 0, 101, 9, 1), ...fill(101, 0)])));
+    expect(got.map((m) => m.payload.byteLength)).toEqual([101]);
+    expect(reader.buffered).toBe(0);
+  });
+
+  it('reassembles a large chunk that arrives in many small reads', () => {
+    const reader = new ChunkReader();
+    const size = 1 << 20;
+    const payload = Uint8Array.from(fill(size, 5));
+    const head = Uint8Array.from([...fmt0(2, 0, 4, 1, 0), ...u32(size), ...fmt0(6, 0, size, 9, 1)]);
+    const bytes = Buffer.concat([head, payload]);
+    const got: RtmpMessage[] = [];
+    for (let at = 0; at < bytes.byteLength; at += 1000) {
+      got.push(...messages(reader.push(bytes.subarray(at, at + 1000))));
+    }
+    expect(got).toHaveLength(2);
+    expect(Buffer.compare(got[1]!.payload, payload)).toBe(0);
+    expect(reader.buffered).toBe(0);
+  });
+
   it('writes chunks the reader reads back, including extended timestamps and large csids', () => {
     const writer = new ChunkWriter();
     const reader = new ChunkReader();

@@ -5,7 +5,8 @@
  */
 import dgram from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { TsDemuxer } from '../../../ingest-relay/src/demux/mpegts/demuxer.ts';
 import {
   ExtType,
   encodeStreamIdWire,
@@ -24,7 +25,7 @@ let attacker: dgram.Socket;
 let answers = 0;
 
 beforeAll(async () => {
-  hub = new RecordingHub({ good: null });
+  hub = new RecordingHub({ good: null, steady: null, victim: null });
   server = await startSrtServer({ host: '127.0.0.1', port: 0, hub });
   attacker = dgram.createSocket('udp4');
   attacker.on('message', () => {
@@ -132,5 +133,39 @@ describe('SRT listener under bad input', () => {
     expect(session?.ended).toBe('peer shutdown');
     const video = session?.events.filter((e) => e.type === 'unit' && e.unit.kind === 'video') ?? [];
     expect(video.length).toBeGreaterThanOrEqual(85); // 3 s at 30 fps, nothing lost
+  }, 20_000);
+
+  it('a parser that throws (a relay bug) closes only its own connection; a parallel ffmpeg publish never notices', async () => {
+    // Demuxers that saw data before `poison` is set are the steady publish's; any later one throws.
+    const healthy = new WeakSet<TsDemuxer>();
+    let poison = false;
+    const push = TsDemuxer.prototype.push;
+    const spy = vi.spyOn(TsDemuxer.prototype, 'push').mockImplementation(function (
+      this: TsDemuxer,
+      ...args: Parameters<TsDemuxer['push']>
+    ) {
+      if (!poison) healthy.add(this);
+      else if (!healthy.has(this)) throw new TypeError('injected parser bug');
+      return push.apply(this, args);
+    });
+    try {
+      const steady = ffmpegToSrt(`srt://127.0.0.1:${server.port}?streamid=steady&latency=120000`, 4);
+      for (let i = 0; i < 100 && !hub.sessions.some((x) => x.streamKey === 'steady'); i++) await sleep(20);
+      await sleep(300);
+      poison = true;
+      const victim = ffmpegToSrt(`srt://127.0.0.1:${server.port}?streamid=victim&latency=120000`, 2);
+      const v = await victim;
+      expect(v.code).not.toBe(0); // the relay shut the victim's connection
+      const r = await steady;
+      expect(r.code, r.stderr).toBe(0);
+      const victimSession = hub.sessions.find((x) => x.streamKey === 'victim');
+      expect(victimSession?.ended).toMatch(/relay error: injected parser bug/);
+      const session = hub.sessions.find((x) => x.streamKey === 'steady');
+      expect(session?.ended).toBe('peer shutdown');
+      const video = session?.events.filter((e) => e.type === 'unit' && e.unit.kind === 'video') ?? [];
+      expect(video.length).toBeGreaterThanOrEqual(115); // 4 s at 30 fps, nothing lost
+    } finally {
+      spy.mockRestore();
+    }
   }, 20_000);
 });

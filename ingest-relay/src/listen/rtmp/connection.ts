@@ -4,10 +4,10 @@
  * server hands bytes in through receive() and gets bytes, pauses and closes out through ConnectionIo.
  */
 import { randomFillSync } from 'node:crypto';
-import type { Logger } from 'pino';
 import type { IngestProtocol } from '../../../../src/contract/ingest.ts';
 import { FlvDemuxer } from '../../demux/flv.ts';
-import { RateLimitedLog } from '../../log.ts';
+import { countLimitHit, DEFAULT_LIMITS, LIMIT_SPECS, type RelayLimits } from '../../limits.ts';
+import { type Logger, RateLimitedLog } from '../../log.ts';
 import { counter } from '../../metrics.ts';
 import { splitAggregate } from './aggregate.ts';
 import { type Amf0Object, type Amf0Value, decodeAmf0 } from './amf0.ts';
@@ -46,7 +46,44 @@ export interface RtmpConnectionOptions {
   remoteAddress: string;
   log: Logger;
   io: ConnectionIo;
-  maxMessageLength?: number;
+  /** The chunk reader's limits before and after authorization (limits.ts); defaults when absent. */
+  limits?: Partial<RelayLimits>;
+}
+
+/**
+ * Before the publish is authorized a peer can only send commands, which are small: one budget bounds the
+ * largest message and every unfinished message together. Media comes after Publish.Start (ffmpeg and OBS
+ * wait for it), and only then may a message be a keyframe.
+ */
+function preauthLimits(l: RelayLimits) {
+  const name = LIMIT_SPECS.rtmpPreauthBufferBytes.env;
+  return {
+    limits: {
+      maxMessageLength: l.rtmpPreauthBufferBytes,
+      maxBufferedBytes: l.rtmpPreauthBufferBytes,
+      maxChunkStreams: l.rtmpMaxChunkStreams,
+    },
+    names: {
+      maxMessageLength: name,
+      maxBufferedBytes: name,
+      maxChunkStreams: LIMIT_SPECS.rtmpMaxChunkStreams.env,
+    },
+  };
+}
+
+function publishingLimits(l: RelayLimits) {
+  return {
+    limits: {
+      maxMessageLength: l.rtmpMaxMessageBytes,
+      maxBufferedBytes: l.rtmpMaxBufferBytes,
+      maxChunkStreams: l.rtmpMaxChunkStreams,
+    },
+    names: {
+      maxMessageLength: LIMIT_SPECS.rtmpMaxMessageBytes.env,
+      maxBufferedBytes: LIMIT_SPECS.rtmpMaxBufferBytes.env,
+      maxChunkStreams: LIMIT_SPECS.rtmpMaxChunkStreams.env,
+    },
+  };
 }
 
 export class RtmpConnection {
@@ -56,6 +93,7 @@ export class RtmpConnection {
   readonly #writer = new ChunkWriter();
   readonly #demux = new FlvDemuxer();
   readonly #warn: RateLimitedLog;
+  readonly #limits: RelayLimits;
   #nextStreamId = 1;
   #state: 'connecting' | 'connected' | 'opening' | 'publishing' | 'closed' = 'connecting';
   #session: PublishSessionPort | undefined;
@@ -64,7 +102,9 @@ export class RtmpConnection {
 
   constructor(options: RtmpConnectionOptions) {
     this.#o = options;
-    this.#reader = new ChunkReader({ maxMessageLength: options.maxMessageLength });
+    this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
+    const pre = preauthLimits(this.#limits);
+    this.#reader = new ChunkReader({ ...pre.limits, limitNames: pre.names });
     this.#warn = new RateLimitedLog(options.log);
   }
 
@@ -89,7 +129,16 @@ export class RtmpConnection {
     return this.#handshake.describeIncomplete();
   }
 
-  /** Bytes from the socket. Bad input closes this connection with the reason; nothing is thrown. */
+  /** Bytes held by the chunk reader (unfinished messages), for tests and the hostile-client bench. */
+  get buffered(): number {
+    return this.#reader.buffered;
+  }
+
+  /**
+   * Bytes from the socket. Bad input closes this connection with the reason; so does any other error raised
+   * while handling it (a parser bug), which is logged with its stack: nothing is thrown, and no other
+   * connection notices.
+   */
   receive(bytes: Uint8Array, now: number): void {
     if (this.#state === 'closed') return;
     try {
@@ -106,9 +155,23 @@ export class RtmpConnection {
         else this.#onMessage(event.message, now);
       }
     } catch (err) {
-      if (err instanceof RtmpError) this.#close(err.message, err.code);
-      else throw err;
+      this.#fail(err);
     }
+  }
+
+  /** The connection's error boundary: an RtmpError is the peer's fault, anything else ours. */
+  #fail(err: unknown): void {
+    if (err instanceof RtmpError) {
+      if (err.limit !== undefined) countLimitHit(err.limit);
+      this.#close(err.message, err.code);
+      return;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    this.#o.log.error(
+      { err: message, stack: err instanceof Error ? err.stack : undefined },
+      'RTMP connection failed inside the relay; closing it',
+    );
+    this.#close(`relay error: ${message}`, 'internal');
   }
 
   /** The socket is gone (closed by the peer, a timeout or the server): end the session once. */
@@ -248,9 +311,18 @@ export class RtmpConnection {
     this.#send(userControlMessage(UserControlEvent.streamBegin, streamId));
     const request = { streamKey, protocol: this.#o.protocol, remoteAddress: this.#o.remoteAddress };
     this.#o.hub.open(request).then(
-      (session) => this.#onOpened(session),
-      (err: unknown) => this.#onRefused(err),
+      (session) => this.#guard(() => this.#onOpened(session)),
+      (err: unknown) => this.#guard(() => this.#onRefused(err)),
     );
+  }
+
+  /** Callbacks that run outside receive() get the same boundary. */
+  #guard(run: () => void): void {
+    try {
+      run();
+    } catch (err) {
+      this.#fail(err);
+    }
   }
 
   #onOpened(session: PublishSessionPort): void {
@@ -261,6 +333,8 @@ export class RtmpConnection {
     }
     this.#session = session;
     this.#state = 'publishing';
+    const publishing = publishingLimits(this.#limits);
+    this.#reader.setLimits(publishing.limits, publishing.names);
     session.onDrain(() => this.#o.io.resume());
     session.onFatal((reason) => this.#close(reason, 'session'));
     this.#o.log.info({ streamId: session.streamId, sessionId: session.sessionId }, 'RTMP publish started');
@@ -280,8 +354,13 @@ export class RtmpConnection {
     // `@setDataFrame`, `onMetaData`, {...} from ffmpeg/OBS; a bare `onMetaData`, {...} from others.
     const at = values.indexOf('onMetaData');
     if (at < 0) return;
+    if (this.#state !== 'publishing') {
+      // Nothing an unauthorized peer sends is kept or logged whole.
+      droppedMessages.inc({ reason: 'metadata-before-publish' });
+      return;
+    }
     this.#metadata = values[at + 1];
-    this.#o.log.info({ metadata: this.#metadata }, 'RTMP stream metadata');
+    this.#o.log.info(metadataSummary(this.#metadata), 'RTMP stream metadata');
   }
 
   #onMedia(message: RtmpMessage, now: number): void {
@@ -304,6 +383,30 @@ export class RtmpConnection {
       if (!session.push(event)) this.#o.io.pause();
     }
   }
+}
+
+/** The few onMetaData fields worth a log line, each a number or a short string; never the object whole. */
+const METADATA_FIELDS = [
+  'width',
+  'height',
+  'framerate',
+  'videodatarate',
+  'audiodatarate',
+  'videocodecid',
+  'audiocodecid',
+  'audiosamplerate',
+  'encoder',
+] as const;
+
+function metadataSummary(metadata: Amf0Value): Record<string, number | string> {
+  const out: Record<string, number | string> = {};
+  if (!isObject(metadata)) return out;
+  for (const field of METADATA_FIELDS) {
+    const v = metadata[field];
+    if (typeof v === 'number') out[field] = v;
+    else if (typeof v === 'string') out[field] = v.slice(0, 64);
+  }
+  return out;
 }
 
 function isObject(value: Amf0Value): value is Amf0Object {

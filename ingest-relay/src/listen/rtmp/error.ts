@@ -5,10 +5,13 @@
 export class RtmpError extends Error {
   /** Short, low-cardinality label for the `relay_connection_errors_total` metric. */
   readonly code: string;
+  /** The configured limit that refused the input (its environment variable), when one did. */
+  readonly limit: string | undefined;
 
-  constructor(code: string, message: string) {
-    super(message);
+  constructor(code: string, message: string, limit?: string) {
+    super(limit === undefined ? message : `${message} (${limit})`);
     this.name = 'RtmpError';
     this.code = code;
+    this.limit = limit;
   }
 }

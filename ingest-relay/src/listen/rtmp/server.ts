@@ -5,10 +5,11 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import type { Logger } from 'pino';
 import type { IngestProtocol } from '../../../../src/contract/ingest.ts';
-import { log as rootLog } from '../../log.ts';
+import { DEFAULT_LIMITS, hitLimit, type RelayLimits } from '../../limits.ts';
+import { type Logger, RateLimitedLog, log as rootLog } from '../../log.ts';
 import { connectionErrorsTotal, connectionsActive, connectionsTotal } from '../../metrics.ts';
+import { ConnectionAdmission } from '../admission.ts';
 import { RtmpConnection } from './connection.ts';
 import type { PublishHub } from './hub.ts';
 
@@ -19,16 +20,10 @@ export interface RtmpServerOptions {
   port: number;
   /** PEM certificate chain and key: serve RTMPS (RTMP over TLS) instead of RTMP. */
   tls?: { cert: string | Buffer; key: string | Buffer };
-  /** C0+C1 and C2 must arrive within this long, ms. */
-  handshakeTimeoutMs?: number;
-  /** After the handshake, a connection that sends nothing for this long is closed, ms. */
-  idleTimeoutMs?: number;
-  /** A peer that lets this many bytes of our replies pile up unread is closed. */
-  maxWriteBufferBytes?: number;
-  /** A peer that reads none of our pending bytes for this long is closed, ms. */
-  writeStallTimeoutMs?: number;
-  /** Largest RTMP message accepted, bytes. */
-  maxMessageLength?: number;
+  /** Timeouts and buffer limits (limits.ts); missing fields take the documented defaults. */
+  limits?: Partial<RelayLimits>;
+  /** Shared with the other listeners (MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP); one of its own if absent. */
+  admission?: ConnectionAdmission;
   log?: Logger;
 }
 
@@ -49,17 +44,39 @@ const GRACE_MS = 2000;
 export async function startRtmpServer(options: RtmpServerOptions): Promise<RtmpServer> {
   const protocol: IngestProtocol = options.tls ? 'rtmps' : 'rtmp';
   const log = (options.log ?? rootLog).child({ protocol });
-  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
-  const idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
-  const maxWriteBufferBytes = options.maxWriteBufferBytes ?? 1024 * 1024;
-  const writeStallTimeoutMs = options.writeStallTimeoutMs ?? 15_000;
+  const limits: RelayLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const admission = options.admission ?? new ConnectionAdmission(limits);
+  const handshakeTimeoutMs = limits.rtmpHandshakeTimeoutMs;
+  const idleTimeoutMs = limits.rtmpIdleTimeoutMs;
+  const maxWriteBufferBytes = limits.rtmpMaxWriteBufferBytes;
+  const writeStallTimeoutMs = limits.rtmpWriteStallTimeoutMs;
+  /** Refusals and closes are logged at most ten a second over the listener, whatever the flood. */
+  const refusals = new RateLimitedLog(log, 1000, 10);
+  const closes = new RateLimitedLog(log, 1000, 10);
   /** Open sockets, each with the function that ends its session and destroys it. */
   const live = new Map<net.Socket, (reason: string) => Promise<void>>();
   let nextId = 1;
 
+  /** MAX_CONNECTIONS / MAX_CONNECTIONS_PER_IP, before any byte is read (for RTMPS, before TLS). */
+  const admit = (socket: net.Socket): boolean => {
+    const admitted = admission.admit(socket.remoteAddress ?? '?');
+    if (!admitted.ok) {
+      connectionErrorsTotal.inc({ protocol, reason: 'connection-limit' });
+      refusals.warn(
+        { remote: socket.remoteAddress, limit: admitted.limit, reason: admitted.reason },
+        'RTMP connection refused',
+      );
+      socket.destroy();
+      return false;
+    }
+    socket.once('close', admitted.release);
+    return true;
+  };
+
   const onSocket = (socket: net.Socket) => {
     const remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
-    const connLog = log.child({ conn: nextId++, remote: remoteAddress });
+    const conn = nextId++;
+    const connLog = log.child({ conn, remote: remoteAddress });
     connectionsTotal.inc({ protocol });
     connectionsActive.inc({ protocol });
     socket.setNoDelay(true);
@@ -71,9 +88,9 @@ export async function startRtmpServer(options: RtmpServerOptions): Promise<RtmpS
       if (closing) return;
       closing = true;
       if (code === undefined) {
-        connLog.info({ reason }, 'RTMP connection closed');
+        closes.info({ conn, remote: remoteAddress, reason }, 'RTMP connection closed');
       } else {
-        connLog.warn({ reason, code }, 'RTMP connection closed');
+        closes.warn({ conn, remote: remoteAddress, reason, code }, 'RTMP connection closed');
         connectionErrorsTotal.inc({ protocol, reason: code });
       }
       void connection.disconnected(reason);
@@ -91,18 +108,23 @@ export async function startRtmpServer(options: RtmpServerOptions): Promise<RtmpS
       protocol,
       remoteAddress,
       log: connLog,
-      maxMessageLength: options.maxMessageLength,
+      limits,
       io: {
         send(bytes) {
           if (closing || socket.destroyed) return;
           const flushed = socket.write(bytes);
           if (socket.writableLength > maxWriteBufferBytes) {
-            fail(`encoder is not reading: ${socket.writableLength} bytes unsent`, 'write-buffer', 'destroy');
-          } else if (!flushed && stallTimer === undefined) {
-            stallTimer = setTimeout(
-              () => fail(`encoder read nothing for ${writeStallTimeoutMs} ms`, 'write-stall', 'destroy'),
-              writeStallTimeoutMs,
+            const limit = hitLimit('rtmpMaxWriteBufferBytes');
+            fail(
+              `encoder is not reading: ${socket.writableLength} bytes unsent (${limit})`,
+              'write-buffer',
+              'destroy',
             );
+          } else if (!flushed && stallTimer === undefined) {
+            stallTimer = setTimeout(() => {
+              const limit = hitLimit('rtmpWriteStallTimeoutMs');
+              fail(`encoder read nothing for ${writeStallTimeoutMs} ms (${limit})`, 'write-stall', 'destroy');
+            }, writeStallTimeoutMs);
           }
         },
         close: (reason, code) => fail(reason, code, 'end'),
@@ -125,8 +147,9 @@ export async function startRtmpServer(options: RtmpServerOptions): Promise<RtmpS
     });
 
     const handshakeTimer = setTimeout(() => {
+      const limit = hitLimit('rtmpHandshakeTimeoutMs');
       fail(
-        `${connection.describeIncompleteHandshake()} within ${handshakeTimeoutMs} ms`,
+        `${connection.describeIncompleteHandshake()} within ${handshakeTimeoutMs} ms (${limit})`,
         'handshake-timeout',
         'destroy',
       );
@@ -134,16 +157,24 @@ export async function startRtmpServer(options: RtmpServerOptions): Promise<RtmpS
     socket.setTimeout(idleTimeoutMs);
     socket.on('timeout', () => {
       // A socket paused by back-pressure is quiet because of us, not the encoder.
-      if (!paused && connection.handshakeDone)
-        fail(`no data for ${idleTimeoutMs} ms`, 'idle-timeout', 'destroy');
+      if (!paused && connection.handshakeDone) {
+        const limit = hitLimit('rtmpIdleTimeoutMs');
+        fail(`no data for ${idleTimeoutMs} ms (${limit})`, 'idle-timeout', 'destroy');
+      }
     });
     socket.on('drain', () => {
       clearTimeout(stallTimer);
       stallTimer = undefined;
     });
     socket.on('data', (data: Buffer) => {
-      connection.receive(data, Date.now());
-      if (connection.handshakeDone) clearTimeout(handshakeTimer);
+      // The connection's own boundary catches its errors; this one is for the code around it.
+      try {
+        connection.receive(data, Date.now());
+        if (connection.handshakeDone) clearTimeout(handshakeTimer);
+      } catch (err) {
+        connLog.error({ err: errorText(err) }, 'RTMP connection failed inside the relay');
+        fail(`relay error: ${errorText(err)}`, 'internal', 'destroy');
+      }
     });
     socket.on('error', (err) => connLog.debug({ err: err.message }, 'socket error'));
     socket.on('close', () => {
@@ -156,27 +187,34 @@ export async function startRtmpServer(options: RtmpServerOptions): Promise<RtmpS
         const reason = connection.handshakeDone
           ? 'encoder disconnected'
           : connection.describeIncompleteHandshake();
+        const fields = { conn, remote: remoteAddress, reason };
         if (connection.handshakeDone) {
-          connLog.info({ reason }, 'RTMP connection closed by the peer');
+          closes.info(fields, 'RTMP connection closed by the peer');
         } else {
           connectionErrorsTotal.inc({ protocol, reason: 'handshake-truncated' });
-          connLog.warn({ reason, code: 'handshake-truncated' }, 'RTMP connection closed by the peer');
+          closes.warn({ ...fields, code: 'handshake-truncated' }, 'RTMP connection closed by the peer');
         }
         void connection.disconnected(reason);
       }
     });
   };
 
+  // Admission runs on the raw TCP socket; for RTMPS the session starts after the TLS handshake.
   const server = options.tls
-    ? tls.createServer(
-        { cert: options.tls.cert, key: options.tls.key, handshakeTimeout: handshakeTimeoutMs },
-        onSocket,
-      )
-    : net.createServer(onSocket);
+    ? tls.createServer({ cert: options.tls.cert, key: options.tls.key, handshakeTimeout: handshakeTimeoutMs })
+    : net.createServer();
+  if (options.tls) {
+    server.on('connection', (raw: net.Socket) => void admit(raw));
+    server.on('secureConnection', onSocket);
+  } else {
+    server.on('connection', (socket: net.Socket) => {
+      if (admit(socket)) onSocket(socket);
+    });
+  }
   if (options.tls) {
     // A failed TLS handshake never reaches onSocket: log it here so a bad client is not silent.
     server.on('tlsClientError', (err, socket) => {
-      log.warn({ reason: err.message, remote: socket.remoteAddress }, 'RTMPS TLS handshake failed');
+      refusals.warn({ reason: err.message, remote: socket.remoteAddress }, 'RTMPS TLS handshake failed');
       connectionErrorsTotal.inc({ protocol, reason: 'tls' });
     });
   }
@@ -206,4 +244,8 @@ export async function startRtmpServer(options: RtmpServerOptions): Promise<RtmpS
       await closed;
     },
   };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

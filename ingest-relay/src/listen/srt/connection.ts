@@ -11,7 +11,6 @@ import { Receiver, type ReceiverOutput, type ReceiverStats } from './receiver.ts
 export interface ConnectionStats extends ReceiverStats {
   socketId: number;
   peer: string;
-  streamKey: string;
   streamId: string;
   latencyMs: number;
   encrypted: boolean;
@@ -22,7 +21,6 @@ export interface ConnectionOptions {
   socketId: number;
   peerSocketId: number;
   peer: { address: string; port: number };
-  streamKey: string;
   streamId: string;
   initialSeq: number;
   flowWindow: number;
@@ -139,7 +137,6 @@ export class SrtConnection {
       ...this.#receiver.stats(),
       socketId: this.socketId,
       peer: this.peerKey,
-      streamKey: this.#opts.streamKey,
       streamId: this.#opts.streamId,
       latencyMs: this.#opts.latencyMs,
       encrypted: this.#keys !== undefined,

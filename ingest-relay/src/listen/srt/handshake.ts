@@ -150,7 +150,14 @@ export interface Accepted {
 
 export function acceptConclusion(
   req: ConclusionRequest,
-  opts: { passphrase: string | null; latencyMs: number; socketId: number; peerAddress: string },
+  opts: {
+    passphrase: string | null;
+    latencyMs: number;
+    socketId: number;
+    peerAddress: string;
+    /** Our receive buffer, packets: the flow window we answer with is the smaller of this and the caller's. */
+    maxFlowWindow?: number;
+  },
 ): Accepted | Refusal {
   let keys: StreamKeys | undefined;
   if (opts.passphrase !== null) {
@@ -188,7 +195,7 @@ export function acceptConclusion(
       extensionField: ExtFlag.hsreq | (req.kmreq ? ExtFlag.kmreq : 0),
       initialSeq: req.initialSeq,
       mtu: Math.min(req.mtu, 1500),
-      flowWindow: req.flowWindow,
+      flowWindow: Math.min(req.flowWindow, opts.maxFlowWindow ?? req.flowWindow),
       handshakeType: HandshakeType.conclusion,
       socketId: opts.socketId,
       cookie: 0,

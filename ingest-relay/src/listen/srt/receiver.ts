@@ -30,6 +30,8 @@ export interface ReceiverStats {
   lost: number;
   retransmitted: number;
   dropped: number;
+  /** Packets beyond the receive buffer (the flow window) that were refused. */
+  overflowed: number;
   duplicates: number;
   delivered: number;
   deliveredBytes: number;
@@ -89,6 +91,7 @@ export class Receiver {
     lost: 0,
     retransmitted: 0,
     dropped: 0,
+    overflowed: 0,
     duplicates: 0,
     delivered: 0,
     deliveredBytes: 0,
@@ -115,7 +118,7 @@ export class Receiver {
     }
     // A packet beyond the receive window is not something a live sender can produce: ignore it.
     if (seqDiff(pkt.seq, this.#head) >= this.#window) {
-      this.#stats.dropped++;
+      this.#stats.overflowed++;
       return out;
     }
     this.#countRate(pkt.payload.byteLength, nowUs);

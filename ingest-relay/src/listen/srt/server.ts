@@ -8,8 +8,10 @@ import { randomBytes, randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import type { SessionHealthReport } from '../../../../src/contract/health.ts';
-import { log, RateLimitedLog } from '../../log.ts';
+import { DEFAULT_LIMITS, hitLimit, LIMIT_SPECS, type RelayLimits } from '../../limits.ts';
+import { log, RateLimitedLog, registerSecret } from '../../log.ts';
 import { connectionErrorsTotal, connectionsActive, connectionsTotal } from '../../metrics.ts';
+import { ConnectionAdmission } from '../admission.ts';
 import { type ConnectionStats, SrtConnection } from './connection.ts';
 import {
   acceptConclusion,
@@ -38,8 +40,10 @@ export interface SrtServerOptions {
   hub: SrtIngestHub;
   /** Our receiver latency (TSBPD delay), ms; the larger of this and the caller's proposal wins. Default 120. */
   latencyMs?: number;
-  /** Silence after which a connection is closed, ms. Default 5000. */
-  peerIdleTimeoutMs?: number;
+  /** Peer idle timeout, pending handshakes, receive buffer (limits.ts); defaults when absent. */
+  limits?: Partial<RelayLimits>;
+  /** Shared with the other listeners (MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP); one of its own if absent. */
+  admission?: ConnectionAdmission;
   /** Tests: every TS payload of a connection, in delivery order, before demux. */
   onTsPayload?: (streamKey: string, payload: Uint8Array) => void;
 }
@@ -63,18 +67,19 @@ export interface SrtServer {
 
 const TICK_MS = 5;
 const METRICS_INTERVAL_MS = 1000;
-const MAX_PENDING = 256;
-const FLOW_WINDOW_MAX = 25_600;
 
 export async function startSrtServer(opts: SrtServerOptions): Promise<SrtServer> {
   const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 8 * 1024 * 1024 });
   const secret = randomBytes(32);
   const listenerSocketId = randomInt(1, 0x7fffffff);
   const latencyMs = opts.latencyMs ?? 120;
-  const idleUs = (opts.peerIdleTimeoutMs ?? 5000) * 1000;
+  const limits: RelayLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const admission = opts.admission ?? new ConnectionAdmission(limits);
+  const idleUs = limits.srtPeerIdleTimeoutMs * 1000;
   const bySocketId = new Map<number, SrtConnection>();
   const byPeer = new Map<string, SrtConnection>();
-  const pending = new Set<string>();
+  /** Conclusions waiting for the Worker, each holding an admission slot. */
+  const pending = new Map<string, () => void>();
   const reported = new Map<SrtConnection, Reported>();
   const counters: SrtServerCounters = {
     malformed: 0,
@@ -85,6 +90,9 @@ export async function startSrtServer(opts: SrtServerOptions): Promise<SrtServer>
     accepted: 0,
   };
   const warn = new RateLimitedLog(log);
+  /** Refusals and internal errors are logged at most once a second each: a flood costs a counter. */
+  const refusals = new RateLimitedLog(log, 1000, 10);
+  const failures = new RateLimitedLog(log);
   const epochUs = Math.round(performance.now() * 1000);
   const nowUs = () => Math.round(performance.now() * 1000);
 
@@ -103,7 +111,7 @@ export async function startSrtServer(opts: SrtServerOptions): Promise<SrtServer>
     counters.rejections++;
     srtRejections.inc({ reason: String(code) });
     connectionErrorsTotal.inc({ protocol: 'srt', reason: `reject-${code}` });
-    log.info({ peer: `${peer.address}:${peer.port}`, code, reason }, 'srt: handshake refused');
+    refusals.warn({ peer: `${peer.address}:${peer.port}`, code, reason }, 'srt: handshake refused');
     const pkt = control(ControlType.handshake, {
       destSocketId: hs.socketId,
       timestamp: ts,
@@ -121,13 +129,18 @@ export async function startSrtServer(opts: SrtServerOptions): Promise<SrtServer>
     const peerKey = `${peer.address}:${peer.port}`;
     const arrivedUs = nowUs();
     const ts = (arrivedUs - epochUs) >>> 0;
+    const release = pending.get(peerKey) ?? (() => {});
+    /** Once the connection exists, its close releases the admission slot. */
+    let handedOver = false;
     try {
       const auth = await opts.hub.authorize(req.streamKey, 'srt');
+      registerSecret(auth.srtPassphrase);
       const accepted = acceptConclusion(req, {
         passphrase: auth.srtPassphrase,
         latencyMs,
         socketId: allocateSocketId(bySocketId),
         peerAddress: peer.address,
+        maxFlowWindow: limits.srtMaxBufferPackets,
       });
       if (!accepted.ok) return reject(hs, accepted.reject, accepted.reason, peer, ts);
       let live: SrtConnection | undefined;
@@ -147,10 +160,9 @@ export async function startSrtServer(opts: SrtServerOptions): Promise<SrtServer>
         socketId: accepted.response.socketId,
         peerSocketId: req.callerSocketId,
         peer: { address: peer.address, port: peer.port },
-        streamKey: req.streamKey,
         streamId: session.streamId,
         initialSeq: req.initialSeq,
-        flowWindow: Math.min(req.flowWindow, FLOW_WINDOW_MAX),
+        flowWindow: Math.min(req.flowWindow, limits.srtMaxBufferPackets),
         latencyMs: accepted.latencyMs,
         keys: accepted.keys,
         passphrase: auth.srtPassphrase,
@@ -163,6 +175,7 @@ export async function startSrtServer(opts: SrtServerOptions): Promise<SrtServer>
           publisher.push(payload, Date.now());
         },
         onClose: (reason) => {
+          release();
           bySocketId.delete(conn.socketId);
           if (byPeer.get(peerKey) === conn) byPeer.delete(peerKey);
           connectionsActive.dec({ protocol: 'srt' });
@@ -171,6 +184,13 @@ export async function startSrtServer(opts: SrtServerOptions): Promise<SrtServer>
           reported.delete(conn);
           forgetConnection(session.streamId);
           log.info({ peer: peerKey, streamId: session.streamId, reason, stats }, 'srt: closed');
+          if (stats.overflowed > 0) {
+            const limit = LIMIT_SPECS.srtMaxBufferPackets.env;
+            log.warn(
+              { peer: peerKey, streamId: session.streamId, overflowed: stats.overflowed, limit },
+              'srt: packets beyond the receive buffer were refused',
+            );
+          }
           publisher.end(reason);
         },
       });
@@ -185,11 +205,13 @@ export async function startSrtServer(opts: SrtServerOptions): Promise<SrtServer>
         'srt: connected',
       );
       conn.resendConclusion();
+      handedOver = true;
     } catch (err) {
       const { code, reason } = refusalFor(err);
       reject(hs, code, reason, peer, ts);
     } finally {
       pending.delete(peerKey);
+      if (!handedOver) release();
     }
   };
 
@@ -218,13 +240,37 @@ export async function startSrtServer(opts: SrtServerOptions): Promise<SrtServer>
     // A bad cookie gets no answer: it is either stale or forged, and answering would reflect traffic.
     if (!read.ok && read.reject === Reject.rogue) return ignore('malformed', peerKey, read.reason);
     if (!read.ok) return reject(hs, read.reject, read.reason, peer, ts);
-    if (pending.size >= MAX_PENDING)
-      return reject(hs, Reject.resource, 'too many handshakes pending', peer, ts);
-    pending.add(peerKey);
+    if (pending.size >= limits.srtMaxPendingHandshakes) {
+      const limit = hitLimit('srtMaxPendingHandshakes');
+      return reject(hs, Reject.resource, `too many handshakes pending (${limit})`, peer, ts);
+    }
+    const admitted = admission.admit(peer.address);
+    if (!admitted.ok) return reject(hs, Reject.resource, `${admitted.reason} (${admitted.limit})`, peer, ts);
+    pending.set(peerKey, admitted.release);
     void conclude(hs, read.request, peer, peerTs);
   };
 
-  socket.on('message', (msg, rinfo) => {
+  /**
+   * The datagram handler's error boundary: an error while handling one peer's packet (a relay bug) closes
+   * that peer's connection, if it has one, and nothing else; the socket keeps serving every other caller.
+   */
+  const onDatagram = (msg: Buffer, rinfo: dgram.RemoteInfo) => {
+    try {
+      route(msg, rinfo);
+    } catch (err) {
+      const peerKey = `${rinfo.address}:${rinfo.port}`;
+      const conn = byPeer.get(peerKey);
+      const message = err instanceof Error ? err.message : String(err);
+      connectionErrorsTotal.inc({ protocol: 'srt', reason: 'internal' });
+      failures.error(
+        { peer: peerKey, streamId: conn?.stats().streamId, err: message, stack: (err as Error)?.stack },
+        'srt: packet handling failed inside the relay; closing that connection',
+      );
+      conn?.close(`relay error: ${message}`, true, nowUs());
+    }
+  };
+
+  const route = (msg: Buffer, rinfo: dgram.RemoteInfo) => {
     const peerKey = `${rinfo.address}:${rinfo.port}`;
     if (msg.byteLength > MAX_DATAGRAM_BYTES) return ignore('oversized', peerKey, `${msg.byteLength} bytes`);
     const bytes = new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
@@ -242,7 +288,8 @@ export async function startSrtServer(opts: SrtServerOptions): Promise<SrtServer>
     if (pkt.kind === 'control' && pkt.type === ControlType.handshake)
       return onHandshake(pkt.cif, pkt.timestamp, rinfo);
     conn.onPacket(pkt, nowUs());
-  });
+  };
+  socket.on('message', onDatagram);
   socket.on('error', (err) => log.error({ err }, 'srt: socket error'));
 
   await new Promise<void>((resolve, reject) => {
@@ -258,10 +305,23 @@ export async function startSrtServer(opts: SrtServerOptions): Promise<SrtServer>
     const now = nowUs();
     const report = ++ticks % Math.round(METRICS_INTERVAL_MS / TICK_MS) === 0;
     for (const conn of [...bySocketId.values()]) {
-      if (now - conn.lastHeardUs > idleUs) conn.close('peer idle timeout', true, now);
-      else conn.tick(now);
-      if (report && !conn.closed)
-        reported.set(conn, reportConnection(conn.stats(), reported.get(conn) ?? NOTHING_REPORTED));
+      try {
+        if (now - conn.lastHeardUs > idleUs) {
+          const limit = hitLimit('srtPeerIdleTimeoutMs');
+          conn.close(`peer idle timeout (${limit})`, true, now);
+        } else conn.tick(now);
+        if (report && !conn.closed)
+          reported.set(conn, reportConnection(conn.stats(), reported.get(conn) ?? NOTHING_REPORTED));
+      } catch (err) {
+        // The same boundary for timer work: one connection's failure closes that connection only.
+        const message = err instanceof Error ? err.message : String(err);
+        connectionErrorsTotal.inc({ protocol: 'srt', reason: 'internal' });
+        failures.error(
+          { peer: conn.peerKey, err: message },
+          'srt: timer work failed; closing that connection',
+        );
+        conn.close(`relay error: ${message}`, true, now);
+      }
     }
   }, TICK_MS);
 

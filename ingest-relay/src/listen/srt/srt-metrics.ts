@@ -1,4 +1,5 @@
 /** Prometheus metrics of the SRT listener (`relay_srt_*`); per-connection series are labelled by stream id. */
+import { LIMIT_SPECS, limitHits } from '../../limits.ts';
 import { counter, gauge } from '../../metrics.ts';
 
 export const srtRejections = counter('relay_srt_rejections_total', 'SRT handshakes refused, by reason', [
@@ -24,6 +25,7 @@ export interface Reported {
   lost: number;
   retransmitted: number;
   dropped: number;
+  overflowed: number;
   undecryptable: number;
 }
 
@@ -32,22 +34,28 @@ export const NOTHING_REPORTED: Reported = {
   lost: 0,
   retransmitted: 0,
   dropped: 0,
+  overflowed: 0,
   undecryptable: 0,
 };
+
+/** The outcomes exported per stream; `overflowed` also counts as a hit of SRT_MAX_BUFFER_PACKETS. */
+const OUTCOMES = ['received', 'lost', 'retransmitted', 'dropped', 'overflowed', 'undecryptable'] as const;
 
 export function reportConnection(
   stats: Reported & { streamId: string; rttUs: number; bitrate: number },
   prev: Reported,
 ): Reported {
   const labels = { stream_id: stats.streamId };
-  for (const outcome of ['received', 'lost', 'retransmitted', 'dropped', 'undecryptable'] as const) {
+  for (const outcome of OUTCOMES) {
     const delta = stats[outcome] - prev[outcome];
     if (delta > 0) srtPackets.inc({ ...labels, outcome }, delta);
   }
+  const overflowed = stats.overflowed - prev.overflowed;
+  if (overflowed > 0) limitHits.inc({ limit: LIMIT_SPECS.srtMaxBufferPackets.env }, overflowed);
   srtRtt.set(labels, stats.rttUs / 1e6);
   srtBitrate.set(labels, stats.bitrate);
   const { received, lost, retransmitted, dropped, undecryptable } = stats;
-  return { received, lost, retransmitted, dropped, undecryptable };
+  return { received, lost, retransmitted, dropped, overflowed: stats.overflowed, undecryptable };
 }
 
 export function forgetConnection(streamId: string): void {
