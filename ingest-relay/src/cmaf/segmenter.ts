@@ -22,7 +22,7 @@
  * - nothing is emitted before the first keyframe; earlier video is dropped and counted.
  */
 
-import { parseAvcC, parseSps } from '../codec/h264.ts';
+import { sameBytes } from '../codec/bytes.ts';
 import type {
   AccessUnit,
   AudioTrackConfig,
@@ -226,22 +226,12 @@ export class CmafSegmenter {
     const configs: TrackConfig[] = [video, audio].filter(
       (c): c is VideoTrackConfig | AudioTrackConfig => !!c,
     );
-    let frameRate: number | undefined;
     this.#tracks = configs.map((config, i) => {
-      const track: MuxTrack = { id: i + 1, config, timescale: trackTimescale(config) };
-      if (config.kind === 'video') {
-        const avc = parseAvcC(config.avcC);
-        const sps = avc.ok && avc.value.sps[0] ? parseSps(avc.value.sps[0]) : undefined;
-        if (sps?.ok) {
-          frameRate = sps.value.frameRate;
-          if (sps.value.sar) track.sar = sps.value.sar;
-        }
-      } else {
+      if (config.kind === 'audio') {
         // HE-AAC with explicit SBR signalling reports the output rate: 2048 output samples per core frame.
-        this.#audioFrame =
-          config.codecString.endsWith('.5') || config.codecString.endsWith('.29') ? 2048 : 1024;
+        this.#audioFrame = config.objectType === 5 || config.objectType === 29 ? 2048 : 1024;
       }
-      return track;
+      return { id: i + 1, config, timescale: trackTimescale(config) };
     });
     const first = key ?? this.#buffered[0]!;
     this.#originSec = first.dts / (first.kind === 'video' ? video!.timescale : audio!.timescale);
@@ -253,7 +243,7 @@ export class CmafSegmenter {
       tracks: configs,
     };
     if (video) init.resolution = `${video.width}x${video.height}`;
-    if (video && frameRate) init.frameRate = frameRate;
+    if (video?.frameRate) init.frameRate = video.frameRate;
     out.push(init);
     const buffered = this.#buffered;
     this.#buffered = [];
@@ -459,8 +449,4 @@ export function planGopParts(frames: number, frameTicks: number, partTarget: num
     return [first, ...Array.from({ length: count }, (_, i) => base + (i < rest % count ? 1 : 0))];
   }
   return [];
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && a.every((v, i) => v === b[i]);
 }

@@ -9,8 +9,9 @@ import {
   type SegmenterOptions,
   type SegmenterOutput,
 } from '../../../ingest-relay/src/cmaf/segmenter.ts';
-import { buildAvcC } from '../../../ingest-relay/src/codec/h264.ts';
+import { buildAvcC, parseSps } from '../../../ingest-relay/src/codec/h264.ts';
 import type { DemuxEvent } from '../../../ingest-relay/src/media/access-unit.ts';
+import { aacTrackConfig, h264TrackConfig } from '../../../ingest-relay/src/media/track-config.ts';
 import { decodeErrors, ffprobeJson, withTempDir } from '../../support/ffmpeg.ts';
 import { makeDemuxEvents } from './fixture.ts';
 import { findBoxes, inspectMp4 } from './mux-inspect.ts';
@@ -126,31 +127,14 @@ describe('CMAF segmenter rules', () => {
   // A real SPS/PPS (x264, High, 320x180, 30 fps VUI), fixed here so the golden box tree never moves.
   const sps = Uint8Array.from(Buffer.from('6764000cacd941419f9f011000000300100000030320f1429960', 'hex'));
   const pps = Uint8Array.from(Buffer.from('68ef8fcb', 'hex'));
-  const avcC = buildAvcC(sps, [pps]);
-  const video: DemuxEvent = {
-    type: 'config',
-    track: {
-      kind: 'video',
-      codec: 'h264',
-      timescale: 1000,
-      avcC,
-      width: 320,
-      height: 180,
-      codecString: 'avc1.64000c',
-    },
-  };
-  const audio: DemuxEvent = {
-    type: 'config',
-    track: {
-      kind: 'audio',
-      codec: 'aac',
-      timescale: 1000,
-      audioSpecificConfig: new Uint8Array([0x11, 0x90]),
-      sampleRate: 48000,
-      channelCount: 2,
-      codecString: 'mp4a.40.2',
-    },
-  };
+  const spsInfo = parseSps(sps);
+  if (!spsInfo.ok) throw new Error(spsInfo.error);
+  const videoTrack = (avcC: Uint8Array) => h264TrackConfig(1000, avcC, spsInfo.value);
+  const video: DemuxEvent = { type: 'config', track: videoTrack(buildAvcC(sps, [pps])) };
+  // AudioSpecificConfig 0x1190: AAC LC, 48 kHz, 2 channels.
+  const asc = new Uint8Array([0x11, 0x90]);
+  const audioTrack = aacTrackConfig(1000, asc, { objectType: 2, sampleRate: 48000, channelCount: 2 });
+  const audio: DemuxEvent = { type: 'config', track: audioTrack };
   const v = (ms: number, keyframe: boolean, size = 100): DemuxEvent => ({
     type: 'unit',
     unit: { kind: 'video', dts: ms, pts: ms, keyframe, data: new Uint8Array(size), receivedAt: 5000 + ms },
@@ -270,18 +254,7 @@ describe('CMAF segmenter rules', () => {
   });
 
   it('treats a changed codec configuration as fatal, and an identical repeat as harmless', () => {
-    const changed: DemuxEvent = {
-      type: 'config',
-      track: {
-        kind: 'video',
-        codec: 'h264',
-        timescale: 1000,
-        avcC: buildAvcC(sps, [pps, pps]),
-        width: 320,
-        height: 180,
-        codecString: 'avc1.64000c',
-      },
-    };
+    const changed: DemuxEvent = { type: 'config', track: videoTrack(buildAvcC(sps, [pps, pps])) };
     const seg = new CmafSegmenter({ partTarget: 0.2, segmentTarget: 1, firstMsn: 0 });
     const out: SegmenterOutput[] = [];
     for (const ev of [video, audio, ...stream(30, 25), video]) out.push(...seg.push(ev));
