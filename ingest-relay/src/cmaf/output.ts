@@ -2,6 +2,7 @@
  * What the segmenter emits, and the byte encoding of it: the CMAF header (`init-segment.ts`) once the tracks
  * are known, then each closed part with its audio as one moof+mdat (`fragment.ts`).
  */
+import type { PartMeta } from '../../../src/contract/ingest.ts';
 import type { TrackConfig } from '../media/access-unit.ts';
 import { type FragmentTrack, fragment } from './fragment.ts';
 import { initSegment, type MuxTrack, trackTimescale } from './init-segment.ts';
@@ -20,17 +21,13 @@ export interface InitOutput {
   tracks: TrackConfig[];
 }
 
-export interface PartOutput {
+/**
+ * A part as the relay <-> Worker contract names it (`PartMeta`: msn, part, duration in seconds, independent,
+ * programDateTime, segmentEnd), with its bytes. The session adds the rendition and the size and uploads it.
+ */
+export interface PartOutput extends Omit<PartMeta, 'rendition' | 'size'> {
   type: 'part';
-  msn: number;
-  part: number;
   bytes: Uint8Array;
-  /** Seconds. */
-  duration: number;
-  independent: boolean;
-  /** Epoch ms of the part's first sample. */
-  programDateTime: number;
-  segmentEnd: boolean;
 }
 
 export type SegmenterOutput = InitOutput | PartOutput | { type: 'fatal'; reason: string };
