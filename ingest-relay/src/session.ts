@@ -262,20 +262,13 @@ class PipelineSession implements PublishSession {
         this.#note(this.#sink.putInit(meta, out.bytes).backpressure);
         continue;
       }
-      const meta: PartMeta = {
-        rendition: SOURCE_RENDITION,
-        msn: out.msn,
-        part: out.part,
-        duration: out.duration,
-        independent: out.independent,
-        programDateTime: out.programDateTime,
-        segmentEnd: out.segmentEnd,
-        size: out.bytes.byteLength,
-      };
+      // The segmenter's part is the contract's PartMeta, less the rendition and size added here.
+      const { type: _, bytes, ...part } = out;
+      const meta: PartMeta = { rendition: SOURCE_RENDITION, ...part, size: bytes.byteLength };
       partsProduced.inc();
       // Debug level: one line per part, with the wall clock it was cut (bench/rtmp-latency.ts reads these).
       this.#logger.debug({ msn: meta.msn, part: meta.part, cutAt: this.#now() }, 'part cut');
-      this.#note(this.#sink.putPart(meta, out.bytes).backpressure);
+      this.#note(this.#sink.putPart(meta, bytes).backpressure);
     }
     // The segmenter's counters are cumulative: warn only when they grow, not on every unit after the first drop.
     const s = this.#segmenter.stats;

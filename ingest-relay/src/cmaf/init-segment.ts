@@ -31,8 +31,6 @@ export interface MuxTrack {
   config: TrackConfig;
   /** Media timescale of the track in the output (mdhd). */
   timescale: number;
-  /** Sample aspect ratio for pasp, when the SPS declares one other than 1:1. */
-  sar?: { width: number; height: number };
 }
 
 export function trackTimescale(config: TrackConfig): number {
@@ -165,7 +163,7 @@ function minf(t: MuxTrack): Uint8Array {
 }
 
 function stbl(t: MuxTrack): Uint8Array {
-  const entry = t.config.kind === 'video' ? avc1(t.config, t.sar) : mp4a(t.config, t.id);
+  const entry = t.config.kind === 'video' ? avc1(t.config) : mp4a(t.config, t.id);
   return box(
     'stbl',
     fullBox(
@@ -203,7 +201,7 @@ function stbl(t: MuxTrack): Uint8Array {
 }
 
 /** ISO 14496-15 5.4.2: VisualSampleEntry 'avc1' (parameter sets only in avcC) with its avcC. */
-function avc1(c: VideoTrackConfig, sar?: { width: number; height: number }): Uint8Array {
+function avc1(c: VideoTrackConfig): Uint8Array {
   const entry = fields((w) => {
     w.u32(0).u16(0).u16(1); // reserved[6], data_reference_index
     w.u16(0).u16(0).u32(0).u32(0).u32(0); // pre_defined, reserved, pre_defined[3]
@@ -212,6 +210,8 @@ function avc1(c: VideoTrackConfig, sar?: { width: number; height: number }): Uin
     for (let i = 0; i < 32; i++) w.u8(0); // compressorname
     w.u16(0x0018).u16(0xffff); // depth, pre_defined = -1
   });
+  // pasp only when the SPS declares a sample aspect ratio other than 1:1.
+  const sar = c.sar;
   const pasp =
     sar && (sar.width !== 1 || sar.height !== 1)
       ? [

@@ -206,6 +206,13 @@ export class ByteWriter {
   }
 }
 
+/** Whether `a` holds the same bytes as `b` (false when `a` is absent). */
+export function sameBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
+  if (a === undefined || a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   let total = 0;
   for (const p of parts) total += p.byteLength;

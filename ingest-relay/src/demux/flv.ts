@@ -6,9 +6,11 @@
  * names the codec with a FourCC. The relay packages H.264 + AAC-LC only: any other codec is a fatal error that
  * names the codec and what to send instead. Timestamps are RTMP milliseconds (timescale 1000), unwrapped.
  */
-import { AAC_FRAME_SAMPLES, aacCodecString, parseAudioSpecificConfig } from '../codec/aac.ts';
-import { annexBToAvcc, avcCodecString, buildAvcC, parseAvcC, parseSps, splitAvcc } from '../codec/h264.ts';
+import { AAC_FRAME_SAMPLES, parseAudioSpecificConfig } from '../codec/aac.ts';
+import { sameBytes } from '../codec/bytes.ts';
+import { annexBToAvcc, buildAvcC, parseAvcC, parseSps, splitAvcc } from '../codec/h264.ts';
 import type { DemuxEvent, TrackConfig, TrackKind } from '../media/access-unit.ts';
+import { aacTrackConfig, h264TrackConfig } from '../media/track-config.ts';
 import { Unwrapper } from './timestamps.ts';
 
 export const RTMP_TIMESCALE = 1000;
@@ -188,15 +190,7 @@ export class FlvDemuxer {
       avc.value.nalLengthSize === 4 ? Uint8Array.from(record) : buildAvcC(avc.value.sps[0]!, avc.value.pps);
     track.configBytes = Uint8Array.from(record);
     track.framesWithoutConfig = 0;
-    track.config = {
-      kind: 'video',
-      codec: 'h264',
-      timescale: RTMP_TIMESCALE,
-      avcC,
-      width: sps.value.width,
-      height: sps.value.height,
-      codecString: avcCodecString(avcC),
-    };
+    track.config = h264TrackConfig(RTMP_TIMESCALE, avcC, sps.value);
     return [{ type: 'config', track: track.config }];
   }
 
@@ -213,15 +207,7 @@ export class FlvDemuxer {
     }
     track.configBytes = Uint8Array.from(asc);
     track.framesWithoutConfig = 0;
-    track.config = {
-      kind: 'audio',
-      codec: 'aac',
-      timescale: RTMP_TIMESCALE,
-      audioSpecificConfig: Uint8Array.from(asc),
-      sampleRate: cfg.value.sampleRate,
-      channelCount: cfg.value.channelCount,
-      codecString: aacCodecString(asc),
-    };
+    track.config = aacTrackConfig(RTMP_TIMESCALE, Uint8Array.from(asc), cfg.value);
     return [{ type: 'config', track: track.config }];
   }
 
@@ -241,10 +227,4 @@ export class FlvDemuxer {
     this.#failed = true;
     return [{ type: 'error', reason, fatal: true }];
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

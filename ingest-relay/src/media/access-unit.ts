@@ -1,6 +1,9 @@
 /**
  * The one sample type between demux and mux. Every demuxer (FLV from RTMP, MPEG-TS from SRT) produces these;
  * the CMAF segmenter consumes them. Times are integer ticks of the track's `timescale`.
+ *
+ * A track config carries the codec facts read once, where the demuxer parses the parameter sets (SPS, ASC;
+ * `track-config.ts` builds them): the segmenter and health read them here and never parse those again.
  */
 
 export type TrackKind = 'video' | 'audio';
@@ -16,6 +19,12 @@ export interface VideoTrackConfig {
   height: number;
   /** RFC 6381 codec string, e.g. `avc1.64001f`. */
   codecString: string;
+  /** ISO 14496-10 Annex A profile name from the SPS, e.g. `High`, `Constrained Baseline`. */
+  profile: string;
+  /** Frames per second from the SPS VUI timing, when present. */
+  frameRate?: number;
+  /** Sample aspect ratio from the SPS VUI, when present (the init segment's pasp). */
+  sar?: { width: number; height: number };
 }
 
 export interface AudioTrackConfig {
@@ -28,6 +37,10 @@ export interface AudioTrackConfig {
   channelCount: number;
   /** RFC 6381 codec string, e.g. `mp4a.40.2`. */
   codecString: string;
+  /** Audio Object Type (ISO 14496-3 1.5.1.1): 2 = AAC LC, 5 = SBR (HE-AAC), 29 = PS (HE-AACv2). */
+  objectType: number;
+  /** Profile name for the object type, e.g. `LC`, `HE-AAC`. */
+  profile: string;
 }
 
 export type TrackConfig = VideoTrackConfig | AudioTrackConfig;

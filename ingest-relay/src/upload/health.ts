@@ -5,22 +5,17 @@
  */
 import type { SessionHealthReport, TrackHealth } from '../../../src/contract/health.ts';
 import type { IngestProtocol } from '../../../src/contract/ingest.ts';
-import { parseAudioSpecificConfig } from '../codec/aac.ts';
-import { parseAvcC, parseSps, profileName } from '../codec/h264.ts';
 import type { AccessUnit, TrackConfig } from '../media/access-unit.ts';
 import type { UploadStats } from './sink.ts';
 
 interface TrackCounters {
   config: TrackConfig;
-  profile?: string;
   bytes: number;
   frames: number;
   lastDtsSec?: number;
   keyframes: number[];
   bFrames: boolean;
 }
-
-const AAC_PROFILES: Record<number, string> = { 1: 'Main', 2: 'LC', 5: 'HE-AAC', 29: 'HE-AACv2' };
 
 export class HealthTracker {
   readonly #protocol: IngestProtocol;
@@ -35,21 +30,11 @@ export class HealthTracker {
     this.#since = now;
   }
 
+  /** A track's config (again when it changes): its codec facts, as the demuxer read them, go in the reports. */
   config(track: TrackConfig): void {
-    const counters: TrackCounters = { config: track, bytes: 0, frames: 0, keyframes: [], bFrames: false };
-    if (track.kind === 'video') {
-      const avc = parseAvcC(track.avcC);
-      const sps = avc.ok && avc.value.sps[0] ? parseSps(avc.value.sps[0]) : undefined;
-      if (sps?.ok) counters.profile = profileName(sps.value.profileIdc, sps.value.constraintFlags);
-    } else {
-      const asc = parseAudioSpecificConfig(track.audioSpecificConfig);
-      if (asc.ok) counters.profile = AAC_PROFILES[asc.value.objectType] ?? `AOT ${asc.value.objectType}`;
-    }
     const previous = this.#tracks.get(track.kind);
-    this.#tracks.set(
-      track.kind,
-      previous ? { ...previous, config: track, profile: counters.profile } : counters,
-    );
+    const counters = previous ?? { config: track, bytes: 0, frames: 0, keyframes: [], bFrames: false };
+    this.#tracks.set(track.kind, { ...counters, config: track });
   }
 
   unit(unit: AccessUnit): void {
@@ -97,8 +82,11 @@ export class HealthTracker {
   }
 
   #trackHealth(t: TrackCounters, seconds: number): TrackHealth {
-    const h: TrackHealth = { codec: t.config.codecString, bitrate: Math.round((t.bytes * 8) / seconds) };
-    if (t.profile) h.profile = t.profile;
+    const h: TrackHealth = {
+      codec: t.config.codecString,
+      bitrate: Math.round((t.bytes * 8) / seconds),
+      profile: t.config.profile,
+    };
     if (t.config.kind === 'video') {
       h.frameRate = Math.round((t.frames / seconds) * 100) / 100;
       h.width = t.config.width;

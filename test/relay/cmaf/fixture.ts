@@ -5,15 +5,10 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { aacCodecString, ascFromAdts, parseAdtsFrames } from '../../../ingest-relay/src/codec/aac.ts';
-import {
-  annexBToAvcc,
-  avcCodecString,
-  parseAvcC,
-  parseSps,
-  splitAvcc,
-} from '../../../ingest-relay/src/codec/h264.ts';
+import { ascFromAdts, parseAdtsFrames } from '../../../ingest-relay/src/codec/aac.ts';
+import { annexBToAvcc, parseAvcC, parseSps, splitAvcc } from '../../../ingest-relay/src/codec/h264.ts';
 import type { AccessUnit, DemuxEvent } from '../../../ingest-relay/src/media/access-unit.ts';
+import { aacTrackConfig, h264TrackConfig } from '../../../ingest-relay/src/media/track-config.ts';
 import { makeElementaryStreams, makeVideoMp4, type TestStreamOptions } from '../../support/ffmpeg.ts';
 
 const run = promisify(execFile);
@@ -93,33 +88,14 @@ export async function makeDemuxEvents(
     });
   }
   units.sort((a, b) => a.dts - b.dts || (a.kind === 'video' ? -1 : 1));
-  const events: DemuxEvent[] = [
-    {
-      type: 'config',
-      track: {
-        kind: 'video',
-        codec: 'h264',
-        timescale: ts,
-        avcC,
-        width: sps.value.width,
-        height: sps.value.height,
-        codecString: avcCodecString(avcC),
-      },
-    },
-  ];
+  const events: DemuxEvent[] = [{ type: 'config', track: h264TrackConfig(ts, avcC, sps.value) }];
   if (opts.audio !== false) {
-    events.push({
-      type: 'config',
-      track: {
-        kind: 'audio',
-        codec: 'aac',
-        timescale: ts,
-        audioSpecificConfig: asc,
-        sampleRate: options.audioRate,
-        channelCount: options.audioChannels,
-        codecString: aacCodecString(asc),
-      },
-    });
+    const facts = {
+      objectType: frames[0]!.header.objectType,
+      sampleRate: options.audioRate,
+      channelCount: options.audioChannels,
+    };
+    events.push({ type: 'config', track: aacTrackConfig(ts, asc, facts) });
   }
   for (const unit of units) events.push({ type: 'unit', unit });
   return { events, avcC, asc };

@@ -5,12 +5,12 @@ import { dumpBoxes } from '../../../ingest-relay/src/cmaf/inspect.ts';
 import {
   CmafSegmenter,
   type PartOutput,
-  planGopParts,
   type SegmenterOptions,
   type SegmenterOutput,
 } from '../../../ingest-relay/src/cmaf/segmenter.ts';
-import { buildAvcC } from '../../../ingest-relay/src/codec/h264.ts';
+import { buildAvcC, parseSps } from '../../../ingest-relay/src/codec/h264.ts';
 import type { DemuxEvent } from '../../../ingest-relay/src/media/access-unit.ts';
+import { aacTrackConfig, h264TrackConfig } from '../../../ingest-relay/src/media/track-config.ts';
 import { decodeErrors, ffprobeJson, withTempDir } from '../../support/ffmpeg.ts';
 import { makeDemuxEvents } from './fixture.ts';
 import { findBoxes, inspectMp4 } from './mux-inspect.ts';
@@ -123,34 +123,17 @@ describe.each([
 });
 
 describe('CMAF segmenter rules', () => {
-  // A real SPS/PPS (x264, High, 320x180, 30 fps VUI), fixed here so the golden box tree never moves.
+  // A real SPS/PPS (x264, High, 320x180, 25 fps VUI), fixed here so the golden box tree never moves.
   const sps = Uint8Array.from(Buffer.from('6764000cacd941419f9f011000000300100000030320f1429960', 'hex'));
   const pps = Uint8Array.from(Buffer.from('68ef8fcb', 'hex'));
-  const avcC = buildAvcC(sps, [pps]);
-  const video: DemuxEvent = {
-    type: 'config',
-    track: {
-      kind: 'video',
-      codec: 'h264',
-      timescale: 1000,
-      avcC,
-      width: 320,
-      height: 180,
-      codecString: 'avc1.64000c',
-    },
-  };
-  const audio: DemuxEvent = {
-    type: 'config',
-    track: {
-      kind: 'audio',
-      codec: 'aac',
-      timescale: 1000,
-      audioSpecificConfig: new Uint8Array([0x11, 0x90]),
-      sampleRate: 48000,
-      channelCount: 2,
-      codecString: 'mp4a.40.2',
-    },
-  };
+  const spsInfo = parseSps(sps);
+  if (!spsInfo.ok) throw new Error(spsInfo.error);
+  const videoTrack = (avcC: Uint8Array) => h264TrackConfig(1000, avcC, spsInfo.value);
+  const video: DemuxEvent = { type: 'config', track: videoTrack(buildAvcC(sps, [pps])) };
+  // AudioSpecificConfig 0x1190: AAC LC, 48 kHz, 2 channels.
+  const asc = new Uint8Array([0x11, 0x90]);
+  const audioTrack = aacTrackConfig(1000, asc, { objectType: 2, sampleRate: 48000, channelCount: 2 });
+  const audio: DemuxEvent = { type: 'config', track: audioTrack };
   const v = (ms: number, keyframe: boolean, size = 100): DemuxEvent => ({
     type: 'unit',
     unit: { kind: 'video', dts: ms, pts: ms, keyframe, data: new Uint8Array(size), receivedAt: 5000 + ms },
@@ -204,26 +187,6 @@ describe('CMAF segmenter rules', () => {
     for (const p of ps) expect(p.duration).toBeLessThanOrEqual(0.2);
   });
 
-  it('plans each GOP so its parts end on the next keyframe, within 4.4.4.9 (PART-TARGET, 85% floor)', () => {
-    // 30 fps, 1 s GOPs, 0.333 s parts: at most 9 frames (10 are 0.3336 s), at least 9 (8 are under 85%).
-    expect(planGopParts(30, 3000, 29970)).toEqual([3, 9, 9, 9]);
-    // 0.2 s parts divide the GOP: the plan is what cutting at the target gives anyway.
-    expect(planGopParts(30, 3000, 18000)).toEqual([6, 6, 6, 6, 6]);
-    // 0.4 s parts (11-12 frames): the rest is split evenly so no part falls under the floor.
-    expect(planGopParts(30, 3000, 36000)).toEqual([8, 11, 11]);
-    // 25 fps, 2 s GOP, 0.333 s parts (8 frames; 7 are under 85%).
-    expect(planGopParts(50, 3600, 29970)).toEqual([2, 8, 8, 8, 8, 8, 8]);
-    // A GOP shorter than one part is one part.
-    expect(planGopParts(5, 3000, 29970)).toEqual([5]);
-    // Frames longer than the part target: no plan.
-    expect(planGopParts(30, 40000, 29970)).toEqual([]);
-    // A keyframe that fell 2 frames into a part (too early to open one) joins it. At 30 fps and 0.333 s the
-    // parts before the next keyframe would all have to be exactly 9 frames: 32 is no multiple, so no plan.
-    expect(planGopParts(30, 3000, 29970, 2)).toEqual([]);
-    // With 0.4 s parts at 25 fps (9-10 frames) the 27 frames split: 2 carried + 7, then 9 and 9.
-    expect(planGopParts(25, 3600, 36000, 2)).toEqual([9, 9, 9]);
-  });
-
   it('opens an INDEPENDENT part at each mid-segment keyframe once a GOP is known, never breaking the floor', () => {
     // 25 fps, keyframes every 25 frames (1 s), 0.333 s parts, 4 s segments.
     const out = runSegmenter([video, audio, ...stream(200, 25)], {
@@ -270,18 +233,7 @@ describe('CMAF segmenter rules', () => {
   });
 
   it('treats a changed codec configuration as fatal, and an identical repeat as harmless', () => {
-    const changed: DemuxEvent = {
-      type: 'config',
-      track: {
-        kind: 'video',
-        codec: 'h264',
-        timescale: 1000,
-        avcC: buildAvcC(sps, [pps, pps]),
-        width: 320,
-        height: 180,
-        codecString: 'avc1.64000c',
-      },
-    };
+    const changed: DemuxEvent = { type: 'config', track: videoTrack(buildAvcC(sps, [pps, pps])) };
     const seg = new CmafSegmenter({ partTarget: 0.2, segmentTarget: 1, firstMsn: 0 });
     const out: SegmenterOutput[] = [];
     for (const ev of [video, audio, ...stream(30, 25), video]) out.push(...seg.push(ev));

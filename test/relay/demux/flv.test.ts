@@ -68,8 +68,19 @@ describe('FlvDemuxer', () => {
         height: 240,
         timescale: 1000,
         codecString: expect.stringMatching(/^avc1\.6400[0-9a-f]{2}$/),
+        // Codec facts read once from the SPS, here, and carried downstream in the config.
+        profile: 'High',
+        frameRate: 30,
       },
-      { kind: 'audio', codec: 'aac', sampleRate: 44100, channelCount: 1, codecString: 'mp4a.40.2' },
+      {
+        kind: 'audio',
+        codec: 'aac',
+        sampleRate: 44100,
+        channelCount: 1,
+        codecString: 'mp4a.40.2',
+        objectType: 2,
+        profile: 'LC',
+      },
     ]);
     const units = events.flatMap((e) => (e.type === 'unit' ? [e.unit] : []));
     const video = units.filter((u) => u.kind === 'video');

@@ -94,8 +94,19 @@ describe('MPEG-TS demuxer', () => {
     const { events, stats } = demux(ts);
     const configs = events.flatMap((e) => (e.type === 'config' ? [e.track] : []));
     expect(configs).toHaveLength(2);
-    expect(configs.find((c) => c.kind === 'video')).toMatchObject({ width: 320, height: 240, codec: 'h264' });
-    expect(configs.find((c) => c.kind === 'audio')).toMatchObject({ sampleRate: 48000, channelCount: 1 });
+    expect(configs.find((c) => c.kind === 'video')).toMatchObject({
+      width: 320,
+      height: 240,
+      codec: 'h264',
+      profile: 'High',
+      frameRate: 30,
+    });
+    expect(configs.find((c) => c.kind === 'audio')).toMatchObject({
+      sampleRate: 48000,
+      channelCount: 1,
+      objectType: 2,
+      profile: 'LC',
+    });
     const video = units(events, 'video');
     const vp = await probe(join(dir, 'av.ts'), 'v');
     expect(video.map((u) => [u.dts, u.pts, u.keyframe])).toEqual(

@@ -41,6 +41,17 @@ describe('publish session pipeline', () => {
     expect(sink.ended).toBe('encoder disconnected');
     expect(sink.inits[0]!.meta).toMatchObject({ rendition: 'source', resolution: '320x180', frameRate: 30 });
     expect(sink.parts[0]!.meta).toMatchObject({ msn: 4, part: 0, independent: true });
+    // Exactly the contract's PartMeta: the segmenter's part travels with nothing of its own (type, bytes) added.
+    expect(Object.keys(sink.parts[0]!.meta).sort()).toEqual([
+      'duration',
+      'independent',
+      'msn',
+      'part',
+      'programDateTime',
+      'rendition',
+      'segmentEnd',
+      'size',
+    ]);
     expect(sink.parts.at(-1)!.meta.segmentEnd).toBe(true);
     expect(sink.parts.reduce((s, p) => s + p.meta.duration, 0)).toBeCloseTo(3, 2);
     const report = sink.healthReports.at(-1) as SessionHealthReport;

@@ -2,18 +2,11 @@
  * Elementary stream handlers: one complete PES payload with its timestamps in, demux events out. A table
  * keyed by stream_type (ISO/IEC 13818-1 Table 2-34) picks the handler.
  */
-import { AAC_FRAME_SAMPLES, aacCodecString, ascFromAdts, parseAdtsFrames } from '../../codec/aac.ts';
-import {
-  annexBToAvcc,
-  avcCodecString,
-  buildAvcC,
-  isIdr,
-  NalType,
-  nalType,
-  parseSps,
-  splitAnnexB,
-} from '../../codec/h264.ts';
+import { AAC_FRAME_SAMPLES, ascFromAdts, parseAdtsFrames } from '../../codec/aac.ts';
+import { sameBytes } from '../../codec/bytes.ts';
+import { annexBToAvcc, buildAvcC, isIdr, NalType, nalType, parseSps, splitAnnexB } from '../../codec/h264.ts';
 import type { DemuxEvent } from '../../media/access-unit.ts';
+import { aacTrackConfig, h264TrackConfig } from '../../media/track-config.ts';
 
 /** MPEG-TS timestamps are 90 kHz (§2.4.3.7). */
 export const TS_TIMESCALE = 90_000;
@@ -28,10 +21,6 @@ export interface PesUnit {
 
 export interface ElementaryStream {
   onPes(pes: PesUnit, out: DemuxEvent[], count: (reason: string) => void): void;
-}
-
-function sameBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
-  return a !== undefined && a.byteLength === b.byteLength && a.every((v, i) => v === b[i]);
 }
 
 /**
@@ -52,18 +41,7 @@ export class H264Stream implements ElementaryStream {
         if (!info.ok) count('h264-bad-sps');
         else {
           this.#avcC = avcC;
-          out.push({
-            type: 'config',
-            track: {
-              kind: 'video',
-              codec: 'h264',
-              timescale: TS_TIMESCALE,
-              avcC,
-              width: info.value.width,
-              height: info.value.height,
-              codecString: avcCodecString(avcC),
-            },
-          });
+          out.push({ type: 'config', track: h264TrackConfig(TS_TIMESCALE, avcC, info.value) });
         }
       }
     }
@@ -99,17 +77,12 @@ export class AdtsStream implements ElementaryStream {
       const asc = ascFromAdts(frame.header);
       if (!sameBytes(this.#asc, asc)) {
         this.#asc = asc;
+        const { objectType, sampleRate, channelConfig } = frame.header;
+        // Table 1.19: configuration 7 is 7.1 (8 channels); 0 = in the PCE (assume 2).
+        const channelCount = channelConfig === 7 ? 8 : channelConfig || 2;
         out.push({
           type: 'config',
-          track: {
-            kind: 'audio',
-            codec: 'aac',
-            timescale: TS_TIMESCALE,
-            audioSpecificConfig: asc,
-            sampleRate: frame.header.sampleRate,
-            channelCount: frame.header.channelConfig === 7 ? 8 : frame.header.channelConfig || 2,
-            codecString: aacCodecString(asc),
-          },
+          track: aacTrackConfig(TS_TIMESCALE, asc, { objectType, sampleRate, channelCount }),
         });
       }
       // Each frame is 1024 samples: frame i starts i * 1024 / sampleRate seconds after the PES PTS.

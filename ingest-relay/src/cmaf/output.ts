@@ -1,0 +1,90 @@
+/**
+ * What the segmenter emits, and the byte encoding of it: the CMAF header (`init-segment.ts`) once the tracks
+ * are known, then each closed part with its audio as one moof+mdat (`fragment.ts`).
+ */
+import type { PartMeta } from '../../../src/contract/ingest.ts';
+import type { TrackConfig } from '../media/access-unit.ts';
+import { type FragmentTrack, fragment } from './fragment.ts';
+import { initSegment, type MuxTrack, trackTimescale } from './init-segment.ts';
+import type { ClosedPart } from './part-cutter.ts';
+import type { Sample } from './sample-timing.ts';
+
+export interface InitOutput {
+  type: 'init';
+  bytes: Uint8Array;
+  /** RFC 6381 codecs, video first, e.g. `avc1.64001f,mp4a.40.2`. */
+  codecs: string;
+  /** `WIDTHxHEIGHT`, absent for audio-only. */
+  resolution?: string;
+  /** From the SPS VUI timing, when present. */
+  frameRate?: number;
+  tracks: TrackConfig[];
+}
+
+/**
+ * A part as the relay <-> Worker contract names it (`PartMeta`: msn, part, duration in seconds, independent,
+ * programDateTime, segmentEnd), with its bytes. The session adds the rendition and the size and uploads it.
+ */
+export interface PartOutput extends Omit<PartMeta, 'rendition' | 'size'> {
+  type: 'part';
+  bytes: Uint8Array;
+}
+
+export type SegmenterOutput = InitOutput | PartOutput | { type: 'fatal'; reason: string };
+
+/** The output tracks for `configs` (video first): track_IDs from 1, output timescales. */
+export function muxTracks(configs: readonly TrackConfig[]): MuxTrack[] {
+  return configs.map((config, i) => ({ id: i + 1, config, timescale: trackTimescale(config) }));
+}
+
+/** The CMAF header for `tracks`, with what the Worker advertises about them. */
+export function initOutput(tracks: readonly MuxTrack[]): InitOutput {
+  const configs = tracks.map((t) => t.config);
+  const init: InitOutput = {
+    type: 'init',
+    bytes: initSegment(tracks),
+    codecs: configs.map((c) => c.codecString).join(','),
+    tracks: configs,
+  };
+  const video = configs.find((c) => c.kind === 'video');
+  if (video) init.resolution = `${video.width}x${video.height}`;
+  if (video?.frameRate) init.frameRate = video.frameRate;
+  return init;
+}
+
+/** Encodes closed parts as fragments, numbering them (mfhd sequence_number) from 1. */
+export class PartWriter {
+  readonly #primary: MuxTrack;
+  readonly #audio: MuxTrack | undefined;
+  #sequence = 1;
+
+  /** `audio`: the audio track interleaved into video parts; undefined for a single-track stream. */
+  constructor(primary: MuxTrack, audio: MuxTrack | undefined) {
+    this.#primary = primary;
+    this.#audio = audio;
+  }
+
+  write(p: ClosedPart, audioSamples: readonly Sample[]): PartOutput {
+    const primary = this.#primary;
+    const tracks: FragmentTrack[] = [
+      { trackId: primary.id, baseMediaDecodeTime: p.primary[0]!.dts, samples: p.primary },
+    ];
+    if (this.#audio && audioSamples.length > 0) {
+      tracks.push({
+        trackId: this.#audio.id,
+        baseMediaDecodeTime: audioSamples[0]!.dts,
+        samples: audioSamples,
+      });
+    }
+    return {
+      type: 'part',
+      msn: p.msn,
+      part: p.part,
+      bytes: fragment(this.#sequence++, tracks),
+      duration: p.duration / primary.timescale,
+      independent: p.independent,
+      programDateTime: p.programDateTime,
+      segmentEnd: p.segmentEnd,
+    };
+  }
+}
