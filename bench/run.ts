@@ -5,7 +5,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const all = ['worker-routes', 'rtmp-latency', 'relay-cpu', 'srt-loss', 'failover'];
+const all = [
+  'worker-routes',
+  'rtmp-latency',
+  'relay-cpu',
+  'srt-loss',
+  'failover',
+  'relay-capacity',
+  'hostile-clients',
+];
 const wanted = process.argv.slice(2).map((n) => all.find((a) => a === n || a.startsWith(n)) ?? n);
 for (const name of wanted.length ? wanted : all) {
   if (!all.includes(name)) {

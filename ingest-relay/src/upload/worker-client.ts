@@ -22,6 +22,7 @@ import {
   sessionPath,
   sfBoolean,
 } from '../../../src/contract/ingest.ts';
+import { type HttpAnswer, HttpConnectionPool } from './http.ts';
 
 /** The Worker refused the request (4xx): retrying the same request cannot help. */
 export class WorkerRefused extends Error {
@@ -76,13 +77,13 @@ export function formatDuration(seconds: number): string {
 }
 
 export class WorkerClient {
-  readonly #base: string;
+  readonly #pool: HttpConnectionPool;
   readonly #token: string;
   readonly #timeoutMs: number;
   readonly #partTimeoutMs: number;
 
   constructor(options: WorkerClientOptions) {
-    this.#base = options.workerUrl.replace(/\/+$/, '');
+    this.#pool = new HttpConnectionPool(options.workerUrl.replace(/\/+$/, ''));
     this.#token = options.ingestToken;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#partTimeoutMs = options.partTimeoutMs ?? 2_000;
@@ -147,29 +148,22 @@ export class WorkerClient {
     timeoutMs = this.#timeoutMs,
   ): Promise<unknown> {
     const what = `${method} ${path}`;
-    let res: Response;
+    let res: HttpAnswer;
     try {
-      res = await fetch(`${this.#base}${path}`, {
+      res = await this.#pool.send(path, {
         method,
-        body: body as Uint8Array<ArrayBuffer>, // never a SharedArrayBuffer here
+        body,
         headers: {
           authorization: `Bearer ${this.#token}`,
           'content-type': 'application/octet-stream',
           ...headers,
         },
-        signal: AbortSignal.timeout(timeoutMs),
+        timeoutMs,
       });
     } catch (err) {
-      const reason =
-        err instanceof Error && err.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : String(err);
-      throw new WorkerUnavailable(`${what}: ${reason}`);
+      throw new WorkerUnavailable(`${what}: ${err instanceof Error ? err.message : String(err)}`);
     }
-    let text: string;
-    try {
-      text = await res.text();
-    } catch (err) {
-      throw new WorkerUnavailable(`${what}: reading the answer failed: ${String(err)}`, res.status);
-    }
+    const text = res.text;
     const parsed = parseJson(text);
     if (res.status >= 500 || res.status === 429)
       throw new WorkerUnavailable(`${what}: ${res.status}`, res.status);

@@ -1,0 +1,194 @@
+// How many concurrent passthrough streams one relay carries on this box, and what each costs.
+//   - source: one pre-encoded 1280x720@30 H.264 3 Mb/s + AAC 128 kb/s file (1 s GOP), replayed by ffmpeg
+//     with `-re -stream_loop -1 -c copy` per stream (live x264 publishers would eat the cores);
+//   - relay: the real process, uploading to a sink that answers the Worker's ingest contract at once
+//     (bench/relay-rig.ts), so workerd's CPU stays out of the figure;
+//   - steps of N streams (1, 2, 4, 8, ...): after a settle, a window in which the relay's CPU (one core = 100 %),
+//     RSS, the parts each stream delivered, holes in any stream's part numbering and the relay's own
+//     cut-to-acknowledged p99 (its health reports) are measured. A step passes with zero lost parts, every
+//     stream keeping real time and p99 under 100 ms; the first step that fails ends the run;
+//   - baseline, in the same run: `ffmpeg -re -i same -c copy -f hls -hls_segment_type fmp4` for the same
+//     N (1 and 4), its CPU per stream.
+// BENCH_PROTOCOL=srt publishes MPEG-TS over SRT through a lossy UDP relay (BENCH_LOSS, default 0.02) instead.
+// Run: npm run bench -- relay-capacity     (writes bench/results/relay-capacity[-srt].json)
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLossyProxy } from '../test/support/lossy-udp-proxy.ts';
+import { median, round, writeResult } from './lib.ts';
+import { cpuSeconds, rssMiB, SinkWorker, startRelayProcess, stopChild } from './relay-rig.ts';
+
+const PROTOCOL = process.env.BENCH_PROTOCOL === 'srt' ? 'srt' : 'rtmp';
+const LOSS = Number(process.env.BENCH_LOSS ?? 0.02);
+const STEPS = (process.env.BENCH_STEPS ?? '1,2,4,8,12,16,24,32').split(',').map(Number);
+const SETTLE_S = Number(process.env.BENCH_SETTLE_S ?? 6);
+const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 15);
+const PART_TARGET_S = 0.333;
+const P99_LIMIT_MS = 100;
+const dir = mkdtempSync(join(tmpdir(), 'edge-live-capacity-'));
+const input = join(dir, PROTOCOL === 'srt' ? 'input.ts' : 'input.flv');
+
+const made = spawnSync('ffmpeg', [
+  ...['-hide_banner', '-loglevel', 'error', '-y'],
+  ...['-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=sample_rate=48000'],
+  ...['-t', '20', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '30', '-pix_fmt', 'yuv420p'],
+  ...['-b:v', '3000k', '-maxrate', '3000k', '-bufsize', '1500k', '-c:a', 'aac', '-b:a', '128k', input],
+]);
+if (made.status !== 0) throw new Error(`making the input failed: ${made.stderr}`);
+
+const sink = new SinkWorker();
+await sink.start();
+const relay = await startRelayProcess(sink.url, { env: { LOG_LEVEL: 'warn' } });
+const lossy =
+  PROTOCOL === 'srt'
+    ? await startLossyProxy({
+        target: { host: '127.0.0.1', port: relay.srtPort },
+        loss: LOSS,
+        seed: 7,
+        lifetimeMs: 30 * 60_000,
+      })
+    : undefined;
+
+function publisher(i: number): ChildProcess {
+  const key = `bench-${i}`;
+  const url =
+    PROTOCOL === 'srt'
+      ? `srt://127.0.0.1:${lossy!.port}?streamid=${key}&latency=120000`
+      : `${relay.rtmpUrl}/${key}`;
+  const args = ['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', input, '-c', 'copy'];
+  return spawn('ffmpeg', [...args, '-f', PROTOCOL === 'srt' ? 'mpegts' : 'flv', url], { stdio: 'ignore' });
+}
+
+/** CPU % of one core used by `pids` over `seconds`, and the relay's RSS sampled every 250 ms (peak). */
+async function window(pids: number[], seconds: number) {
+  const c0 = pids.map(cpuSeconds);
+  const t0 = performance.now();
+  let peakRss = 0;
+  while (performance.now() - t0 < seconds * 1000) {
+    peakRss = Math.max(peakRss, rssMiB(relay.pid));
+    await sleep(250);
+  }
+  const elapsed = (performance.now() - t0) / 1000;
+  return { cpu: pids.map((pid, i) => ((cpuSeconds(pid) - c0[i]!) / elapsed) * 100), peakRss };
+}
+
+async function step(publishers: ChildProcess[], n: number) {
+  while (publishers.length < n) publishers.push(publisher(publishers.length));
+  await sleep(SETTLE_S * 1000);
+  const from = Date.now();
+  const missingBefore = sink.missingParts();
+  const w = await window([relay.pid, ...publishers.map((p) => p.pid as number)], WINDOW_S);
+  const to = Date.now();
+  const live = sink.sessions.filter((s) => s.ended === undefined);
+  const partsPerStream = live.map((s) => s.arrivals.filter((t) => t >= from && t < to).length);
+  const expected = WINDOW_S / PART_TARGET_S;
+  const p99s = live.flatMap((s) =>
+    s.health.filter((h) => h.at >= from && h.at < to).map((h) => h.uploadLatencyMs?.p99 ?? 0),
+  );
+  const givenUp = live.reduce((n, s) => n + (s.health.at(-1)?.partsGivenUp ?? 0), 0);
+  const lost = sink.missingParts() - missingBefore + givenUp;
+  const result = {
+    streams: n,
+    sessions: live.length,
+    relayCpuPercent: round(w.cpu[0]!, 1),
+    relayCpuPerStream: round(w.cpu[0]! / n, 2),
+    publishersCpuPercent: round(
+      w.cpu.slice(1).reduce((a, b) => a + b, 0),
+      1,
+    ),
+    relayRssMiB: round(w.peakRss, 1),
+    partsPerStreamMin: Math.min(...partsPerStream),
+    partsExpected: Math.floor(expected),
+    lostParts: lost,
+    uploadP99MsMax: round(Math.max(0, ...p99s), 1),
+  };
+  const ok =
+    live.length === n &&
+    lost === 0 &&
+    result.partsPerStreamMin >= expected * 0.9 &&
+    result.uploadP99MsMax < P99_LIMIT_MS;
+  console.log(JSON.stringify({ ...result, ok }));
+  return { ...result, ok };
+}
+
+/** `ffmpeg -c copy -f hls` of the same input, `n` at once: CPU per stream. */
+async function baseline(n: number) {
+  const out = join(dir, `hls-${n}`);
+  const children = Array.from({ length: n }, (_, i) => {
+    mkdirSync(join(out, String(i)), { recursive: true });
+    return spawn(
+      'ffmpeg',
+      [
+        ...['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', input, '-c', 'copy'],
+        ...['-f', 'hls', '-hls_time', '2', '-hls_segment_type', 'fmp4', '-hls_list_size', '6'],
+        ...['-hls_flags', 'delete_segments', join(out, String(i), 'index.m3u8')],
+      ],
+      { stdio: 'ignore' },
+    );
+  });
+  await sleep(SETTLE_S * 1000);
+  const c0 = children.map((c) => cpuSeconds(c.pid as number));
+  const t0 = performance.now();
+  await sleep(WINDOW_S * 1000);
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpu = children.map((c, i) => ((cpuSeconds(c.pid as number) - c0[i]!) / elapsed) * 100);
+  const rss = children.map((c) => rssMiB(c.pid as number));
+  await Promise.all(children.map((c) => stopChild(c)));
+  return {
+    streams: n,
+    cpuPerStream: round(cpu.reduce((a, b) => a + b, 0) / n, 2),
+    rssMiBEach: round(median(rss), 1),
+  };
+}
+
+const publishers: ChildProcess[] = [];
+const steps: Awaited<ReturnType<typeof step>>[] = [];
+const baselines: Awaited<ReturnType<typeof baseline>>[] = [];
+try {
+  baselines.push(await baseline(1), await baseline(4));
+  for (const n of STEPS) {
+    const s = await step(publishers, n);
+    steps.push(s);
+    if (!s.ok) break;
+  }
+} finally {
+  await Promise.all(publishers.map((p) => stopChild(p)));
+  await relay.stop();
+  await lossy?.close();
+  await sink.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+const passed = steps.filter((s) => s.ok);
+const best = passed.at(-1);
+const one = steps.find((s) => s.streams === 1);
+const four = steps.find((s) => s.streams === 4);
+const marginalRss =
+  best && one && best.streams > 1
+    ? round((best.relayRssMiB - one.relayRssMiB) / (best.streams - 1), 2)
+    : null;
+writeResult(PROTOCOL === 'srt' ? 'relay-capacity-srt.json' : 'relay-capacity.json', {
+  at: new Date().toISOString(),
+  machine: `${process.platform} ${process.arch}, node ${process.version}`,
+  protocol: PROTOCOL,
+  ...(PROTOCOL === 'srt' ? { loss: LOSS, latencyMs: 120 } : {}),
+  input: '1280x720@30 H.264 3 Mb/s + AAC 128 kb/s, 1 s GOP, replayed with -c copy',
+  windowSeconds: WINDOW_S,
+  streamsCarried: best?.streams ?? 0,
+  firstFailingStep: steps.find((s) => !s.ok) ?? null,
+  marginalRssMiBPerStream: marginalRss,
+  cpuPerStreamVsFfmpegHls: {
+    at1: one ? round(one.relayCpuPerStream / ffmpegHlsAt(1), 2) : null,
+    at4: four ? round(four.relayCpuPerStream / ffmpegHlsAt(4), 2) : null,
+  },
+  ffmpegHls: baselines,
+  steps,
+});
+
+function ffmpegHlsAt(n: number): number {
+  return baselines.find((b) => b.streams === n)?.cpuPerStream ?? Number.NaN;
+}
+
+function sleep(ms: number) {
+  return new Promise((r) => setTimeout(r, ms));
+}
