@@ -6,8 +6,10 @@ import { relativeMediaUri } from '../contract/playback.ts';
 import {
   activeRenditions,
   activeSession,
+  own,
   PLAYLIST_SEGMENTS,
   type RenditionState,
+  renditionOf,
   type Segment,
   type StreamState,
   segmentDuration,
@@ -36,7 +38,7 @@ export function buildMediaPlaylist(
   renditionId: string,
   skip: SkipRequest,
 ): MediaPlaylist | null {
-  const r = state.renditions[renditionId];
+  const r = renditionOf(state, renditionId);
   const session = activeSession(state);
   if (!r || !session || !state.config || r.segments.length === 0) return null;
   const targetDuration = state.targetDuration;
@@ -86,7 +88,7 @@ export function buildMediaPlaylist(
   // The hint names the active session's next part, in its own numbering, once the playlist has joined it
   // (while a switch waits for the new input's keyframe there is nothing to hint).
   const publishing = session.endedAt === null && !isEnded && r.attached?.sessionId === session.id;
-  const hint = publishing ? trackNext(r.tracks[session.id], session.firstMsn) : null;
+  const hint = publishing ? trackNext(own(r.tracks, session.id), session.firstMsn) : null;
 
   return {
     version: 6,
@@ -126,7 +128,7 @@ export function buildMultivariantPlaylist(state: StreamState): MultivariantPlayl
   if (!sessionId) return null;
   const variants: VariantStream[] = [];
   for (const r of activeRenditions(state)) {
-    const init = r.inits[sessionId];
+    const init = own(r.inits, sessionId);
     if (!init) continue;
     const bandwidth = measureBandwidth(r);
     const variant: VariantStream = {
@@ -147,7 +149,7 @@ export function buildMultivariantPlaylist(state: StreamState): MultivariantPlayl
 
 /** Where a rendition's live edge is, for the blocking decision (directives.ts `resolveDirective`). */
 export function playlistPosition(state: StreamState, renditionId: string): PlaylistPosition {
-  const r = state.renditions[renditionId];
+  const r = renditionOf(state, renditionId);
   const last = r ? lastPosition(r) : null;
   const lastComplete = r?.segments.findLast((s) => s.complete);
   return {

@@ -21,6 +21,7 @@ import {
   isHealthy,
   lastActivity,
   liveSessions,
+  own,
   type SessionInfo,
   type StreamState,
   SWITCH_HISTORY,
@@ -68,7 +69,7 @@ function switchReason(
   if (standby.healthySince === null || now - standby.healthySince < failbackHoldOffMs(state)) return null;
   // Only switch back where the primary can be joined at once: both inputs are healthy, so waiting for a
   // joinable keyframe on the primary would leave viewers with nothing.
-  const tracked = Object.values(state.renditions).filter((r) => r.tracks[standby.id]);
+  const tracked = Object.values(state.renditions).filter((r) => own(r.tracks, standby.id));
   const joinable = tracked.length > 0 && tracked.every((r) => joinPoint(state, r, standby.id) !== undefined);
   return joinable ? 'failback' : null;
 }

@@ -6,7 +6,14 @@
 import type { SessionHealthReport } from '../contract/health.ts';
 import type { IngestProtocol, IngestRole } from '../contract/ingest.ts';
 import type { MonitoringHealth } from '../monitoring/stream-monitor.ts';
-import { activeSession, isHealthy, type StreamState, type StreamStatus, type SwitchRecord } from './state.ts';
+import {
+  activeSession,
+  isHealthy,
+  own,
+  type StreamState,
+  type StreamStatus,
+  type SwitchRecord,
+} from './state.ts';
 import { lastPosition, measureBandwidth } from './timeline.ts';
 
 export interface RenditionHealth {
@@ -105,7 +112,7 @@ export function buildHealth(state: StreamState, relay: RelayReport | null, now: 
     renditions: Object.values(state.renditions)
       .sort((a, b) => a.id.localeCompare(b.id))
       .map((r) => {
-        const init = session ? r.inits[session.id] : undefined;
+        const init = session ? own(r.inits, session.id) : undefined;
         const last = lastPosition(r);
         const health: RenditionHealth = {
           id: r.id,

@@ -20,6 +20,7 @@ import {
   type Attachment,
   detachAll,
   findSession,
+  own,
   RETAINED_SEGMENTS,
   type RenditionState,
   type Segment,
@@ -64,7 +65,7 @@ export interface JoinPoint {
  * minus the overlap allowance.
  */
 export function joinPoint(state: StreamState, r: RenditionState, sessionId: string): JoinPoint | undefined {
-  const track = r.tracks[sessionId];
+  const track = own(r.tracks, sessionId);
   const session = findSession(state, sessionId);
   if (!track || !session) return undefined;
   const end = publishedEnd(r);
@@ -109,7 +110,7 @@ export function syncRendition(
   }
   const segments = rendition.segments.slice();
   let appended = false;
-  for (const local of rendition.tracks[sessionId]?.recent ?? []) {
+  for (const local of own(rendition.tracks, sessionId)?.recent ?? []) {
     if (local.localMsn < attached.localMsn) continue;
     const msn = attached.msn + (local.localMsn - attached.localMsn);
     const index = segments.findIndex((s) => s.msn === msn);
@@ -174,7 +175,7 @@ export function syncAll(state: StreamState, now: number): { state: StreamState; 
   }
   if (!any) return { state, pruned };
   const appended = Object.entries(renditions).some(
-    ([id, r]) => r.segments !== state.renditions[id]?.segments,
+    ([id, r]) => r.segments !== own(state.renditions, id)?.segments,
   );
   return {
     state: {

@@ -166,6 +166,19 @@ const ENDED_SESSIONS_KEPT = 2;
 export const DEFAULT_FAILOVER_TIMEOUT = 1.5;
 export const DEFAULT_FAILBACK_HOLD_OFF = 10;
 
+/**
+ * An own entry of a record keyed by names from outside (rendition ids in URLs, session ids): never a member
+ * of Object.prototype, so `constructor`, `__proto__` or `toString` is an unknown name like any other (issue 11).
+ */
+export function own<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+/** A rendition of the state by id (own entries only). */
+export function renditionOf(state: StreamState, id: string): RenditionState | undefined {
+  return own(state.renditions, id);
+}
+
 export function emptyState(): StreamState {
   return {
     streamId: null,
@@ -370,7 +383,7 @@ export function putInit(
   if (!session || session.endedAt !== null) {
     return { state, result: { kind: 'gone', detail: `session ${sessionId} is not publishing` } };
   }
-  const existing = state.renditions[rendition] ?? emptyRendition(rendition);
+  const existing = renditionOf(state, rendition) ?? emptyRendition(rendition);
   const next: RenditionState = { ...existing, inits: { ...existing.inits, [sessionId]: init } };
   return {
     state: { ...state, renditions: { ...state.renditions, [rendition]: next } },
@@ -387,7 +400,7 @@ export function activeRenditions(state: StreamState): RenditionState[] {
   const sessionId = state.activeSessionId;
   if (!sessionId) return [];
   return Object.values(state.renditions)
-    .filter((r) => r.inits[sessionId])
+    .filter((r) => own(r.inits, sessionId))
     .sort((a, b) => a.id.localeCompare(b.id));
 }
 

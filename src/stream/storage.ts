@@ -18,7 +18,7 @@ import type {
   Segment,
   StreamState,
 } from './state.ts';
-import { emptyRendition, emptyState } from './state.ts';
+import { emptyRendition, emptyState, own } from './state.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -62,16 +62,23 @@ export class StreamStorage {
     Object.assign(state, fields);
     const renditions: Record<string, RenditionState> = {};
     const rendition = (id: string): RenditionState => {
-      renditions[id] ??= {
+      const found = own(renditions, id);
+      if (found) return found;
+      const meta = own(renditionMeta, id);
+      const created: RenditionState = {
         ...emptyRendition(id),
-        prunedDiscontinuities: renditionMeta[id]?.prunedDiscontinuities ?? 0,
-        attached: withLocalPart(renditionMeta[id]?.attached ?? null),
+        prunedDiscontinuities: meta?.prunedDiscontinuities ?? 0,
+        attached: withLocalPart(meta?.attached ?? null),
       };
-      return renditions[id];
+      renditions[id] = created;
+      return created;
     };
     const track = (r: RenditionState, sessionId: string): InputTrack => {
-      r.tracks[sessionId] ??= { sessionId, recent: [], pending: [] };
-      return r.tracks[sessionId];
+      const found = own(r.tracks, sessionId);
+      if (found) return found;
+      const created: InputTrack = { sessionId, recent: [], pending: [] };
+      r.tracks[sessionId] = created;
+      return created;
     };
     for (const row of this.sql.exec<{ rendition: string; session_id: string; info: string }>(
       'SELECT * FROM inits',
@@ -110,16 +117,16 @@ export class StreamStorage {
   /** Writes what changed between two states (by object identity) and deletes what left. */
   saveChanges(before: StreamState, after: StreamState): void {
     for (const r of Object.values(after.renditions)) {
-      const old = before.renditions[r.id];
+      const old = own(before.renditions, r.id);
       if (old === r) continue;
       if (old?.segments !== r.segments) this.savePublished(r.id, old?.segments ?? [], r.segments);
       for (const t of Object.values(r.tracks)) {
-        const oldTrack = old?.tracks[t.sessionId];
+        const oldTrack = old ? own(old.tracks, t.sessionId) : undefined;
         if (oldTrack === t) continue;
         this.saveTrack(r.id, oldTrack, t);
       }
       for (const sessionId of Object.keys(old?.tracks ?? {})) {
-        if (r.tracks[sessionId]) continue;
+        if (own(r.tracks, sessionId)) continue;
         this.sql.exec('DELETE FROM track_segments WHERE rendition = ? AND session_id = ?', r.id, sessionId);
         this.sql.exec('DELETE FROM held_parts WHERE rendition = ? AND session_id = ?', r.id, sessionId);
       }
@@ -251,7 +258,7 @@ function stateFieldsChanged(a: StreamState, b: StreamState): boolean {
     return true;
   }
   for (const r of Object.values(b.renditions)) {
-    const old = a.renditions[r.id];
+    const old = own(a.renditions, r.id);
     if (!old || old.attached !== r.attached || old.prunedDiscontinuities !== r.prunedDiscontinuities)
       return true;
   }

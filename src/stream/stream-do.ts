@@ -240,7 +240,8 @@ export class StreamDO extends DurableObject<Env> {
   async playlist(rendition: string, directives: Directives, opts: WaitOptions = {}): Promise<PlaylistAnswer> {
     this.playlistCalls++;
     const targetDuration = this.state.targetDuration;
-    if (!this.state.renditions[rendition] || !this.state.config) return { kind: 'not-found', targetDuration };
+    if (!S.renditionOf(this.state, rendition) || !this.state.config)
+      return { kind: 'not-found', targetDuration };
     const partTarget = this.state.config.partTarget;
     const decide = () => resolveDirective(playlistPosition(this.state, rendition), directives, partTarget);
     const decision = decide();
@@ -271,7 +272,7 @@ export class StreamDO extends DurableObject<Env> {
     msn: number,
     fromPart = 0,
   ): Promise<{ partSizes: number[] } | null> {
-    const r = this.state.renditions[rendition];
+    const r = S.renditionOf(this.state, rendition);
     const segment = r ? findPublished(r, sessionId, msn) : undefined;
     if (!segment?.complete || segment.firstPart !== fromPart) return null;
     return { partSizes: segment.parts.map((p) => p.size) };
@@ -289,7 +290,7 @@ export class StreamDO extends DurableObject<Env> {
     opts: WaitOptions = {},
   ): Promise<PartReadyAnswer> {
     const exists = () => {
-      const r = this.state.renditions[rendition];
+      const r = S.renditionOf(this.state, rendition);
       const segment = r ? findPublished(r, sessionId, msn) : undefined;
       return (
         segment !== undefined && part >= segment.firstPart && part - segment.firstPart < segment.parts.length
@@ -297,10 +298,10 @@ export class StreamDO extends DurableObject<Env> {
     };
     if (exists()) return 'ready';
     const session = S.activeSession(this.state);
-    const r = this.state.renditions[rendition];
+    const r = S.renditionOf(this.state, rendition);
     if (!r || !session || session.id !== sessionId || session.endedAt !== null) return 'not-found';
     // Msn and part here are the session's own numbers (the media URI's), see src/contract/ingest.ts.
-    const next = trackNext(r.tracks[session.id], session.firstMsn);
+    const next = trackNext(S.own(r.tracks, session.id), session.firstMsn);
     const near =
       (msn === next.msn && part >= next.part && part - next.part <= HINT_LOOKAHEAD) ||
       (msn === next.msn + 1 && part < HINT_LOOKAHEAD);

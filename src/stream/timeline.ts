@@ -10,9 +10,11 @@ import {
   findSession,
   type InputTrack,
   type LocalSegment,
+  own,
   type PartRecord,
   type PendingPart,
   type RenditionState,
+  renditionOf,
   type Segment,
   type SessionInfo,
   type StreamState,
@@ -110,14 +112,15 @@ export function addPart(
   const session = findSession(state, upload.sessionId);
   if (!session || session.endedAt !== null)
     return reject(410, `session ${upload.sessionId} is not publishing`);
-  const r = state.renditions[upload.rendition];
-  if (!r?.inits[session.id]) return reject(409, `rendition ${upload.rendition} has no init segment yet`);
+  const r = renditionOf(state, upload.rendition);
+  if (!r || !own(r.inits, session.id))
+    return reject(409, `rendition ${upload.rendition} has no init segment yet`);
   const partTarget = state.config?.partTarget ?? 0;
   if (!(upload.duration > 0) || upload.duration > partTarget + PART_DURATION_TOLERANCE) {
     return reject(422, `part duration ${upload.duration}s is outside (0, PART-TARGET ${partTarget}s]`);
   }
 
-  const track: InputTrack = r.tracks[session.id] ?? { sessionId: session.id, recent: [], pending: [] };
+  const track: InputTrack = own(r.tracks, session.id) ?? { sessionId: session.id, recent: [], pending: [] };
   const recorded =
     track.recent.find((s) => s.localMsn === upload.msn)?.parts[upload.part] ??
     findPublishedPart(r, session.id, upload.msn, upload.part) ??
@@ -187,7 +190,7 @@ export function addPart(
     now,
   );
   const after = evaluate(before, now).state;
-  const firstKept = after.renditions[r.id]?.segments[0]?.msn ?? Infinity;
+  const firstKept = renditionOf(after, r.id)?.segments[0]?.msn ?? Infinity;
   const pruned = r.segments.filter((s) => s.msn < firstKept).map((s) => s.msn);
   return { state: after, result: { kind: 'committed', committed, pruned } };
 }
