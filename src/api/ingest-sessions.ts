@@ -96,7 +96,8 @@ ingestSessions.openapi(startSessionRoute, async (c) => {
   const answer: StartSessionResponse = {
     streamId: found.streamId,
     sessionId,
-    config: found.config,
+    // The event's config (a backup or reconnect joining a live event gets the one the event started with).
+    config: started.config,
     role: found.role,
     firstMsn: started.firstMsn,
   };

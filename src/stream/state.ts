@@ -236,7 +236,14 @@ export interface StartSessionInput {
 }
 
 export type StartSessionResult =
-  | { ok: true; firstMsn: number; role: IngestRole; takenOver: string | null }
+  | {
+      ok: true;
+      firstMsn: number;
+      role: IngestRole;
+      takenOver: string | null;
+      /** The event's config: what this session must cut with (a PATCH mid-event waits for the next event). */
+      config: StreamConfig;
+    }
   | { ok: false; code: 'already-live'; detail: string };
 
 /** Media sequence number after every segment any rendition has published (0 for a new stream). */
@@ -264,9 +271,13 @@ export function startSession(
 ): { state: StreamState; result: StartSessionResult } {
   const same = state.sessions.find((s) => s.id === input.sessionId);
   if (same && same.endedAt === null) {
-    return { state, result: { ok: true, firstMsn: same.firstMsn, role: same.role, takenOver: null } };
+    const result = { ok: true, firstMsn: same.firstMsn, role: same.role, takenOver: null } as const;
+    return { state, result: { ...result, config: state.config ?? input.config } };
   }
-  let next: StreamState = { ...state, config: input.config };
+  // The event's config is fixed when the event starts (issue 11): a backup or a reconnect joining a live
+  // event cuts with the config the event began with, not the registry's current one.
+  const config = state.status === 'live' && state.config !== null ? state.config : input.config;
+  let next: StreamState = { ...state, config };
   const rival = liveSessions(state).find((s) => s.role === input.role);
   let takenOver: string | null = null;
   if (rival) {
@@ -306,10 +317,10 @@ export function startSession(
     sessions: [...next.sessions, session],
     activeSessionId: becomesActive ? session.id : next.activeSessionId,
     reconnectDeadline: null,
-    targetDuration: Math.max(next.targetDuration, Math.ceil(input.config.segmentTarget)),
+    targetDuration: Math.max(next.targetDuration, Math.ceil(config.segmentTarget)),
   };
   if (becomesActive) next = detachAll(next);
-  return { state: next, result: { ok: true, firstMsn, role: input.role, takenOver } };
+  return { state: next, result: { ok: true, firstMsn, role: input.role, takenOver, config } };
 }
 
 export type EndSessionResult =
