@@ -54,7 +54,7 @@ export interface StreamHealth {
   inputs: InputHealth[];
   /** The last input switches, oldest first. */
   switches: SwitchRecord[];
-  /** The latest report from the relay for the current session, and when it arrived (epoch ms). */
+  /** The latest relay report of the active input, and when it arrived (epoch ms); null before its first. */
   relay: { report: SessionHealthReport; receivedAt: number } | null;
   /** Viewer QoE, origin counters, active alerts and recent history (src/monitoring/stream-monitor.ts). */
   monitoring?: MonitoringHealth;
@@ -81,6 +81,10 @@ export interface InputHealth {
   healthySince: number | null;
   endedAt: number | null;
   endReason: string | null;
+  /** This input's latest relay report (each input has its own). */
+  relay: { report: SessionHealthReport; receivedAt: number } | null;
+  /** This input's active alert codes (src/monitoring/alerts.ts). */
+  alerts: string[];
 }
 
 export interface RelayReport {
@@ -89,8 +93,22 @@ export interface RelayReport {
   receivedAt: number;
 }
 
-export function buildHealth(state: StreamState, relay: RelayReport | null, now: number): StreamHealth {
+/** The latest report of each input (one per session id), oldest input first. */
+export function withReport(reports: readonly RelayReport[], next: RelayReport, keep: number): RelayReport[] {
+  return [...reports.filter((r) => r.sessionId !== next.sessionId), next].slice(-keep);
+}
+
+export function buildHealth(
+  state: StreamState,
+  reports: readonly RelayReport[],
+  alertsOf: (sessionId: string) => string[],
+  now: number,
+): StreamHealth {
   const session = activeSession(state);
+  const reportOf = (sessionId: string) => {
+    const r = reports.find((x) => x.sessionId === sessionId);
+    return r ? { report: r.report, receivedAt: r.receivedAt } : null;
+  };
   return {
     streamId: state.streamId,
     status: state.status,
@@ -147,11 +165,10 @@ export function buildHealth(state: StreamState, relay: RelayReport | null, now: 
       healthySince: s.endedAt === null && isHealthy(state, s, now) ? s.healthySince : null,
       endedAt: s.endedAt,
       endReason: s.endReason,
+      relay: reportOf(s.id),
+      alerts: alertsOf(s.id),
     })),
     switches: state.switches,
-    relay:
-      relay && session && relay.sessionId === session.id
-        ? { report: relay.report, receivedAt: relay.receivedAt }
-        : null,
+    relay: session ? reportOf(session.id) : null,
   };
 }

@@ -53,11 +53,13 @@ export class StreamStorage {
     }
   }
 
-  load(): { state: StreamState; relay: RelayReport | null } {
+  load(): { state: StreamState; relays: RelayReport[] } {
     const state = emptyState();
     const meta = this.readMeta<StreamRow>('stream');
-    const relay = this.readMeta<RelayReport>('relay');
-    if (!meta || !Array.isArray(meta.sessions)) return { state, relay };
+    // One report per input; objects written before inputs had their own kept one under `relay`.
+    const single = this.readMeta<RelayReport>('relay');
+    const relays = this.readMeta<RelayReport[]>('relays') ?? (single ? [single] : []);
+    if (!meta || !Array.isArray(meta.sessions)) return { state, relays };
     const { renditionMeta, ...fields } = meta;
     Object.assign(state, fields);
     const renditions: Record<string, RenditionState> = {};
@@ -111,7 +113,7 @@ export class StreamStorage {
       track(rendition(row.rendition), row.session_id).pending.push(JSON.parse(row.info) as PendingPart);
     }
     state.renditions = renditions;
-    return { state, relay };
+    return { state, relays };
   }
 
   /** Writes what changed between two states (by object identity) and deletes what left. */
@@ -143,8 +145,8 @@ export class StreamStorage {
     this.writeMeta('stream', { ...fields, renditionMeta } satisfies StreamRow);
   }
 
-  saveRelay(report: RelayReport): void {
-    this.writeMeta('relay', report);
+  saveRelays(reports: readonly RelayReport[]): void {
+    this.writeMeta('relays', reports);
   }
 
   saveInit(rendition: string, sessionId: string, init: InitRecord): void {

@@ -28,7 +28,7 @@ import type { WebhookEventType } from '../webhooks/events.ts';
 import { notifyWebhooks, webhookData } from '../webhooks/notify.ts';
 import { RECENT_EVENTS, type StreamEvent } from './events.ts';
 import { evaluate, nextWakeup } from './failover.ts';
-import { buildHealth, type RelayReport, type StreamHealth } from './health.ts';
+import { buildHealth, type RelayReport, type StreamHealth, withReport } from './health.ts';
 import * as S from './state.ts';
 import { StreamStorage } from './storage.ts';
 import { type AddPartResult, addPart, findPublished, type PartUpload, trackNext } from './timeline.ts';
@@ -51,6 +51,8 @@ export interface WaitOptions {
   timeoutMs?: number;
 }
 
+/** Inputs whose latest relay report is kept: the live primary and backup and the last ended ones. */
+const REPORTS_KEPT = 4;
 /** Preload hints a request may be held for: the next expected part and the two after it. */
 const HINT_LOOKAHEAD = 2;
 /**
@@ -64,7 +66,8 @@ const RESUME_GRACE_MS = 3_000;
 
 export class StreamDO extends DurableObject<Env> {
   private state: S.StreamState = S.emptyState();
-  private relay: RelayReport | null = null;
+  /** The latest relay report of each input (primary and backup apart, issue 11). */
+  private relays: RelayReport[] = [];
   private store: StreamStorage;
   private readonly waiters = new WaiterList();
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -85,7 +88,7 @@ export class StreamDO extends DurableObject<Env> {
     void ctx.blockConcurrencyWhile(async () => {
       const loaded = this.store.load();
       this.state = loaded.state;
-      this.relay = loaded.relay;
+      this.relays = loaded.relays;
       this.alarmAt = await ctx.storage.getAlarm();
     });
   }
@@ -123,7 +126,7 @@ export class StreamDO extends DurableObject<Env> {
       takenOver: result.takenOver,
     });
     if (before !== 'live') await this.notifyRegistry('live');
-    this.monitor.sessionStarted();
+    this.monitor.sessionStarted(input.sessionId);
     return result;
   }
 
@@ -167,11 +170,13 @@ export class StreamDO extends DurableObject<Env> {
 
   async reportHealth(sessionId: string, report: SessionHealthReport): Promise<boolean> {
     if (S.findSession(this.state, sessionId)?.endedAt !== null) return false;
-    this.relay = { sessionId, report, receivedAt: Date.now() };
-    this.store.saveRelay(this.relay);
-    const alerts = this.monitor.relayReport(report, alertLimitsFor(this.state.config), Date.now());
+    const now = Date.now();
+    this.relays = withReport(this.relays, { sessionId, report, receivedAt: now }, REPORTS_KEPT);
+    this.store.saveRelays(this.relays);
+    const alerts = this.monitor.relayReport(sessionId, report, alertLimitsFor(this.state.config), now);
+    const role = S.findSession(this.state, sessionId)?.role ?? 'primary';
     for (const a of alerts.raised)
-      this.webhook('stream.errored', { sessionId, code: a.code, detail: a.detail });
+      this.webhook('stream.errored', { sessionId, role, code: a.code, detail: a.detail });
     return true;
   }
 
@@ -231,8 +236,8 @@ export class StreamDO extends DurableObject<Env> {
 
   async getHealth(): Promise<StreamHealth> {
     return {
-      ...buildHealth(this.state, this.relay, Date.now()),
-      monitoring: this.monitor.summary(Date.now()),
+      ...buildHealth(this.state, this.relays, (id) => this.monitor.alertsOf(id), Date.now()),
+      monitoring: this.monitor.summary(this.state.activeSessionId, Date.now()),
     };
   }
 
@@ -319,7 +324,7 @@ export class StreamDO extends DurableObject<Env> {
     await this.ctx.storage.deleteAlarm();
     this.store.clear();
     this.commit(S.emptyState());
-    this.relay = null;
+    this.relays = [];
     if (streamId) await deleteMedia(this.env.MEDIA, streamPrefix(streamId));
   }
 
