@@ -75,6 +75,9 @@ export interface StartSessionRequest {
 export interface StartSessionResponse {
   streamId: string;
   sessionId: string;
+  /** The event this session publishes into (a publish after ENDLIST starts a new one). */
+  eventId: string;
+  /** The event's config: cut with this one, not the authorize answer's (a change applies at the next event). */
   config: StreamConfig;
   role: IngestRole;
   /**

@@ -2,7 +2,7 @@
  * Builds playlist models (model.ts) from a stream's state. Pure: the same state gives the same playlist, so
  * rendering can move to a replica or to the Worker unchanged.
  */
-import { relativeMediaUri } from '../contract/playback.ts';
+import { relativeMediaUri, relativePlaylistUri } from '../contract/playback.ts';
 import {
   activeRenditions,
   activeSession,
@@ -40,7 +40,8 @@ export function buildMediaPlaylist(
 ): MediaPlaylist | null {
   const r = renditionOf(state, renditionId);
   const session = activeSession(state);
-  if (!r || !session || !state.config || r.segments.length === 0) return null;
+  const eventId = state.eventId;
+  if (!r || !session || !state.config || eventId === null || r.segments.length === 0) return null;
   const targetDuration = state.targetDuration;
   const partTarget = state.config.partTarget;
   const serverControl = serverControlFor(targetDuration, partTarget);
@@ -114,7 +115,7 @@ export function buildMediaPlaylist(
       .flatMap((o) => {
         const last = lastPosition(o);
         return last
-          ? [{ uri: relativeMediaUri.rendition(o.id), lastMsn: last.msn, lastPart: last.part }]
+          ? [{ uri: relativeMediaUri.rendition(o.id, eventId), lastMsn: last.msn, lastPart: last.part }]
           : [];
       }),
     skippedSegments,
@@ -125,14 +126,15 @@ export function buildMediaPlaylist(
 
 export function buildMultivariantPlaylist(state: StreamState): MultivariantPlaylist | null {
   const sessionId = state.activeSessionId;
-  if (!sessionId) return null;
+  const eventId = state.eventId;
+  if (!sessionId || eventId === null) return null;
   const variants: VariantStream[] = [];
   for (const r of activeRenditions(state)) {
     const init = own(r.inits, sessionId);
     if (!init) continue;
     const bandwidth = measureBandwidth(r);
     const variant: VariantStream = {
-      uri: `${r.id}/index.m3u8`,
+      uri: relativePlaylistUri.variant(r.id, eventId),
       bandwidth: bandwidth?.peak ?? 0,
       averageBandwidth: bandwidth?.average ?? 0,
       codecs: init.codecs.join(','),

@@ -8,6 +8,8 @@ import type { SwitchReason } from './state.ts';
 
 interface EventBase {
   streamId: string;
+  /** The event (first publish to ENDLIST) this happened in. */
+  eventId: string;
   /** Epoch ms (Worker clock). */
   at: number;
 }

@@ -34,6 +34,8 @@ export interface RenditionHealth {
 export interface StreamHealth {
   streamId: string | null;
   status: StreamStatus;
+  /** The current event (first publish to ENDLIST) and when it began (epoch ms); null before the first. */
+  event: { id: string; startedAt: number | null } | null;
   /** Seconds. */
   targetDuration: number;
   lastPublishAt: number | null;
@@ -112,6 +114,7 @@ export function buildHealth(
   return {
     streamId: state.streamId,
     status: state.status,
+    event: state.eventId === null ? null : { id: state.eventId, startedAt: state.eventStartedAt },
     targetDuration: state.targetDuration,
     lastPublishAt: state.lastPublishAt,
     reconnectDeadline: state.reconnectDeadline,

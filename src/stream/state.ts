@@ -136,6 +136,14 @@ export interface SwitchRecord {
 
 export interface StreamState {
   streamId: string | null;
+  /**
+   * The current event: from the first session after the stream was idle or ended until EXT-X-ENDLIST (issue
+   * 11). Null before the first publish. Its media playlists are `{rendition}/{eventId}.m3u8`.
+   */
+  eventId: string | null;
+  /** Epoch ms the current event began. */
+  eventStartedAt: number | null;
+  /** The event's config, fixed when the event starts (a PATCH applies at the next event). */
   config: StreamConfig | null;
   status: StreamStatus;
   /** Live sessions (at most one per role) and the few most recently ended, oldest first. */
@@ -182,6 +190,8 @@ export function renditionOf(state: StreamState, id: string): RenditionState | un
 export function emptyState(): StreamState {
   return {
     streamId: null,
+    eventId: null,
+    eventStartedAt: null,
     config: null,
     status: 'idle',
     sessions: [],
@@ -228,6 +238,8 @@ export function isHealthy(state: StreamState, s: SessionInfo, now: number): bool
 export interface StartSessionInput {
   streamId: string;
   sessionId: string;
+  /** The id the event gets if this session starts one (the stream is idle or ended); unused otherwise. */
+  eventId: string;
   config: StreamConfig;
   protocol: IngestProtocol;
   remoteAddress: string;
@@ -241,6 +253,10 @@ export type StartSessionResult =
       firstMsn: number;
       role: IngestRole;
       takenOver: string | null;
+      /** The event this session publishes into. */
+      eventId: string;
+      /** The event that ENDLIST closed and this session's new event replaced: the shell archives it. */
+      archived: StreamState | null;
       /** The event's config: what this session must cut with (a PATCH mid-event waits for the next event). */
       config: StreamConfig;
     }
@@ -260,9 +276,9 @@ export function nextStreamMsn(state: StreamState): number {
  * Starts a publishing session. One live session per role: a second publish with the role of a healthy
  * session is refused; one whose same-role session went stale (no part for `failoverTimeout`: a killed relay,
  * an encoder reconnecting through another relay) takes it over, and the stale session's uploads get 410.
- * A session of the other role is accepted as the standby input (failover.ts). A stream whose sessions all
- * ended (inside the reconnect window or after) continues: the media sequence never goes backwards and the
- * new source's first segment carries EXT-X-DISCONTINUITY (RFC 8216bis 4.4.4.3).
+ * A session of the other role is accepted as the standby input (failover.ts). Inside the reconnect window the
+ * event continues: the media sequence never goes backwards and the new source's first segment carries
+ * EXT-X-DISCONTINUITY (RFC 8216bis 4.4.4.3). After ENDLIST a new event starts, with media playlists of its own.
  */
 export function startSession(
   state: StreamState,
@@ -272,13 +288,21 @@ export function startSession(
   const same = state.sessions.find((s) => s.id === input.sessionId);
   if (same && same.endedAt === null) {
     const result = { ok: true, firstMsn: same.firstMsn, role: same.role, takenOver: null } as const;
-    return { state, result: { ...result, config: state.config ?? input.config } };
+    const eventId = state.eventId ?? input.eventId;
+    return { state, result: { ...result, eventId, archived: null, config: state.config ?? input.config } };
   }
+  // A publish after ENDLIST (or the first one) starts a new event with a new live timeline: an ended
+  // playlist never changes again (RFC 8216bis 6.2.1), so the ended event is handed back to be archived.
+  const continuing = state.status === 'live' && state.eventId !== null && state.config !== null;
+  const archived = !continuing && state.status === 'ended' ? state : null;
+  let next: StreamState = continuing
+    ? state
+    : { ...emptyState(), eventId: input.eventId, eventStartedAt: now, config: input.config };
   // The event's config is fixed when the event starts (issue 11): a backup or a reconnect joining a live
   // event cuts with the config the event began with, not the registry's current one.
-  const config = state.status === 'live' && state.config !== null ? state.config : input.config;
-  let next: StreamState = { ...state, config };
-  const rival = liveSessions(state).find((s) => s.role === input.role);
+  const config = next.config ?? input.config;
+  const eventId = next.eventId ?? input.eventId;
+  const rival = liveSessions(next).find((s) => s.role === input.role);
   let takenOver: string | null = null;
   if (rival) {
     if (isHealthy(next, rival, now)) {
@@ -320,7 +344,10 @@ export function startSession(
     targetDuration: Math.max(next.targetDuration, Math.ceil(config.segmentTarget)),
   };
   if (becomesActive) next = detachAll(next);
-  return { state: next, result: { ok: true, firstMsn, role: input.role, takenOver, config } };
+  return {
+    state: next,
+    result: { ok: true, firstMsn, role: input.role, takenOver, eventId, archived, config },
+  };
 }
 
 export type EndSessionResult =

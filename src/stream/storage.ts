@@ -3,6 +3,9 @@
  * segment and per session-local segment (parts as JSON inside it: a segment holds a handful), one per held
  * part, and a small JSON row for the stream-level fields. Loaded once when the object starts.
  *
+ * An event that ENDLIST closed is archived whole (one JSON row) when the next event starts, so its playlists
+ * stay servable as they ended; the timeline tables then hold the new event only.
+ *
  * `saveChanges(before, after)` writes by identity: reducers return the same object for anything they did not
  * change, so only touched segments are written and segments that left the state are deleted.
  */
@@ -30,6 +33,7 @@ CREATE TABLE IF NOT EXISTS published (rendition TEXT NOT NULL, msn INTEGER NOT N
 CREATE TABLE IF NOT EXISTS track_segments (rendition TEXT NOT NULL, session_id TEXT NOT NULL,
   local_msn INTEGER NOT NULL, complete INTEGER NOT NULL, parts TEXT NOT NULL,
   PRIMARY KEY (rendition, session_id, local_msn));
+CREATE TABLE IF NOT EXISTS ended_events (id TEXT PRIMARY KEY, ended_at INTEGER NOT NULL, snapshot TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS held_parts (rendition TEXT NOT NULL, session_id TEXT NOT NULL, msn INTEGER NOT NULL,
   part INTEGER NOT NULL, info TEXT NOT NULL, PRIMARY KEY (rendition, session_id, msn, part));
 `;
@@ -62,6 +66,11 @@ export class StreamStorage {
     if (!meta || !Array.isArray(meta.sessions)) return { state, relays };
     const { renditionMeta, ...fields } = meta;
     Object.assign(state, fields);
+    // Objects stored before events existed: their one timeline is an event of its own.
+    if (!state.eventId && state.sessions.length > 0) {
+      state.eventId = 'ev_legacy';
+      state.eventStartedAt = state.sessions[0]?.startedAt ?? null;
+    }
     const renditions: Record<string, RenditionState> = {};
     const rendition = (id: string): RenditionState => {
       const found = own(renditions, id);
@@ -117,7 +126,13 @@ export class StreamStorage {
   }
 
   /** Writes what changed between two states (by object identity) and deletes what left. */
-  saveChanges(before: StreamState, after: StreamState): void {
+  saveChanges(previous: StreamState, after: StreamState): void {
+    let before = previous;
+    if (previous.eventId !== after.eventId) {
+      // A new event: the old one's rows go (it was archived whole), the new timeline is written from scratch.
+      this.clearTimeline();
+      before = emptyState();
+    }
     for (const r of Object.values(after.renditions)) {
       const old = own(before.renditions, r.id);
       if (old === r) continue;
@@ -159,8 +174,36 @@ export class StreamStorage {
   }
 
   clear(): void {
+    this.sql.exec('DELETE FROM meta; DELETE FROM ended_events;');
+    this.clearTimeline();
+  }
+
+  /** Archives an ended event (its whole state), keeping the newest `keep`. */
+  archiveEvent(event: StreamState, endedAt: number, keep: number): void {
+    if (!event.eventId) return;
     this.sql.exec(
-      'DELETE FROM meta; DELETE FROM inits; DELETE FROM published; DELETE FROM track_segments; DELETE FROM held_parts;',
+      'INSERT OR REPLACE INTO ended_events (id, ended_at, snapshot) VALUES (?, ?, ?)',
+      event.eventId,
+      endedAt,
+      JSON.stringify(event),
+    );
+    this.sql.exec(
+      'DELETE FROM ended_events WHERE id NOT IN (SELECT id FROM ended_events ORDER BY ended_at DESC LIMIT ?)',
+      keep,
+    );
+  }
+
+  /** Archived events, oldest first. */
+  loadArchivedEvents(): StreamState[] {
+    return this.sql
+      .exec<{ snapshot: string }>('SELECT snapshot FROM ended_events ORDER BY ended_at')
+      .toArray()
+      .map((row) => JSON.parse(row.snapshot) as StreamState);
+  }
+
+  private clearTimeline(): void {
+    this.sql.exec(
+      'DELETE FROM inits; DELETE FROM published; DELETE FROM track_segments; DELETE FROM held_parts;',
     );
   }
 
@@ -248,6 +291,8 @@ function withLocalPart(a: Attachment | null): Attachment | null {
 function stateFieldsChanged(a: StreamState, b: StreamState): boolean {
   if (
     a.status !== b.status ||
+    a.eventId !== b.eventId ||
+    a.eventStartedAt !== b.eventStartedAt ||
     a.sessions !== b.sessions ||
     a.activeSessionId !== b.activeSessionId ||
     a.reconnectDeadline !== b.reconnectDeadline ||

@@ -53,6 +53,8 @@ export interface WaitOptions {
 
 /** Inputs whose latest relay report is kept: the live primary and backup and the last ended ones. */
 const REPORTS_KEPT = 4;
+/** Ended events whose media playlists stay servable (their media stays in R2 until retention removes it). */
+const ARCHIVED_EVENTS = 4;
 /** Preload hints a request may be held for: the next expected part and the two after it. */
 const HINT_LOOKAHEAD = 2;
 /**
@@ -66,6 +68,10 @@ const RESUME_GRACE_MS = 3_000;
 
 export class StreamDO extends DurableObject<Env> {
   private state: S.StreamState = S.emptyState();
+  /** Ended events whose playlists are still served (oldest first), as their state was at ENDLIST. */
+  private archive: S.StreamState[] = [];
+  /** Rendered playlists of archived events, by event and rendition: they never change. */
+  private readonly archivedText = new Map<string, string>();
   /** The latest relay report of each input (primary and backup apart, issue 11). */
   private relays: RelayReport[] = [];
   private store: StreamStorage;
@@ -89,6 +95,7 @@ export class StreamDO extends DurableObject<Env> {
       const loaded = this.store.load();
       this.state = loaded.state;
       this.relays = loaded.relays;
+      this.archive = this.store.loadArchivedEvents();
       this.alarmAt = await ctx.storage.getAlarm();
     });
   }
@@ -102,10 +109,16 @@ export class StreamDO extends DurableObject<Env> {
     const now = Date.now();
     const { state, result } = S.startSession(this.state, input, now);
     if (!result.ok || state === this.state) return result;
+    if (result.archived) {
+      // The ended event's playlists stay servable exactly as they ended (RFC 8216bis 6.2.1).
+      this.store.archiveEvent(result.archived, now, ARCHIVED_EVENTS);
+      this.archive = [...this.archive, result.archived].slice(-ARCHIVED_EVENTS);
+    }
     if (result.takenOver) {
       this.emitEvent({
         type: 'stream.disconnected',
         streamId: input.streamId,
+        eventId: result.eventId,
         at: now,
         input: this.inputRef(result.takenOver),
         reason: 'taken over by a new session',
@@ -115,6 +128,7 @@ export class StreamDO extends DurableObject<Env> {
     this.emitEvent({
       type: 'stream.connected',
       streamId: input.streamId,
+      eventId: result.eventId,
       at: now,
       input: {
         sessionId: input.sessionId,
@@ -161,10 +175,15 @@ export class StreamDO extends DurableObject<Env> {
     const { state, result } = S.endSession(this.state, sessionId, reason, now);
     if (result.kind !== 'ended') return result;
     await this.apply(state, now);
-    if (state.streamId)
-      this.emitEvent({ type: 'stream.disconnected', streamId: state.streamId, at: now, input: ref, reason });
+    if (state.streamId && state.eventId) {
+      const { streamId, eventId } = state;
+      this.emitEvent({ type: 'stream.disconnected', streamId, eventId, at: now, input: ref, reason });
+    }
     const refused = alertFromEndReason(reason);
-    if (refused) this.webhook('stream.errored', { sessionId, code: refused.code, detail: refused.detail });
+    if (refused) {
+      const { code, detail } = refused;
+      this.webhook('stream.errored', { sessionId, eventId: state.eventId, code, detail });
+    }
     return result;
   }
 
@@ -175,8 +194,9 @@ export class StreamDO extends DurableObject<Env> {
     this.store.saveRelays(this.relays);
     const alerts = this.monitor.relayReport(sessionId, report, alertLimitsFor(this.state.config), now);
     const role = S.findSession(this.state, sessionId)?.role ?? 'primary';
+    const eventId = this.state.eventId;
     for (const a of alerts.raised)
-      this.webhook('stream.errored', { sessionId, role, code: a.code, detail: a.detail });
+      this.webhook('stream.errored', { sessionId, role, eventId, code: a.code, detail: a.detail });
     return true;
   }
 
@@ -213,7 +233,8 @@ export class StreamDO extends DurableObject<Env> {
     await this.armAlarm(now);
     if (!didEnd) return;
     // RFC 8216bis 6.2.5.2: a server MUST ignore _HLS_msn/_HLS_part once the playlist has EXT-X-ENDLIST.
-    if (state.streamId) this.emitEvent({ type: 'stream.ended', streamId: state.streamId, at: now });
+    if (state.streamId && state.eventId)
+      this.emitEvent({ type: 'stream.ended', streamId: state.streamId, eventId: state.eventId, at: now });
     await this.notifyRegistry('ended');
   }
 
@@ -241,9 +262,18 @@ export class StreamDO extends DurableObject<Env> {
     };
   }
 
-  /** The media playlist as of `directives`, held until it holds the requested part (RFC 8216bis 6.2.5.2). */
-  async playlist(rendition: string, directives: Directives, opts: WaitOptions = {}): Promise<PlaylistAnswer> {
+  /**
+   * The media playlist as of `directives`, held until it holds the requested part (RFC 8216bis 6.2.5.2).
+   * `eventId` null: the current event's; an ended event's is answered as it ended, whatever the directives.
+   */
+  async playlist(
+    rendition: string,
+    directives: Directives,
+    opts: WaitOptions = {},
+    eventId: string | null = null,
+  ): Promise<PlaylistAnswer> {
     this.playlistCalls++;
+    if (eventId !== null && eventId !== this.state.eventId) return this.archivedPlaylist(eventId, rendition);
     const targetDuration = this.state.targetDuration;
     if (!S.renditionOf(this.state, rendition) || !this.state.config)
       return { kind: 'not-found', targetDuration };
@@ -277,7 +307,10 @@ export class StreamDO extends DurableObject<Env> {
     msn: number,
     fromPart = 0,
   ): Promise<{ partSizes: number[] } | null> {
-    const r = S.renditionOf(this.state, rendition);
+    // The session's event: the current one, or an archived one (session ids are unique across events).
+    const event =
+      [this.state, ...this.archive].find((e) => S.findSession(e, sessionId) !== undefined) ?? this.state;
+    const r = S.renditionOf(event, rendition);
     const segment = r ? findPublished(r, sessionId, msn) : undefined;
     if (!segment?.complete || segment.firstPart !== fromPart) return null;
     return { partSizes: segment.parts.map((p) => p.size) };
@@ -325,12 +358,27 @@ export class StreamDO extends DurableObject<Env> {
     this.store.clear();
     this.commit(S.emptyState());
     this.relays = [];
+    this.archive = [];
+    this.archivedText.clear();
     if (streamId) await deleteMedia(this.env.MEDIA, streamPrefix(streamId));
   }
 
   /** Test and benchmark counter: how many playlist RPCs reached this object. */
   async stats(): Promise<{ playlistCalls: number; waiters: number }> {
     return { playlistCalls: this.playlistCalls, waiters: this.waiters.size };
+  }
+
+  /** An archived event's playlist: it carries ENDLIST, so directives are ignored (RFC 8216bis 6.2.5.2). */
+  private archivedPlaylist(eventId: string, rendition: string): PlaylistAnswer {
+    const event = this.archive.find((e) => e.eventId === eventId);
+    if (!event) return { kind: 'not-found', targetDuration: this.state.targetDuration };
+    const key = `${eventId}|${rendition}`;
+    const text =
+      this.archivedText.get(key) ??
+      renderIfAny(buildMediaPlaylist(event, rendition, null), renderMediaPlaylist);
+    if (text === null) return { kind: 'not-found', targetDuration: event.targetDuration };
+    this.archivedText.set(key, text);
+    return { kind: 'playlist', text, targetDuration: event.targetDuration, ended: true };
   }
 
   private renderPlaylist(rendition: string, directives: Directives): PlaylistAnswer {
@@ -386,10 +434,11 @@ export class StreamDO extends DurableObject<Env> {
     this.commit(state);
     const newSwitches = state.switches.filter((x) => !before.switches.includes(x));
     for (const x of newSwitches) {
-      if (state.streamId) {
+      if (state.streamId && state.eventId) {
         this.emitEvent({
           type: 'stream.failover',
           streamId: state.streamId,
+          eventId: state.eventId,
           at: x.at,
           from: x.from,
           to: x.to,

@@ -23,6 +23,7 @@ async function start(streamId: string, sessionId: string, role: IngestRole) {
   const result = await streamStub(streamId).startSession({
     streamId,
     sessionId,
+    eventId: `ev_${streamId}`,
     config: TEST_CONFIG,
     protocol: 'rtmp',
     remoteAddress: '127.0.0.1:1',

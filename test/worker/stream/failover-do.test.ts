@@ -32,7 +32,15 @@ function sessionInput(
   config: StreamConfig = CONFIG,
   relay = { remoteAddress: '127.0.0.1:1', relayId: 'relay-test' },
 ) {
-  return { streamId, sessionId, config, protocol: 'rtmp' as const, ...relay, role };
+  return {
+    streamId,
+    sessionId,
+    eventId: `ev_${sessionId}`,
+    config,
+    protocol: 'rtmp' as const,
+    ...relay,
+    role,
+  };
 }
 
 async function start(streamId: string, sessionId: string, role: IngestRole) {

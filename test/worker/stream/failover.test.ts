@@ -175,6 +175,7 @@ describe('failover', () => {
     const input = {
       streamId: 'st',
       sessionId: 'se_a2',
+      eventId: 'ev_1',
       config: CONFIG,
       protocol: 'rtmp' as const,
       remoteAddress: 'y',

@@ -20,7 +20,16 @@ export const CONFIG = {
 export function start(state: S.StreamState, sessionId: string, role: IngestRole, at: number): S.StreamState {
   const { state: next, result } = S.startSession(
     state,
-    { streamId: 'st', sessionId, config: CONFIG, protocol: 'rtmp', remoteAddress: 'x', relayId: 'r', role },
+    {
+      streamId: 'st',
+      sessionId,
+      eventId: 'ev_1',
+      config: CONFIG,
+      protocol: 'rtmp',
+      remoteAddress: 'x',
+      relayId: 'r',
+      role,
+    },
     at,
   );
   if (!result.ok) throw new Error(result.detail);

@@ -13,6 +13,7 @@ function started(sessionId = 'se_a', from = S.emptyState()) {
     {
       streamId: 'st',
       sessionId,
+      eventId: 'ev_1',
       config: CONFIG,
       protocol: 'srt',
       remoteAddress: '1.2.3.4:5',

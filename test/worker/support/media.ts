@@ -63,6 +63,7 @@ export async function startSession(streamId: string, sessionId: string, config: 
   const result = await streamStub(streamId).startSession({
     streamId,
     sessionId,
+    eventId: `ev_${sessionId}`,
     config,
     protocol: 'rtmp',
     remoteAddress: '127.0.0.1:50000',
