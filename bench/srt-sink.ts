@@ -13,7 +13,14 @@ let lastStats: unknown = null;
 const hub: SrtIngestHub = {
   authorize: async () => ({
     streamId: 'st_bench',
-    config: { partTarget: 0.333, segmentTarget: 2, reconnectWindow: 10 },
+    config: {
+      partTarget: 0.333,
+      segmentTarget: 2,
+      reconnectWindow: 10,
+      failoverTimeout: 1.5,
+      failbackHoldOff: 10,
+      maxBitrate: 0,
+    },
     srtPassphrase: null,
     role: 'primary',
   }),

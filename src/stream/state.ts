@@ -11,7 +11,13 @@
  *
  * Part timeline rules live in timeline.ts (addPart).
  */
-import type { IngestProtocol, IngestRole, StreamConfig } from '../contract/ingest.ts';
+import type { IngestProtocol, IngestRole } from '../contract/ingest.ts';
+import {
+  eventConfig,
+  readStreamConfig,
+  type StreamConfig,
+  type StreamConfigInput,
+} from '../contract/stream-config.ts';
 import { evaluate } from './failover.ts';
 import { closeOpenSegments } from './publish.ts';
 
@@ -240,7 +246,8 @@ export interface StartSessionInput {
   sessionId: string;
   /** The id the event gets if this session starts one (the stream is idle or ended); unused otherwise. */
   eventId: string;
-  config: StreamConfig;
+  /** The registry's current config (absent fields take their defaults). */
+  config: StreamConfigInput;
   protocol: IngestProtocol;
   remoteAddress: string;
   relayId: string;
@@ -289,18 +296,22 @@ export function startSession(
   if (same && same.endedAt === null) {
     const result = { ok: true, firstMsn: same.firstMsn, role: same.role, takenOver: null } as const;
     const eventId = state.eventId ?? input.eventId;
-    return { state, result: { ...result, eventId, archived: null, config: state.config ?? input.config } };
+    const config = state.config ?? readStreamConfig(input.config);
+    return { state, result: { ...result, eventId, archived: null, config } };
   }
   // A publish after ENDLIST (or the first one) starts a new event with a new live timeline: an ended
   // playlist never changes again (RFC 8216bis 6.2.1), so the ended event is handed back to be archived.
   const continuing = state.status === 'live' && state.eventId !== null && state.config !== null;
   const archived = !continuing && state.status === 'ended' ? state : null;
-  let next: StreamState = continuing
-    ? state
-    : { ...emptyState(), eventId: input.eventId, eventStartedAt: now, config: input.config };
   // The event's config is fixed when the event starts (issue 11): a backup or a reconnect joining a live
-  // event cuts with the config the event began with, not the registry's current one.
-  const config = next.config ?? input.config;
+  // event cuts with the config the event began with, not the registry's current one (fields that apply at
+  // once excepted, src/contract/stream-config.ts).
+  const current = readStreamConfig(input.config);
+  let next: StreamState =
+    continuing && state.config
+      ? { ...state, config: eventConfig(state.config, current) }
+      : { ...emptyState(), eventId: input.eventId, eventStartedAt: now, config: current };
+  const config = next.config ?? current;
   const eventId = next.eventId ?? input.eventId;
   const rival = liveSessions(next).find((s) => s.role === input.role);
   let takenOver: string | null = null;

@@ -14,7 +14,14 @@ import type { AccessUnit, DemuxEvent, TrackConfig } from '../../../ingest-relay/
 import { PublishRefused, type PublishRefusedCode } from '../../../ingest-relay/src/session.ts';
 import type { StreamConfig } from '../../../src/contract/ingest.ts';
 
-const config: StreamConfig = { partTarget: 0.333, segmentTarget: 2, reconnectWindow: 10 };
+const config: StreamConfig = {
+  partTarget: 0.333,
+  segmentTarget: 2,
+  reconnectWindow: 10,
+  failoverTimeout: 1.5,
+  failbackHoldOff: 10,
+  maxBitrate: 0,
+};
 
 export class RecordedSession implements PublishSessionPort {
   readonly streamId: string;

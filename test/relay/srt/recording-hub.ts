@@ -38,7 +38,14 @@ export class RecordingHub implements SrtIngestHub {
     if (passphrase === undefined) throw new TestRefusal('unknown-key');
     return {
       streamId: `st_${streamKey}`,
-      config: { partTarget: 0.333, segmentTarget: 2, reconnectWindow: 10 },
+      config: {
+        partTarget: 0.333,
+        segmentTarget: 2,
+        reconnectWindow: 10,
+        failoverTimeout: 1.5,
+        failbackHoldOff: 10,
+        maxBitrate: 0,
+      },
       srtPassphrase: passphrase,
       role: 'primary',
     };

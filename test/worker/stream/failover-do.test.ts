@@ -6,7 +6,7 @@
  */
 import { evictDurableObject, runDurableObjectAlarm, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import type { IngestRole, StreamConfig } from '../../../src/contract/ingest.ts';
+import type { IngestRole, StreamConfigInput } from '../../../src/contract/ingest.ts';
 import {
   bodyText,
   endSession,
@@ -29,7 +29,7 @@ function sessionInput(
   streamId: string,
   sessionId: string,
   role: IngestRole,
-  config: StreamConfig = CONFIG,
+  config: StreamConfigInput = CONFIG,
   relay = { remoteAddress: '127.0.0.1:1', relayId: 'relay-test' },
 ) {
   return {
