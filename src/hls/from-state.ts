@@ -13,7 +13,7 @@ import {
   type Segment,
   type StreamState,
   segmentDuration,
-} from '../stream/state.ts';
+} from '../stream/model.ts';
 import { findSegment, lastPosition, measureBandwidth, trackNext } from '../stream/timeline.ts';
 import { type PlaylistPosition, skipBoundary } from './directives.ts';
 import type { MediaPlaylist, MultivariantPlaylist, PartEntry, SegmentEntry, VariantStream } from './model.ts';
@@ -88,7 +88,7 @@ export function buildMediaPlaylist(
   const isEnded = ended(state);
   // The hint names the active session's next part, in its own numbering, once the playlist has joined it
   // (while a switch waits for the new input's keyframe there is nothing to hint).
-  const publishing = session.endedAt === null && !isEnded && r.attached?.sessionId === session.id;
+  const publishing = session.endedAt === null && !isEnded && state.join?.sessionId === session.id;
   const hint = publishing ? trackNext(own(r.tracks, session.id), session.firstMsn) : null;
 
   return {
@@ -178,7 +178,7 @@ function awaitingJoin(state: StreamState, r: RenditionState, isEnded: boolean): 
   const last = r.segments.at(-1);
   const session = activeSession(state);
   if (isEnded || !last?.complete || !session) return null;
-  if (session.endedAt === null && r.attached?.sessionId === session.id) return null;
+  if (session.endedAt === null && state.join?.sessionId === session.id) return null;
   return {
     msn: last.msn + 1,
     parts: [],

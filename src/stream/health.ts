@@ -13,7 +13,7 @@ import {
   type StreamState,
   type StreamStatus,
   type SwitchRecord,
-} from './state.ts';
+} from './model.ts';
 import { lastPosition, measureBandwidth } from './timeline.ts';
 
 export interface RenditionHealth {

@@ -20,8 +20,8 @@ import type {
   RenditionState,
   Segment,
   StreamState,
-} from './state.ts';
-import { emptyRendition, emptyState, own } from './state.ts';
+} from './model.ts';
+import { emptyRendition, emptyState, own } from './model.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS held_parts (rendition TEXT NOT NULL, session_id TEXT 
 `;
 
 type StreamRow = Omit<StreamState, 'renditions'> & {
-  renditionMeta: Record<string, { prunedDiscontinuities: number; attached: Attachment | null }>;
+  /** `attached`: the per-rendition join of objects stored before one join per stream (model.ts `join`). */
+  renditionMeta: Record<string, { prunedDiscontinuities: number; attached?: Attachment | null }>;
 };
 
 export class StreamStorage {
@@ -66,6 +67,12 @@ export class StreamStorage {
     if (!meta || !Array.isArray(meta.sessions)) return { state, relays };
     const { renditionMeta, ...fields } = meta;
     Object.assign(state, fields);
+    // Objects stored before one join per stream kept it per rendition: the source's (or any) is the stream's.
+    if (state.join === undefined) {
+      const legacy =
+        renditionMeta.source?.attached ?? Object.values(renditionMeta).find((m) => m.attached)?.attached;
+      state.join = withLocalPart(legacy ?? null);
+    }
     // Objects stored before events existed: their one timeline is an event of its own.
     if (!state.eventId && state.sessions.length > 0) {
       state.eventId = 'ev_legacy';
@@ -79,7 +86,6 @@ export class StreamStorage {
       const created: RenditionState = {
         ...emptyRendition(id),
         prunedDiscontinuities: meta?.prunedDiscontinuities ?? 0,
-        attached: withLocalPart(meta?.attached ?? null),
       };
       renditions[id] = created;
       return created;
@@ -155,7 +161,7 @@ export class StreamStorage {
     const { renditions, ...fields } = state;
     const renditionMeta: StreamRow['renditionMeta'] = {};
     for (const r of Object.values(renditions)) {
-      renditionMeta[r.id] = { prunedDiscontinuities: r.prunedDiscontinuities, attached: r.attached };
+      renditionMeta[r.id] = { prunedDiscontinuities: r.prunedDiscontinuities };
     }
     this.writeMeta('stream', { ...fields, renditionMeta } satisfies StreamRow);
   }
@@ -299,6 +305,7 @@ function stateFieldsChanged(a: StreamState, b: StreamState): boolean {
     a.targetDuration !== b.targetDuration ||
     a.lastPublishAt !== b.lastPublishAt ||
     a.switches !== b.switches ||
+    a.join !== b.join ||
     a.config !== b.config ||
     a.streamId !== b.streamId
   ) {
@@ -306,8 +313,7 @@ function stateFieldsChanged(a: StreamState, b: StreamState): boolean {
   }
   for (const r of Object.values(b.renditions)) {
     const old = own(a.renditions, r.id);
-    if (!old || old.attached !== r.attached || old.prunedDiscontinuities !== r.prunedDiscontinuities)
-      return true;
+    if (!old || old.prunedDiscontinuities !== r.prunedDiscontinuities) return true;
   }
   return false;
 }

@@ -10,7 +10,6 @@ import {
   putInit,
   putPart,
   putParts,
-  sleep,
   startSession,
   streamStub,
   TEST_CONFIG,
@@ -72,7 +71,7 @@ describe('StreamDO lifecycle', () => {
       ['se_a/0.m4s', 1],
       ['se_a/1.m4s', 0.4],
     ]);
-    await sleep(TEST_CONFIG.reconnectWindow * 1000 + 50);
+    await streamStub('life-end').advanceClock(TEST_CONFIG.reconnectWindow * 1000 + 50);
     await runDurableObjectAlarm(streamStub('life-end'));
     m = parsePlaylist(await playlistText('life-end'));
     expect(m.endList).toBe(true);
@@ -99,7 +98,7 @@ describe('StreamDO lifecycle', () => {
     expect(m.discontinuitySequence).toBe(0);
     expect(m.preloadSegment?.preloadHints?.[0]?.uri).toBe('se_b/3.2.m4s');
     // The old session's alarm no longer ends the stream.
-    await sleep(TEST_CONFIG.reconnectWindow * 1000 + 50);
+    await streamStub('life-re').advanceClock(TEST_CONFIG.reconnectWindow * 1000 + 50);
     await runDurableObjectAlarm(streamStub('life-re'));
     expect((await streamStub('life-re').getStatus()).status).toBe('live');
   });
@@ -110,7 +109,7 @@ describe('StreamDO lifecycle', () => {
     await putInit(id, 'se_a');
     await putParts(id, 'se_a', fixtureParts.slice(0, 5));
     await endSession(id, 'se_a');
-    await sleep(TEST_CONFIG.reconnectWindow * 1000 + 50);
+    await streamStub(id).advanceClock(TEST_CONFIG.reconnectWindow * 1000 + 50);
     await runDurableObjectAlarm(streamStub(id));
     const endedUrl = `${ORIGIN}/live/${id}/source/${first.eventId}.m3u8`;
     expect(await variantUris(id)).toEqual([`source/${first.eventId}.m3u8`]);
@@ -137,7 +136,7 @@ describe('StreamDO lifecycle', () => {
 
     // Health and events name the events.
     expect((await streamStub(id).getHealth()).event?.id).toBe(second.eventId);
-    const events = (await streamStub(id).recentEvents()).map((e) => [e.type, e.eventId]);
+    const events = (await streamStub(id).recentNotices()).map((e) => [e.type, e.eventId]);
     expect(events).toEqual([
       ['stream.connected', first.eventId],
       ['stream.disconnected', first.eventId],
