@@ -1,5 +1,5 @@
 /**
- * The relay <-> Worker contract: internal routes, header names and body shapes.
+ * The relay <-> Worker contract: internal routes, header names and body shapes. Vocabulary: README.md here.
  *
  * Shared by the Worker (`src/api/ingest.ts`) and the relay (`ingest-relay/src/upload/`), so both sides
  * import the same names. Everything under `/internal/v1` requires `Authorization: Bearer $INGEST_TOKEN`.

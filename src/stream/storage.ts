@@ -9,7 +9,7 @@
  * `saveChanges(before, after)` writes by identity: reducers return the same object for anything they did not
  * change, so only touched segments are written and segments that left the state are deleted.
  */
-import type { RelayReport } from './health.ts';
+import type { RelayReport } from './health-view.ts';
 import type {
   Attachment,
   InitRecord,

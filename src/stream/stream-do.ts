@@ -17,7 +17,7 @@ import type { QoeBatch } from '../monitoring/qoe.ts';
 import { StreamMonitor } from '../monitoring/stream-monitor.ts';
 import { SteppedClock } from './clock.ts';
 import * as C from './commands.ts';
-import { buildHealth, type RelayReport, type StreamHealth, withReport } from './health.ts';
+import { buildHealth, type RelayReport, type StreamHealth, withReport } from './health-view.ts';
 import {
   emptyState,
   findSession,
