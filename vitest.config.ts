@@ -15,6 +15,8 @@ export default defineConfig({
               bindings: {
                 API_TOKEN: 'test-api-token',
                 INGEST_TOKEN: 'test-ingest-token',
+                // Lets tests step a stream object's clock (StreamDO.advanceClock) instead of sleeping.
+                TEST_CLOCK: '1',
               },
             },
           }),

@@ -5,6 +5,7 @@
 import { createWriteStream } from 'node:fs';
 import type { SrtIngestHub } from '../ingest-relay/src/listen/srt/hub.ts';
 import { startSrtServer } from '../ingest-relay/src/listen/srt/server.ts';
+import { DEFAULT_STREAM_CONFIG } from '../src/contract/stream-config.ts';
 
 const [port, outFile, latency] = process.argv.slice(2);
 const out = createWriteStream(outFile as string);
@@ -13,7 +14,7 @@ let lastStats: unknown = null;
 const hub: SrtIngestHub = {
   authorize: async () => ({
     streamId: 'st_bench',
-    config: { partTarget: 0.333, segmentTarget: 2, reconnectWindow: 10 },
+    config: DEFAULT_STREAM_CONFIG,
     srtPassphrase: null,
     role: 'primary',
   }),

@@ -21,4 +21,6 @@ export interface Env {
   RTMP_INGEST_URL: string;
   RTMPS_INGEST_URL: string;
   SRT_INGEST_URL: string;
+  /** `1` only in the worker tests (vitest.config.ts): lets them step a stream object's clock. */
+  TEST_CLOCK?: string;
 }

@@ -5,7 +5,7 @@ import type {
   StartSessionRequest,
   StartSessionResponse,
 } from '../contract/ingest.ts';
-import { generateSessionId, hashStreamKey, STREAM_KEY_PATTERN } from '../registry/ids.ts';
+import { generateEventId, generateSessionId, hashStreamKey, STREAM_KEY_PATTERN } from '../registry/ids.ts';
 import type { KeyLookup } from '../registry/record.ts';
 import { registryStub } from '../registry/registry-do.ts';
 import type { AppEnv } from './app.ts';
@@ -86,6 +86,7 @@ ingestSessions.openapi(startSessionRoute, async (c) => {
   const started = await stub.startSession({
     streamId: found.streamId,
     sessionId,
+    eventId: generateEventId(),
     config: found.config,
     protocol: request.protocol,
     remoteAddress: request.remoteAddress,
@@ -96,7 +97,9 @@ ingestSessions.openapi(startSessionRoute, async (c) => {
   const answer: StartSessionResponse = {
     streamId: found.streamId,
     sessionId,
-    config: found.config,
+    eventId: started.eventId,
+    // The event's config (a backup or reconnect joining a live event gets the one the event started with).
+    config: started.config,
     role: found.role,
     firstMsn: started.firstMsn,
   };

@@ -18,7 +18,7 @@ import {
 import type { Env } from '../env.ts';
 import { InitInfoError, readInitInfo } from '../media/init-info.ts';
 import { initKey, partKey } from '../media/keys.ts';
-import type { InitRecord } from '../stream/state.ts';
+import type { InitRecord } from '../stream/model.ts';
 import type { AppEnv } from './app.ts';
 import { ApiError } from './errors.ts';
 

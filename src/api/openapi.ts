@@ -1,5 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { CONFIG_LIMITS, SRT_PASSPHRASE_LIMITS } from '../registry/config.ts';
+import {
+  CONFIG_FIELDS,
+  StreamConfigSchema as ConfigSchema,
+  type StreamConfigField,
+} from '../contract/stream-config.ts';
+import { SRT_PASSPHRASE_LIMITS } from '../registry/config.ts';
 import { STREAM_STATUSES } from '../registry/record.ts';
 
 /**
@@ -8,42 +13,25 @@ import { STREAM_STATUSES } from '../registry/record.ts';
  * is a 422 naming the field rather than a silently ignored setting.
  */
 
-const seconds = (field: keyof typeof CONFIG_LIMITS, description: string) =>
-  z
-    .number()
-    .min(CONFIG_LIMITS[field].min)
-    .max(CONFIG_LIMITS[field].max)
-    .openapi({
-      description: `${description} Seconds, ${CONFIG_LIMITS[field].min}-${CONFIG_LIMITS[field].max}.`,
-    });
+/** A config field of a request body, from the one config schema: optional, with its description. */
+function configField<K extends StreamConfigField>(key: K, withDefault: boolean) {
+  const f = CONFIG_FIELDS[key];
+  const when = f.applies === 'event' ? ' Fixed per event: a change applies at the next event.' : '';
+  const doc = { description: `${f.description}${when}`, ...(withDefault ? { default: f.default } : {}) };
+  return f.schema.optional().openapi(doc);
+}
 
-const partTarget = seconds('partTarget', 'Target LL-HLS part duration (EXT-X-PART-INF PART-TARGET).');
-const segmentTarget = seconds(
-  'segmentTarget',
-  'A segment closes on the first keyframe at or after this; must be >= partTarget.',
-);
-const reconnectWindow = seconds(
-  'reconnectWindow',
-  'How long the stream stays live after the encoder disconnects, waiting for it to return.',
-);
-const failoverTimeout = seconds(
-  'failoverTimeout',
-  'With a backup encoder: how long the active input may deliver no media before the origin switches to the other.',
-);
-const failbackHoldOff = seconds(
-  'failbackHoldOff',
-  'How long the primary must deliver without a gap before the origin switches back to it from the backup.',
-);
-const maxBitrate = z
-  .number()
-  .int()
-  .min(CONFIG_LIMITS.maxBitrate.min)
-  .max(CONFIG_LIMITS.maxBitrate.max)
-  .openapi({
-    description:
-      'Ingest bitrate limit in bits per second; above it, health raises the bitrate-above-limit alert ' +
-      '(a stream.errored webhook). 0: no limit.',
-  });
+function configFields(withDefault: boolean) {
+  return {
+    partTarget: configField('partTarget', withDefault),
+    segmentTarget: configField('segmentTarget', withDefault),
+    reconnectWindow: configField('reconnectWindow', withDefault),
+    failoverTimeout: configField('failoverTimeout', withDefault),
+    failbackHoldOff: configField('failbackHoldOff', withDefault),
+    maxBitrate: configField('maxBitrate', withDefault),
+  } satisfies Record<StreamConfigField, unknown>;
+}
+
 const name = z.string().max(200).openapi({ description: 'Free-form label, up to 200 characters.' });
 const srtPassphrase = z
   .string()
@@ -54,12 +42,7 @@ const srtPassphrase = z
 export const CreateStreamSchema = z
   .strictObject({
     name: name.optional(),
-    partTarget: partTarget.optional().openapi({ default: 0.333 }),
-    segmentTarget: segmentTarget.optional().openapi({ default: 2 }),
-    reconnectWindow: reconnectWindow.optional().openapi({ default: 10 }),
-    failoverTimeout: failoverTimeout.optional().openapi({ default: 1.5 }),
-    failbackHoldOff: failbackHoldOff.optional().openapi({ default: 10 }),
-    maxBitrate: maxBitrate.optional().openapi({ default: 0 }),
+    ...configFields(true),
     srtPassphrase: srtPassphrase.optional(),
   })
   .openapi('CreateStream');
@@ -67,19 +50,14 @@ export const CreateStreamSchema = z
 export const UpdateStreamSchema = z
   .strictObject({
     name: name.optional(),
-    partTarget: partTarget.optional(),
-    segmentTarget: segmentTarget.optional(),
-    reconnectWindow: reconnectWindow.optional(),
-    failoverTimeout: failoverTimeout.optional(),
-    failbackHoldOff: failbackHoldOff.optional(),
-    maxBitrate: maxBitrate.optional(),
+    ...configFields(false),
     srtPassphrase: srtPassphrase
       .nullable()
       .optional()
       .openapi({ description: 'null removes the passphrase.' }),
   })
   .openapi('UpdateStream', {
-    description: 'Absent fields are kept. Config changes apply from the next publish.',
+    description: 'Absent fields are kept. Config changes fixed per event apply from the next event.',
   });
 
 export const RotateKeySchema = z
@@ -91,16 +69,9 @@ export const RotateKeySchema = z
   })
   .openapi('RotateKey');
 
-export const StreamConfigSchema = z
-  .object({
-    partTarget: z.number(),
-    segmentTarget: z.number(),
-    reconnectWindow: z.number(),
-    failoverTimeout: z.number(),
-    failbackHoldOff: z.number(),
-    maxBitrate: z.number(),
-  })
-  .openapi('StreamConfig', { description: 'Seconds, except maxBitrate (bits per second, 0: no limit).' });
+export const StreamConfigSchema = ConfigSchema.openapi('StreamConfig', {
+  description: 'Seconds, except maxBitrate (bits per second, 0: no limit).',
+});
 
 export const StreamSchema = z
   .object({

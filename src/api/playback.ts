@@ -5,6 +5,7 @@
  */
 import { type Context, Hono } from 'hono';
 import { cors } from 'hono/cors';
+import { CURRENT_PLAYLIST_FILE } from '../contract/playback.ts';
 import {
   type CachedRequest,
   notFoundCacheControl,
@@ -23,6 +24,8 @@ export const playback = new Hono<AppEnv>();
 const PLAYLIST_TYPE = 'application/vnd.apple.mpegurl';
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const PART_FILE = /^([0-9]{1,9})\.([0-9]{1,9})\.m4s$/;
+/** `{eventId}.m3u8` (one event's playlist) or `index.m3u8` (the current event's), src/contract/playback.ts. */
+const PLAYLIST_FILE = /^([A-Za-z0-9_-]{1,64})\.m3u8$/;
 /** `{msn}.m4s` or `{msn}.{fromPart}-.m4s` (src/contract/playback.ts); `.0-` is not a name (one URI per range). */
 const SEGMENT_FILE = /^([0-9]{1,9})(?:\.([1-9][0-9]{0,8})-)?\.m4s$/;
 
@@ -60,13 +63,19 @@ export const coalescing = { doCalls: 0, requests: 0 };
 
 const encoder = new TextEncoder();
 
-function sharedPlaylist(c: Context<AppEnv>, streamId: string, rendition: string, d: Directives) {
-  const key = `${streamId}|${rendition}|${d.msn ?? ''}|${d.part ?? ''}|${d.skip ?? ''}`;
+function sharedPlaylist(
+  c: Context<AppEnv>,
+  streamId: string,
+  rendition: string,
+  eventId: string | null,
+  d: Directives,
+) {
+  const key = `${streamId}|${rendition}|${eventId ?? ''}|${d.msn ?? ''}|${d.part ?? ''}|${d.skip ?? ''}`;
   coalescing.requests++;
   let entry = inflight.get(key);
   if (!entry) {
     coalescing.doCalls++;
-    const call = stub(c, streamId).playlist(rendition, d);
+    const call = stub(c, streamId).playlist(rendition, d, {}, eventId);
     entry = call
       .then(
         (answer): SharedPlaylist => ({
@@ -122,12 +131,17 @@ playback.get('/live/:streamId/master.m3u8', async (c) => {
   );
 });
 
-playback.get('/live/:streamId/:rendition/index.m3u8', async (c) => {
+playback.get('/live/:streamId/:rendition/:playlist', async (c) => {
+  const file = PLAYLIST_FILE.exec(c.req.param('playlist'));
+  if (!file?.[1]) return fail(c, 404, 'no such playlist', notFoundCacheControl(1));
+  // An event's own URL, or the current event's alias (which moves to the next event: cached like a reload).
+  const eventId = c.req.param('playlist') === CURRENT_PLAYLIST_FILE ? null : file[1];
   const parsed = parseDirectives(new URL(c.req.url).searchParams);
   const request: CachedRequest =
     parsed.ok && parsed.value.msn !== undefined ? 'blocking-playlist' : 'playlist';
   if (!parsed.ok) return fail(c, 400, parsed.detail, REFUSAL_CACHE_CONTROL);
-  const shared = await sharedPlaylist(c, c.req.param('streamId'), c.req.param('rendition'), parsed.value);
+  const { streamId, rendition } = c.req.param();
+  const shared = await sharedPlaylist(c, streamId, rendition, eventId, parsed.value);
   const { answer } = shared;
   const td = Math.max(1, answer.kind === 'reject' ? 1 : answer.targetDuration);
   switch (answer.kind) {
@@ -146,7 +160,7 @@ playback.get('/live/:streamId/:rendition/index.m3u8', async (c) => {
         playlistCacheControl({
           blocking: request === 'blocking-playlist',
           targetDuration: td,
-          ended: answer.ended,
+          ended: answer.ended && eventId !== null,
         }),
       );
   }

@@ -58,7 +58,8 @@ qoe.use('/live/:streamId/*', async (c, next) => {
   const streamId = c.req.param('streamId');
   if (!streamId || !ID_PATTERN.test(streamId) || c.req.method !== 'GET') return;
   const path = c.req.path;
-  const kind = path.endsWith('/index.m3u8')
+  // Media playlists: /live/{stream}/{rendition}/{eventId|index}.m3u8 (not the multivariant master.m3u8).
+  const kind = /^\/live\/[^/]+\/[^/]+\/[^/]+\.m3u8$/.test(path)
     ? new URL(c.req.url).searchParams.has('_HLS_msn')
       ? 'blocking-playlist'
       : 'playlist'

@@ -1,6 +1,11 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { StreamConfig } from '../contract/ingest.ts';
-import { DEFAULT_STREAM_CONFIG, resolveConfig } from '../registry/config.ts';
+import {
+  CONFIG_FIELDS,
+  DEFAULT_STREAM_CONFIG,
+  resolveConfig,
+  type StreamConfig,
+  type StreamConfigField,
+} from '../contract/stream-config.ts';
 import { decodeCursor } from '../registry/cursor.ts';
 import { generateStreamId, generateStreamKey, hashStreamKey } from '../registry/ids.ts';
 import { registryStub } from '../registry/registry-do.ts';
@@ -38,15 +43,13 @@ function streamStub(env: AppEnv['Bindings'], streamId: string) {
   return env.STREAM.get(env.STREAM.idFromName(streamId));
 }
 
+/** The config fields of a request body (the schema's fields; absent ones stay absent). */
 function pickConfig(body: Partial<StreamConfig>): Partial<StreamConfig> {
-  const change: Partial<StreamConfig> = {};
-  if (body.partTarget !== undefined) change.partTarget = body.partTarget;
-  if (body.segmentTarget !== undefined) change.segmentTarget = body.segmentTarget;
-  if (body.reconnectWindow !== undefined) change.reconnectWindow = body.reconnectWindow;
-  if (body.failoverTimeout !== undefined) change.failoverTimeout = body.failoverTimeout;
-  if (body.failbackHoldOff !== undefined) change.failbackHoldOff = body.failbackHoldOff;
-  if (body.maxBitrate !== undefined) change.maxBitrate = body.maxBitrate;
-  return change;
+  const change: Record<string, unknown> = {};
+  for (const key of Object.keys(CONFIG_FIELDS) as StreamConfigField[]) {
+    if (body[key] !== undefined) change[key] = body[key];
+  }
+  return change as Partial<StreamConfig>;
 }
 
 streams.openapi(createStreamRoute, async (c) => {

@@ -1,5 +1,5 @@
 /**
- * The relay <-> Worker contract: internal routes, header names and body shapes.
+ * The relay <-> Worker contract: internal routes, header names and body shapes. Vocabulary: README.md here.
  *
  * Shared by the Worker (`src/api/ingest.ts`) and the relay (`ingest-relay/src/upload/`), so both sides
  * import the same names. Everything under `/internal/v1` requires `Authorization: Bearer $INGEST_TOKEN`.
@@ -19,32 +19,15 @@
  * standby input are accepted and stored like any others; only the active input's parts reach the playlist.
  */
 
+import type { StreamConfig } from './stream-config.ts';
+
 export const INTERNAL_PREFIX = '/internal/v1';
 
 export type IngestProtocol = 'rtmp' | 'rtmps' | 'srt';
 export type IngestRole = 'primary' | 'backup';
 
-/** Per-stream settings the relay needs to cut media. Times in seconds. */
-export interface StreamConfig {
-  /** Target part duration, seconds (0.1 - 2.0). Every part is at most this long. */
-  partTarget: number;
-  /** A segment closes on the first keyframe at or after this many seconds. */
-  segmentTarget: number;
-  /** How long after an encoder disconnects the stream waits for a reconnect before it ends, seconds. */
-  reconnectWindow: number;
-  /**
-   * Seconds without a part from the active input before the origin switches to the other (primary/backup)
-   * input, and before a same-role publish may take over a silent session. Default 1.5.
-   */
-  failoverTimeout?: number;
-  /** Seconds the primary must deliver without a gap before the origin switches back to it. Default 10. */
-  failbackHoldOff?: number;
-  /**
-   * Ingest bitrate limit, bits per second; 0 (the default) means none. Above it, health raises the
-   * `bitrate-above-limit` alert (a `stream.errored` webhook); media keeps flowing.
-   */
-  maxBitrate?: number;
-}
+/** Per-stream settings the relay needs to cut media: one typed schema, src/contract/stream-config.ts. */
+export type { StreamConfig, StreamConfigInput } from './stream-config.ts';
 
 export interface AuthorizeRequest {
   streamKey: string;
@@ -75,6 +58,9 @@ export interface StartSessionRequest {
 export interface StartSessionResponse {
   streamId: string;
   sessionId: string;
+  /** The event this session publishes into (a publish after ENDLIST starts a new one). */
+  eventId: string;
+  /** The event's config: cut with this one, not the authorize answer's (a change applies at the next event). */
   config: StreamConfig;
   role: IngestRole;
   /**

@@ -2,8 +2,16 @@
  * Viewer URL scheme. Media URLs carry the publishing session id, so every media URL names bytes that never
  * change and can be cached as immutable. Stream keys never appear here.
  *
- *   /live/{streamId}/master.m3u8                                   multivariant playlist
- *   /live/{streamId}/{rendition}/index.m3u8                        media playlist (LL-HLS)
+ * Media playlists are scoped to an event (a first publish to EXT-X-ENDLIST): a publish after ENDLIST starts
+ * a new event with new playlist URLs, so a playlist that carried ENDLIST never changes again (RFC 8216bis
+ * 6.2.1) and an ended event's playlists stay servable and cacheable for long. The multivariant URL is the
+ * stream's and always lists the current event's media playlists (its lifetime stays short). `index.m3u8` is
+ * the current event's playlist under a URL that moves to the next event: for tools and quick looks, cached
+ * briefly even when ended; players get the event-scoped URLs from the multivariant.
+ *
+ *   /live/{streamId}/master.m3u8                                   multivariant playlist (current event)
+ *   /live/{streamId}/{rendition}/{eventId}.m3u8                    media playlist of one event (LL-HLS)
+ *   /live/{streamId}/{rendition}/index.m3u8                        the current event's media playlist
  *   /live/{streamId}/{rendition}/{sessionId}/init.mp4              init segment (EXT-X-MAP)
  *   /live/{streamId}/{rendition}/{sessionId}/{msn}.{part}.m4s      part
  *   /live/{streamId}/{rendition}/{sessionId}/{msn}.m4s             whole segment (its parts, concatenated)
@@ -17,9 +25,18 @@ export function multivariantPath(streamId: string): string {
   return `/live/${streamId}/master.m3u8`;
 }
 
+/** The current event's media playlist (a URL that moves to the next event; players use `eventPlaylistPath`). */
 export function mediaPlaylistPath(streamId: string, rendition: string): string {
   return `/live/${streamId}/${rendition}/index.m3u8`;
 }
+
+/** One event's media playlist: once it carries EXT-X-ENDLIST it never changes. */
+export function eventPlaylistPath(streamId: string, rendition: string, eventId: string): string {
+  return `/live/${streamId}/${rendition}/${eventId}.m3u8`;
+}
+
+/** The file name of a media playlist: `{eventId}.m3u8` for one event, `index.m3u8` for the current one. */
+export const CURRENT_PLAYLIST_FILE = 'index.m3u8';
 
 export function playerPath(streamId: string): string {
   return `/play/${streamId}`;
@@ -35,6 +52,12 @@ export const relativeMediaUri = {
    */
   segment: (sessionId: string, msn: number, fromPart = 0) =>
     fromPart > 0 ? `${sessionId}/${msn}.${fromPart}-.m4s` : `${sessionId}/${msn}.m4s`,
-  /** Another rendition's media playlist, for EXT-X-RENDITION-REPORT. */
-  rendition: (rendition: string) => `../${rendition}/index.m3u8`,
+  /** Another rendition's media playlist of the same event, for EXT-X-RENDITION-REPORT. */
+  rendition: (rendition: string, eventId: string) => `../${rendition}/${eventId}.m3u8`,
+};
+
+/** URIs relative to the multivariant playlist (`/live/{streamId}/master.m3u8`). */
+export const relativePlaylistUri = {
+  /** A rendition's media playlist of the current event. */
+  variant: (rendition: string, eventId: string) => `${rendition}/${eventId}.m3u8`,
 };

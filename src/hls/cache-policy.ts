@@ -14,6 +14,9 @@
 /** Media (init segments, parts, whole segments): the URL names bytes that never change. */
 export const MEDIA_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 
+/** Seconds an ended event's playlist keeps: it never changes; retention (not the cache) decides when it goes. */
+export const ENDED_PLAYLIST_MAX_AGE = 86_400;
+
 /** Which kind of request an unsuccessful answer is for. */
 export type CachedRequest = 'blocking-playlist' | 'playlist' | 'media';
 
@@ -22,18 +25,20 @@ export interface PlaylistCacheInput {
   blocking: boolean;
   /** Seconds (EXT-X-TARGETDURATION). */
   targetDuration: number;
-  /** The playlist carries EXT-X-ENDLIST. */
+  /** The playlist carries EXT-X-ENDLIST under its event-scoped URL (it can never change again). */
   ended: boolean;
 }
 
 /**
  * A successful media playlist response. Blocking answers name a fixed point of the stream and keep for six
  * target durations; plain reloads for half of one, so a cached copy is never more than half a segment stale.
- * An ended playlist no longer changes, but its URL is reused when the stream publishes again, so it keeps as
- * long as a blocking answer rather than forever.
+ * An ended event's playlist never changes again (RFC 8216bis 6.2.1; a publish after ENDLIST starts a new event
+ * under new URLs, src/contract/playback.ts), so it keeps for a day. `ended` is for event-scoped URLs only: the
+ * current-event alias moves to the next event and is cached like a reload.
  */
 export function playlistCacheControl(input: PlaylistCacheInput): string {
-  if (input.blocking || input.ended) return maxAge(6 * input.targetDuration);
+  if (input.ended) return maxAge(ENDED_PLAYLIST_MAX_AGE);
+  if (input.blocking) return maxAge(6 * input.targetDuration);
   return maxAge(input.targetDuration / 2);
 }
 

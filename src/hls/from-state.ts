@@ -2,16 +2,18 @@
  * Builds playlist models (model.ts) from a stream's state. Pure: the same state gives the same playlist, so
  * rendering can move to a replica or to the Worker unchanged.
  */
-import { relativeMediaUri } from '../contract/playback.ts';
+import { relativeMediaUri, relativePlaylistUri } from '../contract/playback.ts';
 import {
   activeRenditions,
   activeSession,
+  own,
   PLAYLIST_SEGMENTS,
   type RenditionState,
+  renditionOf,
   type Segment,
   type StreamState,
   segmentDuration,
-} from '../stream/state.ts';
+} from '../stream/model.ts';
 import { findSegment, lastPosition, measureBandwidth, trackNext } from '../stream/timeline.ts';
 import { type PlaylistPosition, skipBoundary } from './directives.ts';
 import type { MediaPlaylist, MultivariantPlaylist, PartEntry, SegmentEntry, VariantStream } from './model.ts';
@@ -36,9 +38,10 @@ export function buildMediaPlaylist(
   renditionId: string,
   skip: SkipRequest,
 ): MediaPlaylist | null {
-  const r = state.renditions[renditionId];
+  const r = renditionOf(state, renditionId);
   const session = activeSession(state);
-  if (!r || !session || !state.config || r.segments.length === 0) return null;
+  const eventId = state.eventId;
+  if (!r || !session || !state.config || eventId === null || r.segments.length === 0) return null;
   const targetDuration = state.targetDuration;
   const partTarget = state.config.partTarget;
   const serverControl = serverControlFor(targetDuration, partTarget);
@@ -85,8 +88,8 @@ export function buildMediaPlaylist(
   const isEnded = ended(state);
   // The hint names the active session's next part, in its own numbering, once the playlist has joined it
   // (while a switch waits for the new input's keyframe there is nothing to hint).
-  const publishing = session.endedAt === null && !isEnded && r.attached?.sessionId === session.id;
-  const hint = publishing ? trackNext(r.tracks[session.id], session.firstMsn) : null;
+  const publishing = session.endedAt === null && !isEnded && state.join?.sessionId === session.id;
+  const hint = publishing ? trackNext(own(r.tracks, session.id), session.firstMsn) : null;
 
   return {
     version: 6,
@@ -112,7 +115,7 @@ export function buildMediaPlaylist(
       .flatMap((o) => {
         const last = lastPosition(o);
         return last
-          ? [{ uri: relativeMediaUri.rendition(o.id), lastMsn: last.msn, lastPart: last.part }]
+          ? [{ uri: relativeMediaUri.rendition(o.id, eventId), lastMsn: last.msn, lastPart: last.part }]
           : [];
       }),
     skippedSegments,
@@ -123,14 +126,15 @@ export function buildMediaPlaylist(
 
 export function buildMultivariantPlaylist(state: StreamState): MultivariantPlaylist | null {
   const sessionId = state.activeSessionId;
-  if (!sessionId) return null;
+  const eventId = state.eventId;
+  if (!sessionId || eventId === null) return null;
   const variants: VariantStream[] = [];
   for (const r of activeRenditions(state)) {
-    const init = r.inits[sessionId];
+    const init = own(r.inits, sessionId);
     if (!init) continue;
     const bandwidth = measureBandwidth(r);
     const variant: VariantStream = {
-      uri: `${r.id}/index.m3u8`,
+      uri: relativePlaylistUri.variant(r.id, eventId),
       bandwidth: bandwidth?.peak ?? 0,
       averageBandwidth: bandwidth?.average ?? 0,
       codecs: init.codecs.join(','),
@@ -147,7 +151,7 @@ export function buildMultivariantPlaylist(state: StreamState): MultivariantPlayl
 
 /** Where a rendition's live edge is, for the blocking decision (directives.ts `resolveDirective`). */
 export function playlistPosition(state: StreamState, renditionId: string): PlaylistPosition {
-  const r = state.renditions[renditionId];
+  const r = renditionOf(state, renditionId);
   const last = r ? lastPosition(r) : null;
   const lastComplete = r?.segments.findLast((s) => s.complete);
   return {
@@ -174,7 +178,7 @@ function awaitingJoin(state: StreamState, r: RenditionState, isEnded: boolean): 
   const last = r.segments.at(-1);
   const session = activeSession(state);
   if (isEnded || !last?.complete || !session) return null;
-  if (session.endedAt === null && r.attached?.sessionId === session.id) return null;
+  if (session.endedAt === null && state.join?.sessionId === session.id) return null;
   return {
     msn: last.msn + 1,
     parts: [],

@@ -74,7 +74,13 @@ interface OriginSink {
   recordOrigin(counts: OriginCounts, now: number): Promise<unknown>;
 }
 
-const tally = new OriginTally(Date.now());
+/**
+ * The isolate's clock for the tally, injectable (issue 11): workerd tests share this module with the Worker
+ * they drive, so they step it instead of sleeping FLUSH_MS.
+ */
+export const originClock: { now: () => number } = { now: () => Date.now() };
+
+let tally: OriginTally | null = null;
 
 /**
  * Counts one viewer request and, when a flush is due, sends the batch to each stream's object in the
@@ -87,8 +93,9 @@ export function noteOriginRequest(
   stub: (streamId: string) => OriginSink,
   waitUntil: (p: Promise<unknown>) => void,
 ): void {
+  const now = originClock.now();
+  tally ??= new OriginTally(now);
   tally.count(streamId, kind, cacheHit);
-  const now = Date.now();
   const due = tally.take(now);
   if (!due) return;
   const calls = [...due].map(([id, counts]) => stub(id).recordOrigin(counts, now));

@@ -1,7 +1,9 @@
 /**
  * Everything the stream's Durable Object knows about monitoring, in one value it holds in memory: viewer QoE
  * (qoe.ts), origin request counts (origin.ts), the object's own part commit latency, the alert state
- * (alerts.ts) and a short history of relay reports for the dashboard's charts. All of it describes the last
+ * (alerts.ts) and a short history of relay reports for the dashboard's charts. Alerts and history are kept per
+ * input (session): the primary's and the backup's reports never share debouncing, and the stream's view is the
+ * active input's (issue 11). All of it describes the last
  * few minutes, so it is not persisted: an evicted object starts these figures afresh.
  */
 import type { SessionHealthReport } from '../contract/health.ts';
@@ -55,18 +57,44 @@ export interface MonitoringHealth {
   history: HealthPoint[];
 }
 
+/** One input's ingest view: its alert state and its recent reports. */
+interface InputMonitor {
+  alerts: AlertState;
+  history: HealthPoint[];
+  lastSrt: { received: number; lost: number } | null;
+}
+
+/** Inputs whose figures are kept: the live primary and backup and a couple that just ended. */
+const INPUTS_KEPT = 4;
+
 export class StreamMonitor {
   #qoe: QoeWindow = emptyQoe();
   #origin: OriginCounts = emptyOriginCounts();
   #commitLatencies: number[] = [];
-  #alerts: AlertState = emptyAlertState();
-  #history: HealthPoint[] = [];
-  #lastSrt: { received: number; lost: number } | null = null;
+  readonly #inputs = new Map<string, InputMonitor>();
 
-  /** A new publishing session: alerts and ingest history start again (viewer figures carry on). */
-  sessionStarted(): void {
-    this.#alerts = emptyAlertState();
-    this.#lastSrt = null;
+  /** A new publishing session: its alerts and ingest history start afresh; other inputs' carry on. */
+  sessionStarted(sessionId: string): void {
+    this.#inputs.delete(sessionId);
+    this.#input(sessionId);
+  }
+
+  #input(sessionId: string): InputMonitor {
+    let input = this.#inputs.get(sessionId);
+    if (!input) {
+      input = { alerts: emptyAlertState(), history: [], lastSrt: null };
+      this.#inputs.set(sessionId, input);
+      for (const old of this.#inputs.keys()) {
+        if (this.#inputs.size <= INPUTS_KEPT) break;
+        this.#inputs.delete(old);
+      }
+    }
+    return input;
+  }
+
+  /** Alert codes active for one input. */
+  alertsOf(sessionId: string): string[] {
+    return [...(this.#inputs.get(sessionId)?.alerts.active ?? [])];
   }
 
   recordQoe(batch: QoeBatch, now: number): void {
@@ -83,22 +111,28 @@ export class StreamMonitor {
     if (this.#commitLatencies.length > MAX_LATENCIES) this.#commitLatencies.shift();
   }
 
-  relayReport(report: SessionHealthReport, limits: AlertLimits, now: number): AlertOutcome {
-    const outcome = evaluateAlerts(this.#alerts, report, limits, now);
-    this.#alerts = outcome.state;
+  relayReport(
+    sessionId: string,
+    report: SessionHealthReport,
+    limits: AlertLimits,
+    now: number,
+  ): AlertOutcome {
+    const input = this.#input(sessionId);
+    const outcome = evaluateAlerts(input.alerts, report, limits, now);
+    input.alerts = outcome.state;
     let lossPct: number | null = null;
     if (report.srt) {
-      const prev = this.#lastSrt;
+      const prev = input.lastSrt;
       const cur = { received: report.srt.packetsReceived, lost: report.srt.packetsLost };
       if (prev && cur.received >= prev.received && cur.lost >= prev.lost) {
         const lost = cur.lost - prev.lost;
         const total = lost + cur.received - prev.received;
         lossPct = total > 0 ? Math.round((lost / total) * 10_000) / 100 : 0;
       }
-      this.#lastSrt = cur;
+      input.lastSrt = cur;
     }
-    this.#history = this.#history.filter((p) => now - p.at <= HISTORY_MS);
-    this.#history.push({
+    input.history = input.history.filter((p) => now - p.at <= HISTORY_MS);
+    input.history.push({
       at: now,
       ingestBitrate: report.ingestBitrate,
       videoBitrate: report.video?.bitrate ?? null,
@@ -112,7 +146,9 @@ export class StreamMonitor {
     return outcome;
   }
 
-  summary(now: number): MonitoringHealth {
+  /** The stream's view: viewer and origin figures, and the ingest alerts and history of the active input. */
+  summary(activeSessionId: string | null, now: number): MonitoringHealth {
+    const active = activeSessionId === null ? undefined : this.#inputs.get(activeSessionId);
     const sorted = [...this.#commitLatencies].sort((a, b) => a - b);
     const o = this.#origin;
     return {
@@ -129,8 +165,8 @@ export class StreamMonitor {
               }
             : null,
       },
-      alerts: { active: [...this.#alerts.active] },
-      history: this.#history.filter((p) => now - p.at <= HISTORY_MS),
+      alerts: { active: [...(active?.alerts.active ?? [])] },
+      history: (active?.history ?? []).filter((p) => now - p.at <= HISTORY_MS),
     };
   }
 }

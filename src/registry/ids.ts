@@ -50,6 +50,11 @@ export function generateSessionId(): string {
   return `se_${base32(randomBytes(ID_BYTES))}`;
 }
 
+/** An event's id (an event runs from a first publish to EXT-X-ENDLIST); it names the event's media playlists. */
+export function generateEventId(): string {
+  return `ev_${base32(randomBytes(ID_BYTES))}`;
+}
+
 export function generateStreamKey(): string {
   return `sk_${base64url(randomBytes(KEY_BYTES))}`;
 }

@@ -1,5 +1,10 @@
-import type { IngestRole, StreamConfig } from '../contract/ingest.ts';
-import { CONFIG_LIMITS, DEFAULT_STREAM_CONFIG, resolveConfig } from './config.ts';
+import type { IngestRole } from '../contract/ingest.ts';
+import {
+  DEFAULT_STREAM_CONFIG,
+  readStreamConfig,
+  resolveConfig,
+  type StreamConfig,
+} from '../contract/stream-config.ts';
 
 /** `idle`: never published or between sessions; `live`: a session is publishing; `ended`: the last session ended. */
 export type StreamStatus = 'idle' | 'live' | 'ended';
@@ -16,7 +21,7 @@ export interface StreamRecord {
    * for streams created before backup keys existed, until its first rotation.
    */
   backupStreamKey: string | null;
-  config: Required<StreamConfig>;
+  config: StreamConfig;
   srtPassphrase: string | null;
   status: StreamStatus;
   createdAt: number;
@@ -29,7 +34,7 @@ export interface StreamRecord {
 export interface KeyLookup {
   streamId: string;
   role: IngestRole;
-  config: Required<StreamConfig>;
+  config: StreamConfig;
   srtPassphrase: string | null;
 }
 
@@ -75,22 +80,19 @@ function isStatus(value: string): value is StreamStatus {
   return (STREAM_STATUSES as readonly string[]).includes(value);
 }
 
-/** Stored config JSON back to a `StreamConfig`; a damaged or older row falls back field by field to defaults. */
-export function parseStoredConfig(text: string): Required<StreamConfig> {
+/**
+ * Stored config JSON back to a `StreamConfig` through the one schema (src/contract/stream-config.ts): every
+ * field type round-trips; a damaged or older row falls back field by field to defaults, and one that breaks
+ * the cross-field rule to the defaults.
+ */
+export function parseStoredConfig(text: string): StreamConfig {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
     return DEFAULT_STREAM_CONFIG;
   }
-  const change: Partial<StreamConfig> = {};
-  if (typeof parsed === 'object' && parsed !== null) {
-    for (const field of Object.keys(CONFIG_LIMITS) as (keyof StreamConfig)[]) {
-      const value: unknown = (parsed as Record<string, unknown>)[field];
-      if (typeof value === 'number') change[field] = value;
-    }
-  }
-  const result = resolveConfig(DEFAULT_STREAM_CONFIG, change);
+  const result = resolveConfig(readStreamConfig(parsed), {});
   return result.ok ? result.config : DEFAULT_STREAM_CONFIG;
 }
 

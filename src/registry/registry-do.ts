@@ -1,9 +1,8 @@
 import { DurableObject } from 'cloudflare:workers';
-import type { StreamConfig } from '../contract/ingest.ts';
+import { resolveConfig, type StreamConfig } from '../contract/stream-config.ts';
 import type { Env } from '../env.ts';
 import { type NewWebhook, WebhookEndpoints } from '../webhooks/endpoints.ts';
 import type { WebhookEvent } from '../webhooks/events.ts';
-import { resolveConfig } from './config.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import {
   BACKUP_KEY_INDEX,
@@ -29,7 +28,7 @@ export interface NewStream {
   keyHash: string;
   backupStreamKey: string;
   backupKeyHash: string;
-  config: Required<StreamConfig>;
+  config: StreamConfig;
   srtPassphrase: string | null;
   /** Epoch milliseconds. */
   now: number;

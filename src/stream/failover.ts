@@ -3,16 +3,16 @@
  *
  * - Failover: the active input delivered no part for `failoverTimeout` (or ended) and the other input is
  *   healthy: switch to it. The playlist joins it at its first keyframe segment that does not repeat published
- *   media (publish.ts `joinPoint`), which may be one already received or the next one.
+ *   media (projection.ts `joinPoint`, decided on the source rendition for all), which may be one already
+ *   received or the next one.
  * - Failback (primary preferred): the primary is the standby and has delivered without a gap for
  *   `failbackHoldOff`: switch back, but only when it has a joinable keyframe segment right now, so a switch
  *   between two healthy inputs never leaves a gap.
  * - No healthy input at all: the stream waits `reconnectWindow` from the last sign of life, then ends.
  *
- * The Durable Object calls `evaluate` after every part, session change and alarm, and arms its one alarm at
- * `nextWakeup` (the earliest moment the answer could change without a request).
+ * `evaluate` runs after every part, session change and alarm; scheduler.ts arms the one alarm at the earliest
+ * moment the answer could change without a request.
  */
-import { closeOpenSegments, joinPoint, syncAll } from './publish.ts';
 import {
   activeSession,
   detachAll,
@@ -26,7 +26,8 @@ import {
   SWITCH_HISTORY,
   type SwitchReason,
   type SwitchRecord,
-} from './state.ts';
+} from './model.ts';
+import { closeOpenSegments, joinPoint, joinRendition, syncAll } from './projection.ts';
 
 export function evaluate(
   state: StreamState,
@@ -68,13 +69,13 @@ function switchReason(
   if (standby.healthySince === null || now - standby.healthySince < failbackHoldOffMs(state)) return null;
   // Only switch back where the primary can be joined at once: both inputs are healthy, so waiting for a
   // joinable keyframe on the primary would leave viewers with nothing.
-  const tracked = Object.values(state.renditions).filter((r) => r.tracks[standby.id]);
-  const joinable = tracked.length > 0 && tracked.every((r) => joinPoint(state, r, standby.id) !== undefined);
-  return joinable ? 'failback' : null;
+  // The join is decided on the source rendition for every rendition (projection.ts decideJoin).
+  const r = joinRendition(state, standby.id);
+  return r && joinPoint(state, r, standby.id) !== undefined ? 'failback' : null;
 }
 
 function withSwitch(state: StreamState, record: SwitchRecord): StreamState {
-  // The open segment of the old input closes as it stands; the new input is joined at a keyframe (publish.ts).
+  // The open segment of the old input closes as it stands; the new input is joined at a keyframe (projection.ts).
   return closeOpenSegments({
     ...state,
     activeSessionId: record.to.sessionId,
@@ -99,16 +100,4 @@ function withDeadline(state: StreamState, now: number): StreamState {
   }
   const deadline = lastSign + (state.config?.reconnectWindow ?? 0) * 1000;
   return deadline === state.reconnectDeadline ? state : { ...state, reconnectDeadline: deadline };
-}
-
-/** The earliest epoch ms at which `evaluate` or `expireReconnect` could change the state without a request. */
-export function nextWakeup(state: StreamState, now: number): number | null {
-  if (state.status !== 'live') return null;
-  let next: number | null = state.reconnectDeadline;
-  const timeout = failoverTimeoutMs(state);
-  for (const s of liveSessions(state)) {
-    const stale = lastActivity(s) + timeout + 1;
-    if (stale > now && (next === null || stale < next)) next = stale;
-  }
-  return next;
 }

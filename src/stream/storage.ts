@@ -3,10 +3,13 @@
  * segment and per session-local segment (parts as JSON inside it: a segment holds a handful), one per held
  * part, and a small JSON row for the stream-level fields. Loaded once when the object starts.
  *
+ * An event that ENDLIST closed is archived whole (one JSON row) when the next event starts, so its playlists
+ * stay servable as they ended; the timeline tables then hold the new event only.
+ *
  * `saveChanges(before, after)` writes by identity: reducers return the same object for anything they did not
  * change, so only touched segments are written and segments that left the state are deleted.
  */
-import type { RelayReport } from './health.ts';
+import type { RelayReport } from './health-view.ts';
 import type {
   Attachment,
   InitRecord,
@@ -17,8 +20,8 @@ import type {
   RenditionState,
   Segment,
   StreamState,
-} from './state.ts';
-import { emptyRendition, emptyState } from './state.ts';
+} from './model.ts';
+import { emptyRendition, emptyState, own } from './model.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -30,12 +33,14 @@ CREATE TABLE IF NOT EXISTS published (rendition TEXT NOT NULL, msn INTEGER NOT N
 CREATE TABLE IF NOT EXISTS track_segments (rendition TEXT NOT NULL, session_id TEXT NOT NULL,
   local_msn INTEGER NOT NULL, complete INTEGER NOT NULL, parts TEXT NOT NULL,
   PRIMARY KEY (rendition, session_id, local_msn));
+CREATE TABLE IF NOT EXISTS ended_events (id TEXT PRIMARY KEY, ended_at INTEGER NOT NULL, snapshot TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS held_parts (rendition TEXT NOT NULL, session_id TEXT NOT NULL, msn INTEGER NOT NULL,
   part INTEGER NOT NULL, info TEXT NOT NULL, PRIMARY KEY (rendition, session_id, msn, part));
 `;
 
 type StreamRow = Omit<StreamState, 'renditions'> & {
-  renditionMeta: Record<string, { prunedDiscontinuities: number; attached: Attachment | null }>;
+  /** `attached`: the per-rendition join of objects stored before one join per stream (model.ts `join`). */
+  renditionMeta: Record<string, { prunedDiscontinuities: number; attached?: Attachment | null }>;
 };
 
 export class StreamStorage {
@@ -53,25 +58,44 @@ export class StreamStorage {
     }
   }
 
-  load(): { state: StreamState; relay: RelayReport | null } {
+  load(): { state: StreamState; relays: RelayReport[] } {
     const state = emptyState();
     const meta = this.readMeta<StreamRow>('stream');
-    const relay = this.readMeta<RelayReport>('relay');
-    if (!meta || !Array.isArray(meta.sessions)) return { state, relay };
+    // One report per input; objects written before inputs had their own kept one under `relay`.
+    const single = this.readMeta<RelayReport>('relay');
+    const relays = this.readMeta<RelayReport[]>('relays') ?? (single ? [single] : []);
+    if (!meta || !Array.isArray(meta.sessions)) return { state, relays };
     const { renditionMeta, ...fields } = meta;
     Object.assign(state, fields);
+    // Objects stored before one join per stream kept it per rendition: the source's (or any) is the stream's.
+    if (state.join === undefined) {
+      const legacy =
+        renditionMeta.source?.attached ?? Object.values(renditionMeta).find((m) => m.attached)?.attached;
+      state.join = withLocalPart(legacy ?? null);
+    }
+    // Objects stored before events existed: their one timeline is an event of its own.
+    if (!state.eventId && state.sessions.length > 0) {
+      state.eventId = 'ev_legacy';
+      state.eventStartedAt = state.sessions[0]?.startedAt ?? null;
+    }
     const renditions: Record<string, RenditionState> = {};
     const rendition = (id: string): RenditionState => {
-      renditions[id] ??= {
+      const found = own(renditions, id);
+      if (found) return found;
+      const meta = own(renditionMeta, id);
+      const created: RenditionState = {
         ...emptyRendition(id),
-        prunedDiscontinuities: renditionMeta[id]?.prunedDiscontinuities ?? 0,
-        attached: withLocalPart(renditionMeta[id]?.attached ?? null),
+        prunedDiscontinuities: meta?.prunedDiscontinuities ?? 0,
       };
-      return renditions[id];
+      renditions[id] = created;
+      return created;
     };
     const track = (r: RenditionState, sessionId: string): InputTrack => {
-      r.tracks[sessionId] ??= { sessionId, recent: [], pending: [] };
-      return r.tracks[sessionId];
+      const found = own(r.tracks, sessionId);
+      if (found) return found;
+      const created: InputTrack = { sessionId, recent: [], pending: [] };
+      r.tracks[sessionId] = created;
+      return created;
     };
     for (const row of this.sql.exec<{ rendition: string; session_id: string; info: string }>(
       'SELECT * FROM inits',
@@ -104,22 +128,28 @@ export class StreamStorage {
       track(rendition(row.rendition), row.session_id).pending.push(JSON.parse(row.info) as PendingPart);
     }
     state.renditions = renditions;
-    return { state, relay };
+    return { state, relays };
   }
 
   /** Writes what changed between two states (by object identity) and deletes what left. */
-  saveChanges(before: StreamState, after: StreamState): void {
+  saveChanges(previous: StreamState, after: StreamState): void {
+    let before = previous;
+    if (previous.eventId !== after.eventId) {
+      // A new event: the old one's rows go (it was archived whole), the new timeline is written from scratch.
+      this.clearTimeline();
+      before = emptyState();
+    }
     for (const r of Object.values(after.renditions)) {
-      const old = before.renditions[r.id];
+      const old = own(before.renditions, r.id);
       if (old === r) continue;
       if (old?.segments !== r.segments) this.savePublished(r.id, old?.segments ?? [], r.segments);
       for (const t of Object.values(r.tracks)) {
-        const oldTrack = old?.tracks[t.sessionId];
+        const oldTrack = old ? own(old.tracks, t.sessionId) : undefined;
         if (oldTrack === t) continue;
         this.saveTrack(r.id, oldTrack, t);
       }
       for (const sessionId of Object.keys(old?.tracks ?? {})) {
-        if (r.tracks[sessionId]) continue;
+        if (own(r.tracks, sessionId)) continue;
         this.sql.exec('DELETE FROM track_segments WHERE rendition = ? AND session_id = ?', r.id, sessionId);
         this.sql.exec('DELETE FROM held_parts WHERE rendition = ? AND session_id = ?', r.id, sessionId);
       }
@@ -131,13 +161,13 @@ export class StreamStorage {
     const { renditions, ...fields } = state;
     const renditionMeta: StreamRow['renditionMeta'] = {};
     for (const r of Object.values(renditions)) {
-      renditionMeta[r.id] = { prunedDiscontinuities: r.prunedDiscontinuities, attached: r.attached };
+      renditionMeta[r.id] = { prunedDiscontinuities: r.prunedDiscontinuities };
     }
     this.writeMeta('stream', { ...fields, renditionMeta } satisfies StreamRow);
   }
 
-  saveRelay(report: RelayReport): void {
-    this.writeMeta('relay', report);
+  saveRelays(reports: readonly RelayReport[]): void {
+    this.writeMeta('relays', reports);
   }
 
   saveInit(rendition: string, sessionId: string, init: InitRecord): void {
@@ -150,8 +180,36 @@ export class StreamStorage {
   }
 
   clear(): void {
+    this.sql.exec('DELETE FROM meta; DELETE FROM ended_events;');
+    this.clearTimeline();
+  }
+
+  /** Archives an ended event (its whole state), keeping the newest `keep`. */
+  archiveEvent(event: StreamState, endedAt: number, keep: number): void {
+    if (!event.eventId) return;
     this.sql.exec(
-      'DELETE FROM meta; DELETE FROM inits; DELETE FROM published; DELETE FROM track_segments; DELETE FROM held_parts;',
+      'INSERT OR REPLACE INTO ended_events (id, ended_at, snapshot) VALUES (?, ?, ?)',
+      event.eventId,
+      endedAt,
+      JSON.stringify(event),
+    );
+    this.sql.exec(
+      'DELETE FROM ended_events WHERE id NOT IN (SELECT id FROM ended_events ORDER BY ended_at DESC LIMIT ?)',
+      keep,
+    );
+  }
+
+  /** Archived events, oldest first. */
+  loadArchivedEvents(): StreamState[] {
+    return this.sql
+      .exec<{ snapshot: string }>('SELECT snapshot FROM ended_events ORDER BY ended_at')
+      .toArray()
+      .map((row) => JSON.parse(row.snapshot) as StreamState);
+  }
+
+  private clearTimeline(): void {
+    this.sql.exec(
+      'DELETE FROM inits; DELETE FROM published; DELETE FROM track_segments; DELETE FROM held_parts;',
     );
   }
 
@@ -239,21 +297,23 @@ function withLocalPart(a: Attachment | null): Attachment | null {
 function stateFieldsChanged(a: StreamState, b: StreamState): boolean {
   if (
     a.status !== b.status ||
+    a.eventId !== b.eventId ||
+    a.eventStartedAt !== b.eventStartedAt ||
     a.sessions !== b.sessions ||
     a.activeSessionId !== b.activeSessionId ||
     a.reconnectDeadline !== b.reconnectDeadline ||
     a.targetDuration !== b.targetDuration ||
     a.lastPublishAt !== b.lastPublishAt ||
     a.switches !== b.switches ||
+    a.join !== b.join ||
     a.config !== b.config ||
     a.streamId !== b.streamId
   ) {
     return true;
   }
   for (const r of Object.values(b.renditions)) {
-    const old = a.renditions[r.id];
-    if (!old || old.attached !== r.attached || old.prunedDiscontinuities !== r.prunedDiscontinuities)
-      return true;
+    const old = own(a.renditions, r.id);
+    if (!old || old.prunedDiscontinuities !== r.prunedDiscontinuities) return true;
   }
   return false;
 }

@@ -64,3 +64,58 @@ export class WaiterList {
     this.waiters.clear();
   }
 }
+
+/**
+ * The waiter list with its one timer, set to the earliest deadline: time comes from `clock` (clock.ts), the
+ * timer from `setTimeout`, so a test that steps the clock calls `expireDue` instead of waiting.
+ */
+export class HeldRequests {
+  readonly #list = new WaiterList();
+  readonly #clock: { now(): number };
+  #timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(clock: { now(): number }) {
+    this.#clock = clock;
+  }
+
+  get size(): number {
+    return this.#list.size;
+  }
+
+  /** Holds a request for `rendition` until `isMet` or `timeoutMs` passes. */
+  hold(rendition: string, isMet: () => boolean, timeoutMs: number): Promise<WaitOutcome> {
+    const outcome = this.#list.wait(rendition, isMet, this.#clock.now() + timeoutMs);
+    this.#arm();
+    return outcome;
+  }
+
+  /** Wakes the waiters whose need is met (every rendition). */
+  settle(): void {
+    this.#list.settle(null);
+  }
+
+  /** Times out the waiters whose deadline passed by the clock, and re-arms the timer. */
+  expireDue(): void {
+    this.#list.expire(this.#clock.now());
+    this.#arm();
+  }
+
+  releaseAll(outcome: WaitOutcome): void {
+    this.#list.releaseAll(outcome);
+    this.#arm();
+  }
+
+  #arm(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    const next = this.#list.nextDeadline();
+    if (next === null) return;
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = null;
+        this.expireDue();
+      },
+      Math.max(0, next - this.#clock.now()),
+    );
+  }
+}

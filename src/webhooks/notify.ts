@@ -5,7 +5,7 @@
  */
 import type { Env } from '../env.ts';
 import { registryStub } from '../registry/registry-do.ts';
-import type { StreamEvent } from '../stream/events.ts';
+import type { StreamNotice } from '../stream/notices.ts';
 import { newWebhookEvent, type WebhookEventType } from './events.ts';
 
 export function notifyWebhooks(
@@ -23,8 +23,8 @@ export function notifyWebhooks(
   );
 }
 
-/** A stream event's payload for the webhook `data` field: everything but what the envelope already says. */
-export function webhookData(event: StreamEvent): Record<string, unknown> {
-  const { type: _type, streamId: _streamId, at: _at, ...data } = event;
+/** A stream notice's payload for the webhook `data` field: everything but what the envelope already says. */
+export function webhookData(notice: StreamNotice): Record<string, unknown> {
+  const { type: _type, streamId: _streamId, at: _at, ...data } = notice;
   return data;
 }

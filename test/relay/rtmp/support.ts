@@ -13,8 +13,9 @@ import type {
 import type { AccessUnit, DemuxEvent, TrackConfig } from '../../../ingest-relay/src/media/access-unit.ts';
 import { PublishRefused, type PublishRefusedCode } from '../../../ingest-relay/src/session.ts';
 import type { StreamConfig } from '../../../src/contract/ingest.ts';
+import { DEFAULT_STREAM_CONFIG } from '../../../src/contract/stream-config.ts';
 
-const config: StreamConfig = { partTarget: 0.333, segmentTarget: 2, reconnectWindow: 10 };
+const config: StreamConfig = DEFAULT_STREAM_CONFIG;
 
 export class RecordedSession implements PublishSessionPort {
   readonly streamId: string;

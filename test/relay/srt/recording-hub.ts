@@ -7,6 +7,7 @@ import type { SrtIngestHub, SrtPublishSession } from '../../../ingest-relay/src/
 import type { DemuxEvent } from '../../../ingest-relay/src/media/access-unit.ts';
 import type { SessionHealthReport } from '../../../src/contract/health.ts';
 import type { AuthorizeResponse, IngestProtocol } from '../../../src/contract/ingest.ts';
+import { DEFAULT_STREAM_CONFIG } from '../../../src/contract/stream-config.ts';
 
 export class TestRefusal extends Error {
   readonly code: string;
@@ -38,7 +39,7 @@ export class RecordingHub implements SrtIngestHub {
     if (passphrase === undefined) throw new TestRefusal('unknown-key');
     return {
       streamId: `st_${streamKey}`,
-      config: { partTarget: 0.333, segmentTarget: 2, reconnectWindow: 10 },
+      config: DEFAULT_STREAM_CONFIG,
       srtPassphrase: passphrase,
       role: 'primary',
     };

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_STREAM_CONFIG, resolveConfig } from '../../../src/registry/config.ts';
+import { DEFAULT_STREAM_CONFIG, resolveConfig } from '../../../src/contract/stream-config.ts';
 import { decodeCursor, encodeCursor } from '../../../src/registry/cursor.ts';
 import { base32, generateStreamKey, hashStreamKey } from '../../../src/registry/ids.ts';
 import { parseStoredConfig } from '../../../src/registry/record.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { toStreamResource, urlBases } from '../../../src/api/stream-resource.ts';
+import { DEFAULT_STREAM_CONFIG } from '../../../src/contract/stream-config.ts';
 import type { Env } from '../../../src/env.ts';
-import { DEFAULT_STREAM_CONFIG } from '../../../src/registry/config.ts';
 import type { StreamRecord } from '../../../src/registry/record.ts';
 
 const record: StreamRecord = {

@@ -27,9 +27,12 @@ describe('cache lifetimes (RFC 8216bis Appendix B.1)', () => {
       'public, max-age=0',
     );
   });
-  it('keeps an ended playlist longer than a live reload', () => {
+  it('keeps an ended event playlist for a day: it never changes again', () => {
     expect(playlistCacheControl({ blocking: false, targetDuration: 2, ended: true })).toBe(
-      'public, max-age=12',
+      'public, max-age=86400',
+    );
+    expect(playlistCacheControl({ blocking: true, targetDuration: 2, ended: true })).toBe(
+      'public, max-age=86400',
     );
   });
   it('keeps 404s four target durations for blocking playlist requests, one otherwise', () => {

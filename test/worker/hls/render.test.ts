@@ -67,7 +67,9 @@ const expectations: Record<string, (m: ParsedManifest) => void> = {
     ]);
     expect(m.preloadSegment?.dateTimeString).toBe('2026-01-15T12:00:12.123Z');
     expect(m.preloadSegment?.preloadHints).toEqual([{ type: 'PART', uri: 's1/106.3.m4s' }]);
-    expect(m.renditionReports).toEqual([{ uri: '../360p/index.m3u8', lastMsn: 106, lastPart: 2 }]);
+    expect(m.renditionReports).toEqual([
+      { uri: '../360p/ev_k3n7q2xw5tb4m6ra.m3u8', lastMsn: 106, lastPart: 2 },
+    ]);
   },
   'delta-yes.m3u8': (m) => {
     expect(m.version).toBe(9);
@@ -86,8 +88,8 @@ const expectations: Record<string, (m: ParsedManifest) => void> = {
   },
   'rendition-reports.m3u8': (m) => {
     expect(m.renditionReports).toEqual([
-      { uri: '../1080p/index.m3u8', lastMsn: 104, lastPart: 0 },
-      { uri: '../360p/index.m3u8', lastMsn: 103, lastPart: 4 },
+      { uri: '../1080p/ev_k3n7q2xw5tb4m6ra.m3u8', lastMsn: 104, lastPart: 0 },
+      { uri: '../360p/ev_k3n7q2xw5tb4m6ra.m3u8', lastMsn: 103, lastPart: 4 },
     ]);
   },
   'discontinuity.m3u8': (m) => {
@@ -231,7 +233,7 @@ describe('renderMultivariantPlaylist', () => {
     expect(manifest.independentSegments).toBe(true);
     expect(manifest.playlists?.map((p) => [p.uri, p.attributes])).toEqual([
       [
-        '720p/index.m3u8',
+        '720p/ev_k3n7q2xw5tb4m6ra.m3u8',
         {
           BANDWIDTH: 3200000,
           'AVERAGE-BANDWIDTH': '2800000',
@@ -241,7 +243,7 @@ describe('renderMultivariantPlaylist', () => {
         },
       ],
       [
-        '360p/index.m3u8',
+        '360p/ev_k3n7q2xw5tb4m6ra.m3u8',
         {
           BANDWIDTH: 900000,
           'AVERAGE-BANDWIDTH': '780000',

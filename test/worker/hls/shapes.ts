@@ -3,7 +3,7 @@
  * would yield them: 25 fps video, 0.4 s parts of 10 frames, 2 s segments of 5 parts, URIs from the playback
  * contract. The golden files in test/fixtures/golden are these values rendered.
  */
-import { relativeMediaUri } from '../../../src/contract/playback.ts';
+import { relativeMediaUri, relativePlaylistUri } from '../../../src/contract/playback.ts';
 import { skipBoundary } from '../../../src/hls/directives.ts';
 import type {
   MediaPlaylist,
@@ -12,6 +12,9 @@ import type {
   SegmentEntry,
   ServerControl,
 } from '../../../src/hls/model.ts';
+
+/** The event whose media playlists these are (their URIs name it, src/contract/playback.ts). */
+const EVENT = 'ev_k3n7q2xw5tb4m6ra';
 
 /** 2026-01-15T12:00:00.123Z, epoch milliseconds. */
 const T0 = Date.UTC(2026, 0, 15, 12, 0, 0, 123);
@@ -105,7 +108,7 @@ export const openSegment = base({
     mapUri: relativeMediaUri.init('s1'),
   },
   preloadHint: { uri: relativeMediaUri.part('s1', 106, 3) },
-  renditionReports: [{ uri: relativeMediaUri.rendition('360p'), lastMsn: 106, lastPart: 2 }],
+  renditionReports: [{ uri: relativeMediaUri.rendition('360p', EVENT), lastMsn: 106, lastPart: 2 }],
 });
 
 /** Twelve complete segments (24 s) and an open one; the Skip Boundary is 12 s. */
@@ -127,7 +130,7 @@ function delta(skipV2: boolean): MediaPlaylist {
       mapUri: relativeMediaUri.init('s1'),
     },
     preloadHint: { uri: relativeMediaUri.part('s1', 112, 2) },
-    renditionReports: [{ uri: relativeMediaUri.rendition('360p'), lastMsn: 112, lastPart: 1 }],
+    renditionReports: [{ uri: relativeMediaUri.rendition('360p', EVENT), lastMsn: 112, lastPart: 1 }],
     skippedSegments: skipped,
     skipV2,
   });
@@ -148,9 +151,9 @@ export const renditionReports = base({
   },
   preloadHint: { uri: relativeMediaUri.part('s1', 104, 1) },
   renditionReports: [
-    { uri: relativeMediaUri.rendition('1080p'), lastMsn: 104, lastPart: 0 },
+    { uri: relativeMediaUri.rendition('1080p', EVENT), lastMsn: 104, lastPart: 0 },
     // This rendition is one part behind: its newest part is the last of segment 103.
-    { uri: relativeMediaUri.rendition('360p'), lastMsn: 103, lastPart: 4 },
+    { uri: relativeMediaUri.rendition('360p', EVENT), lastMsn: 103, lastPart: 4 },
   ],
 });
 
@@ -207,7 +210,7 @@ export const multivariant: MultivariantPlaylist = {
   independentSegments: true,
   variants: [
     {
-      uri: '720p/index.m3u8',
+      uri: relativePlaylistUri.variant('720p', EVENT),
       bandwidth: 3_200_000,
       averageBandwidth: 2_800_000,
       codecs: 'avc1.64001f,mp4a.40.2',
@@ -215,7 +218,7 @@ export const multivariant: MultivariantPlaylist = {
       frameRate: 30,
     },
     {
-      uri: '360p/index.m3u8',
+      uri: relativePlaylistUri.variant('360p', EVENT),
       bandwidth: 900_000,
       averageBandwidth: 780_000,
       codecs: 'avc1.42c01e,mp4a.40.2',

@@ -2,7 +2,7 @@
 // object in one batched flush (at most every 5 s), with media Cache API hits told apart.
 import { SELF } from 'cloudflare:test';
 import { expect, it } from 'vitest';
-import { FLUSH_MS } from '../../../src/monitoring/origin.ts';
+import { FLUSH_MS, originClock } from '../../../src/monitoring/origin.ts';
 import {
   bodyText,
   fixtureParts,
@@ -30,10 +30,16 @@ it('counts playlists, blocking playlists, media and cache hits, flushed in a bat
   expect(second.headers.get('cf-cache-status')).toBe('HIT');
   await second.arrayBuffer();
   await bodyText(await SELF.fetch(playlistUrl(id, 'source', '?_HLS_msn=0&_HLS_part=0')));
-  // Nothing reached the object yet: counts wait for the flush interval.
-  await sleep(FLUSH_MS + 100);
-  await bodyText(await SELF.fetch(playlistUrl(id)));
+  // Nothing reached the object yet: counts wait for the flush interval (the isolate's clock, stepped).
+  expect((await streamStub(id).getHealth()).monitoring?.origin).toMatchObject({ playlists: 0 });
+  const real = originClock.now;
+  originClock.now = () => real() + FLUSH_MS + 100;
+  try {
+    await bodyText(await SELF.fetch(playlistUrl(id)));
+  } finally {
+    originClock.now = real;
+  }
   await expect
     .poll(async () => (await streamStub(id).getHealth()).monitoring?.origin, { timeout: 3_000 })
     .toMatchObject({ playlists: 3, blockingPlaylists: 1, media: 2, cacheHits: 1, cacheHitRatio: 0.5 });
-}, 20_000);
+});

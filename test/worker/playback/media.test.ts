@@ -31,7 +31,7 @@ function concat(chunks: Uint8Array[]): Uint8Array {
 
 describe('viewer media routes', () => {
   it('serves the multivariant playlist with measured bandwidth and the init segment codecs', async () => {
-    await startSession('med-master', 'se_a');
+    const { eventId } = await startSession('med-master', 'se_a');
     await putInit('med-master', 'se_a');
     await putParts('med-master', 'se_a', fixtureParts.slice(0, 10));
     const res = await SELF.fetch(`${ORIGIN}/live/med-master/master.m3u8`);
@@ -40,7 +40,8 @@ describe('viewer media routes', () => {
     const m = parsePlaylist(await bodyText(res));
     expect(m.playlists).toHaveLength(1);
     const variant = m.playlists?.[0];
-    expect(variant?.uri).toBe('source/index.m3u8');
+    // The current event's media playlist (src/contract/playback.ts).
+    expect(variant?.uri).toBe(`source/${eventId}.m3u8`);
     expect(variant?.attributes.CODECS).toBe(FIXTURE_CODECS);
     expect(variant?.attributes.RESOLUTION).toEqual({ width: 320, height: 180 });
     expect(variant?.attributes['FRAME-RATE']).toBe(25);

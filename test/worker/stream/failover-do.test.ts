@@ -6,7 +6,7 @@
  */
 import { evictDurableObject, runDurableObjectAlarm, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import type { IngestRole, StreamConfig } from '../../../src/contract/ingest.ts';
+import type { IngestRole, StreamConfigInput } from '../../../src/contract/ingest.ts';
 import {
   bodyText,
   endSession,
@@ -17,7 +17,6 @@ import {
   putInit,
   putPart,
   putParts,
-  sleep,
   streamStub,
   TEST_CONFIG,
 } from '../support/media.ts';
@@ -29,10 +28,18 @@ function sessionInput(
   streamId: string,
   sessionId: string,
   role: IngestRole,
-  config: StreamConfig = CONFIG,
+  config: StreamConfigInput = CONFIG,
   relay = { remoteAddress: '127.0.0.1:1', relayId: 'relay-test' },
 ) {
-  return { streamId, sessionId, config, protocol: 'rtmp' as const, ...relay, role };
+  return {
+    streamId,
+    sessionId,
+    eventId: `ev_${sessionId}`,
+    config,
+    protocol: 'rtmp' as const,
+    ...relay,
+    role,
+  };
 }
 
 async function start(streamId: string, sessionId: string, role: IngestRole) {
@@ -59,13 +66,13 @@ describe('StreamDO failover', () => {
     expect(m.segments.map((s) => s.uri)).toEqual(['se_p/0.m4s', 'se_p/1.m4s']);
 
     // The backup cut the same picture (same PDT); it delivers up to its segment 2's keyframe a bit later.
-    await sleep(500);
+    await streamStub(id).advanceClock(500);
     await putParts(id, 'se_b', fixtureParts.slice(0, 12));
     m = parsePlaylist(await playlistText(id));
     expect(m.segments.map((s) => s.uri)).toEqual(['se_p/0.m4s', 'se_p/1.m4s']); // standby: not published
     // Primary silent for > failoverTimeout (1 s), backup still healthy: only the alarm can notice (workerd
     // may already have run it on time; running it again is harmless).
-    await sleep(600);
+    await streamStub(id).advanceClock(600);
     await runDurableObjectAlarm(streamStub(id));
 
     const text = await playlistText(id);
@@ -86,7 +93,7 @@ describe('StreamDO failover', () => {
     expect(health.switches).toMatchObject([
       { from: { role: 'primary' }, to: { role: 'backup' }, reason: 'input-stale' },
     ]);
-    const events = await streamStub(id).recentEvents();
+    const events = await streamStub(id).recentNotices();
     expect(events.map((e) => e.type)).toEqual(['stream.connected', 'stream.connected', 'stream.failover']);
 
     // Evicted mid-stream: the same playlist comes back from storage, the backup carries on from there.
@@ -222,7 +229,7 @@ describe('StreamDO failover', () => {
     expect(m.segments.map((s) => s.uri)).toEqual(['se_p/0.m4s', 'se_b/1.m4s', 'se_b/2.m4s']);
 
     // Healthy for longer than failbackHoldOff: its next keyframe part is where the playlist switches back.
-    await sleep(1100);
+    await streamStub(id).advanceClock(1100);
     await send('se_p2', first, 15, 2);
     for (let k = 15; k < 20; k++) await send('se_b', 0, k);
     for (let k = 16; k < 20; k++) await send('se_p2', first, k, 2);
@@ -247,7 +254,7 @@ describe('StreamDO failover', () => {
     expect(text).toContain('#EXT-X-MAP:URI="se_p2/init.mp4"');
     const dates = m.segments.map((s) => Date.parse(String(s.dateTimeString)));
     expect(dates).toEqual([0, 1, 2, 3].map((i) => Date.UTC(2026, 0, 1, 0, 0, i)));
-    const events = (await streamStub(id).recentEvents()).map((e) => e.type);
+    const events = (await streamStub(id).recentNotices()).map((e) => e.type);
     expect(events.filter((t) => t === 'stream.failover')).toHaveLength(2);
   });
 
@@ -259,7 +266,7 @@ describe('StreamDO failover', () => {
     const relay2 = { remoteAddress: '127.0.0.1:2', relayId: 'relay-2' };
     const refused = await streamStub(id).startSession(sessionInput(id, 'se_a2', 'primary', CONFIG, relay2));
     expect(refused).toMatchObject({ ok: false, code: 'already-live' });
-    await sleep(1100);
+    await streamStub(id).advanceClock(1100);
     const taken = await streamStub(id).startSession(sessionInput(id, 'se_a2', 'primary', CONFIG, relay2));
     expect(taken).toMatchObject({ ok: true, firstMsn: 2, takenOver: 'se_a' });
     const gone = await putPart(id, 'se_a', fixtureParts[7]!);

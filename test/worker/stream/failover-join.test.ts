@@ -8,40 +8,13 @@
 import { describe, expect, it } from 'vitest';
 import { buildMediaPlaylist, playlistPosition } from '../../../src/hls/from-state.ts';
 import { renderMediaPlaylist } from '../../../src/hls/render-media.ts';
-import { joinPoint } from '../../../src/stream/publish.ts';
-import * as S from '../../../src/stream/state.ts';
-import { addPart } from '../../../src/stream/timeline.ts';
-import { start, T0 } from './inputs.ts';
+import { joinPoint } from '../../../src/stream/projection.ts';
+import { deliver, start, T0 } from './inputs.ts';
+import * as S from './room.ts';
 
-/** Delivers input `sessionId`'s parts (pdt `offset + k * 500`, arriving 500 ms later) arriving in (from, to]. */
+/** Keyframes on parts 0 and 2 of each four-part segment (1 s GOPs). */
 function run(state: S.StreamState, sessionId: string, offset: number, from: number, to: number) {
-  let s = state;
-  const base = S.findSession(state, sessionId)?.firstMsn ?? 0;
-  for (let k = 0; k < 400; k++) {
-    const pdt = T0 + offset + k * 500;
-    const at = pdt + 500;
-    if (at <= T0 + from) continue;
-    if (at > T0 + to) break;
-    const index = k % 4;
-    const { state: next, result } = addPart(
-      s,
-      {
-        sessionId,
-        rendition: 'source',
-        msn: base + Math.floor(k / 4),
-        part: index,
-        duration: 0.5,
-        independent: index % 2 === 0,
-        programDateTime: pdt,
-        segmentEnd: index === 3,
-        size: 100 + k,
-      },
-      at,
-    );
-    expect(result.kind).toBe('committed');
-    s = next;
-  }
-  return s;
+  return deliver(state, sessionId, offset, from, to, { independent: (_r, index) => index % 2 === 0 });
 }
 
 const source = (s: S.StreamState) => s.renditions.source as S.RenditionState;

@@ -4,10 +4,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buildMediaPlaylist } from '../../../src/hls/from-state.ts';
-import { evaluate, nextWakeup } from '../../../src/stream/failover.ts';
-import * as S from '../../../src/stream/state.ts';
-import { addPart } from '../../../src/stream/timeline.ts';
-import { CONFIG, start, T0 } from './inputs.ts';
+import { evaluate } from '../../../src/stream/failover.ts';
+import { addPart } from '../../../src/stream/parts.ts';
+import { nextWakeup } from '../../../src/stream/scheduler.ts';
+import { CONFIG, deliver, start, T0 } from './inputs.ts';
+import * as S from './room.ts';
 
 /** Part `part` of local segment `localMsn` whose first sample is at `pdt`, arriving at `at` (ms). */
 function part(
@@ -37,22 +38,8 @@ function part(
   return next;
 }
 
-/**
- * Both inputs deliver in step: input `sessionId` cuts local segment n from pdt `offset + n * 2000`, each part
- * arriving 500 ms after its first sample. Delivers every part whose arrival is in (from, to].
- */
-function run(state: S.StreamState, sessionId: string, offset: number, from: number, to: number) {
-  let s = state;
-  const base = S.findSession(state, sessionId)?.firstMsn ?? 0;
-  for (let k = 0; k < 400; k++) {
-    const pdt = T0 + offset + k * 500;
-    const at = pdt + 500;
-    if (at <= T0 + from) continue;
-    if (at > T0 + to) break;
-    s = part(s, sessionId, base + Math.floor(k / 4), k % 4, pdt, at);
-  }
-  return s;
-}
+/** Both inputs deliver in step (inputs.ts `deliver`): keyframes on part 0 of each segment only. */
+const run = deliver;
 
 function published(state: S.StreamState) {
   return (state.renditions.source?.segments ?? []).map((s) => ({
@@ -175,6 +162,7 @@ describe('failover', () => {
     const input = {
       streamId: 'st',
       sessionId: 'se_a2',
+      eventId: 'ev_1',
       config: CONFIG,
       protocol: 'rtmp' as const,
       remoteAddress: 'y',

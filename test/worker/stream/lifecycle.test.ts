@@ -4,16 +4,22 @@ import {
   bodyText,
   endSession,
   fixtureParts,
+  ORIGIN,
   parsePlaylist,
   playlistUrl,
   putInit,
   putPart,
   putParts,
-  sleep,
   startSession,
   streamStub,
   TEST_CONFIG,
 } from '../support/media.ts';
+
+async function variantUris(streamId: string) {
+  const res = await SELF.fetch(`${ORIGIN}/live/${streamId}/master.m3u8`);
+  expect(res.status).toBe(200);
+  return parsePlaylist(await bodyText(res)).playlists?.map((p) => p.uri);
+}
 
 async function playlistText(streamId: string) {
   const res = await SELF.fetch(playlistUrl(streamId));
@@ -45,6 +51,7 @@ describe('StreamDO lifecycle', () => {
     const second = await streamStub('life-end').startSession({
       streamId: 'life-end',
       sessionId: 'se_b',
+      eventId: 'ev_b',
       config: TEST_CONFIG,
       protocol: 'srt',
       remoteAddress: '127.0.0.1:1',
@@ -64,7 +71,7 @@ describe('StreamDO lifecycle', () => {
       ['se_a/0.m4s', 1],
       ['se_a/1.m4s', 0.4],
     ]);
-    await sleep(TEST_CONFIG.reconnectWindow * 1000 + 50);
+    await streamStub('life-end').advanceClock(TEST_CONFIG.reconnectWindow * 1000 + 50);
     await runDurableObjectAlarm(streamStub('life-end'));
     m = parsePlaylist(await playlistText('life-end'));
     expect(m.endList).toBe(true);
@@ -91,24 +98,62 @@ describe('StreamDO lifecycle', () => {
     expect(m.discontinuitySequence).toBe(0);
     expect(m.preloadSegment?.preloadHints?.[0]?.uri).toBe('se_b/3.2.m4s');
     // The old session's alarm no longer ends the stream.
-    await sleep(TEST_CONFIG.reconnectWindow * 1000 + 50);
+    await streamStub('life-re').advanceClock(TEST_CONFIG.reconnectWindow * 1000 + 50);
     await runDurableObjectAlarm(streamStub('life-re'));
     expect((await streamStub('life-re').getStatus()).status).toBe('live');
   });
 
-  it('starts again after the stream ended, continuing the media sequence', async () => {
-    await startSession('life-restart', 'se_a');
-    await putInit('life-restart', 'se_a');
-    await putParts('life-restart', 'se_a', fixtureParts.slice(0, 5));
-    await endSession('life-restart', 'se_a');
-    await sleep(TEST_CONFIG.reconnectWindow * 1000 + 50);
-    await runDurableObjectAlarm(streamStub('life-restart'));
-    expect((await startSession('life-restart', 'se_b')).firstMsn).toBe(1);
-    await putInit('life-restart', 'se_b');
-    await putParts('life-restart', 'se_b', fixtureParts.slice(0, 5), 1);
-    const m = parsePlaylist(await playlistText('life-restart'));
-    expect(m.endList).toBeUndefined();
-    expect(m.segments.map((s) => s.uri)).toEqual(['se_a/0.m4s', 'se_b/1.m4s']);
+  it('starts a new event after ENDLIST: new media playlists, and the ended ones never change', async () => {
+    const id = 'life-restart';
+    const first = await startSession(id, 'se_a');
+    await putInit(id, 'se_a');
+    await putParts(id, 'se_a', fixtureParts.slice(0, 5));
+    await endSession(id, 'se_a');
+    await streamStub(id).advanceClock(TEST_CONFIG.reconnectWindow * 1000 + 50);
+    await runDurableObjectAlarm(streamStub(id));
+    const endedUrl = `${ORIGIN}/live/${id}/source/${first.eventId}.m3u8`;
+    expect(await variantUris(id)).toEqual([`source/${first.eventId}.m3u8`]);
+    const ended = await SELF.fetch(endedUrl);
+    expect(ended.headers.get('cache-control')).toBe('public, max-age=86400');
+    const endedText = await bodyText(ended);
+    expect(parsePlaylist(endedText).endList).toBe(true);
+
+    // A publish after ENDLIST starts a new event: a new live timeline from msn 0 under new URLs.
+    const second = await startSession(id, 'se_b');
+    expect(second.eventId).not.toBe(first.eventId);
+    expect(second.firstMsn).toBe(0);
+    await putInit(id, 'se_b');
+    await putParts(id, 'se_b', fixtureParts.slice(0, 5));
+    expect(await variantUris(id)).toEqual([`source/${second.eventId}.m3u8`]);
+    const live = parsePlaylist(await playlistText(id));
+    expect(live.endList).toBeUndefined();
+    expect(live.mediaSequence).toBe(0);
+    expect(live.discontinuitySequence).toBe(0);
+    expect(live.segments.map((s) => s.uri)).toEqual(['se_b/0.m4s']);
+    expect(await bodyText(await SELF.fetch(`${ORIGIN}/live/${id}/source/${second.eventId}.m3u8`))).toBe(
+      await playlistText(id),
+    );
+
+    // Health and events name the events.
+    expect((await streamStub(id).getHealth()).event?.id).toBe(second.eventId);
+    const events = (await streamStub(id).recentNotices()).map((e) => [e.type, e.eventId]);
+    expect(events).toEqual([
+      ['stream.connected', first.eventId],
+      ['stream.disconnected', first.eventId],
+      ['stream.ended', first.eventId],
+      ['stream.connected', second.eventId],
+    ]);
+
+    // The ended event's playlist is byte for byte what it was (RFC 8216bis 6.2.1), directives or not, and
+    // after the object reloads from storage; its whole segments are still served.
+    expect(await bodyText(await SELF.fetch(endedUrl))).toBe(endedText);
+    expect(await bodyText(await SELF.fetch(`${endedUrl}?_HLS_msn=9&_HLS_part=0`))).toBe(endedText);
+    await evictDurableObject(streamStub(id));
+    expect(await bodyText(await SELF.fetch(endedUrl))).toBe(endedText);
+    const segment = await SELF.fetch(`${ORIGIN}/live/${id}/source/se_a/0.m4s`);
+    expect(segment.status).toBe(200);
+    await segment.body?.cancel();
+    expect(parsePlaylist(await playlistText(id)).segments.map((s) => s.uri)).toEqual(['se_b/0.m4s']);
   });
 
   it('destroy deletes state and media', async () => {

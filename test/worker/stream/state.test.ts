@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { buildMediaPlaylist } from '../../../src/hls/from-state.ts';
-import * as S from '../../../src/stream/state.ts';
-import { addPart, holds, type PartUpload } from '../../../src/stream/timeline.ts';
+import { addPart, type PartUpload } from '../../../src/stream/parts.ts';
+import { holds } from '../../../src/stream/timeline.ts';
 import { WaiterList } from '../../../src/stream/waiters.ts';
+import * as S from './room.ts';
 
 const T0 = 1_767_225_600_000;
 const CONFIG = { partTarget: 1, segmentTarget: 2, reconnectWindow: 5 };
@@ -13,6 +14,7 @@ function started(sessionId = 'se_a', from = S.emptyState()) {
     {
       streamId: 'st',
       sessionId,
+      eventId: 'ev_1',
       config: CONFIG,
       protocol: 'srt',
       remoteAddress: '1.2.3.4:5',

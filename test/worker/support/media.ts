@@ -10,7 +10,7 @@ import {
   initPath,
   PartHeaders,
   partPath,
-  type StreamConfig,
+  type StreamConfigInput,
   sessionPath,
   sfBoolean,
 } from '../../../src/contract/ingest.ts';
@@ -52,17 +52,26 @@ export const fixtureParts: FixturePart[] = manifest.parts.map((p) => {
 export const FIXTURE_CODECS = manifest.codecs;
 
 /** 0.2 s parts, 1 s segments: target duration 1 s, so a blocking request gives up after 3 s. */
-export const TEST_CONFIG: StreamConfig = { partTarget: 0.2, segmentTarget: 1, reconnectWindow: 0.3 };
+export const TEST_CONFIG = {
+  partTarget: 0.2,
+  segmentTarget: 1,
+  reconnectWindow: 0.3,
+} satisfies StreamConfigInput;
 
 export function streamStub(streamId: string) {
   return env.STREAM.get(env.STREAM.idFromName(streamId));
 }
 
 /** Starts a session on the stream's object directly (the registry's POST /sessions is another helper's). */
-export async function startSession(streamId: string, sessionId: string, config: StreamConfig = TEST_CONFIG) {
+export async function startSession(
+  streamId: string,
+  sessionId: string,
+  config: StreamConfigInput = TEST_CONFIG,
+) {
   const result = await streamStub(streamId).startSession({
     streamId,
     sessionId,
+    eventId: `ev_${sessionId}`,
     config,
     protocol: 'rtmp',
     remoteAddress: '127.0.0.1:50000',

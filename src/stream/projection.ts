@@ -1,7 +1,12 @@
 /**
- * Projects the active session's own timeline (its `InputTrack`) onto the published segments of a rendition.
- * Pure and idempotent: `syncRendition` appends whatever of the active track is not published yet, and leaves
- * every published segment that did not change as the same object (storage.ts writes by identity).
+ * Projects the active session's own timeline (its `InputTrack`) onto the published segments of every
+ * rendition. Pure and idempotent: `syncAll` appends whatever of the active timeline is not published yet, and
+ * leaves every published segment that did not change as the same object (storage.ts writes by identity).
+ * ("Publish" is the relay's RTMP verb; here the word is "project".)
+ *
+ * One join decision per stream (issue 11): the join point is chosen once, on the source rendition's keyframe
+ * (`decideJoin`), and applied to every rendition at the same local position and the same published msn, so an
+ * msn is the same media time in every rendition after a failover too.
  *
  * Joining a session (first publish, reconnect, failover, failback) happens at a keyframe of that session (an
  * INDEPENDENT part, at a segment start or inside a segment): the open published segment is closed as it
@@ -16,16 +21,21 @@
  * is fixed per join, so within a session PDT still advances exactly with EXTINF. Only a relay whose clock
  * runs behind the previous one ever gets a non-zero offset.
  */
+import { SOURCE_RENDITION } from '../contract/ingest.ts';
 import {
   type Attachment,
+  activeSession,
   detachAll,
   findSession,
+  nextStreamMsn,
+  own,
   RETAINED_SEGMENTS,
   type RenditionState,
+  renditionOf,
   type Segment,
   type StreamState,
   segmentDuration,
-} from './state.ts';
+} from './model.ts';
 
 /** Published msn that left the retained window, per rendition (storage deletes their rows). */
 export type Pruned = Record<string, number[]>;
@@ -64,7 +74,7 @@ export interface JoinPoint {
  * minus the overlap allowance.
  */
 export function joinPoint(state: StreamState, r: RenditionState, sessionId: string): JoinPoint | undefined {
-  const track = r.tracks[sessionId];
+  const track = own(r.tracks, sessionId);
   const session = findSession(state, sessionId);
   if (!track || !session) return undefined;
   const end = publishedEnd(r);
@@ -81,56 +91,66 @@ export function joinPoint(state: StreamState, r: RenditionState, sessionId: stri
   return undefined;
 }
 
-/** Appends what the active session has that the playlist does not, joining it first when needed. */
+/**
+ * The rendition a join is decided on: the source (the relay's passthrough, whose keyframes every rung
+ * shares), or, for a stream without one, the first rendition (by id) that has a timeline of the session.
+ */
+export function joinRendition(state: StreamState, sessionId: string): RenditionState | undefined {
+  const source = renditionOf(state, SOURCE_RENDITION);
+  if (source && own(source.tracks, sessionId)) return source;
+  return Object.values(state.renditions)
+    .filter((r) => own(r.tracks, sessionId))
+    .sort((x, y) => x.id.localeCompare(y.id))[0];
+}
+
+/** Where to join the active session, for every rendition at once; undefined while it has no joinable keyframe. */
+export function decideJoin(state: StreamState): Attachment | undefined {
+  const session = activeSession(state);
+  if (!session || session.endedAt !== null) return undefined;
+  const r = joinRendition(state, session.id);
+  const join = r ? joinPoint(state, r, session.id) : undefined;
+  if (!r || !join) return undefined;
+  const end = publishedEnd(r);
+  return {
+    sessionId: session.id,
+    localMsn: join.localMsn,
+    localPart: join.part,
+    msn: nextStreamMsn(state),
+    pdtOffset: end === null ? 0 : Math.max(0, Math.ceil(end - join.programDateTime)),
+    discontinuity: Object.values(state.renditions).some((x) => x.segments.length > 0),
+  };
+}
+
+/** Appends what the joined session has in this rendition that the playlist does not. */
 export function syncRendition(
-  state: StreamState,
   r: RenditionState,
+  join: Attachment,
 ): { rendition: RenditionState; appended: boolean; pruned: number[] } {
-  const sessionId = state.activeSessionId;
-  const session = findSession(state, sessionId);
-  if (!sessionId || !session || session.endedAt !== null)
-    return { rendition: r, appended: false, pruned: [] };
-  let rendition = r;
-  let attached = r.attached?.sessionId === sessionId ? r.attached : null;
-  if (!attached) {
-    const join = joinPoint(state, r, sessionId);
-    if (!join) return { rendition: r, appended: false, pruned: [] };
-    const end = publishedEnd(r);
-    const last = r.segments.at(-1);
-    attached = {
-      sessionId,
-      localMsn: join.localMsn,
-      localPart: join.part,
-      msn: last ? last.msn + 1 : nextMsnOf(state),
-      pdtOffset: end === null ? 0 : Math.max(0, Math.ceil(end - join.programDateTime)),
-      discontinuity: last !== undefined,
-    } satisfies Attachment;
-    rendition = { ...closeOpen(r), attached };
-  }
-  const segments = rendition.segments.slice();
+  const sessionId = join.sessionId;
+  const segments = r.segments.slice();
   let appended = false;
-  for (const local of rendition.tracks[sessionId]?.recent ?? []) {
-    if (local.localMsn < attached.localMsn) continue;
-    const msn = attached.msn + (local.localMsn - attached.localMsn);
+  for (const local of own(r.tracks, sessionId)?.recent ?? []) {
+    if (local.localMsn < join.localMsn) continue;
+    const msn = join.msn + (local.localMsn - join.localMsn);
     const index = segments.findIndex((s) => s.msn === msn);
     const existing = index >= 0 ? segments[index] : undefined;
     if (existing && existing.sessionId !== sessionId) continue;
     // The joined segment starts at the join's keyframe: its published part i is local part firstPart + i.
-    const firstPart = local.localMsn === attached.localMsn ? attached.localPart : 0;
+    const firstPart = local.localMsn === join.localMsn ? join.localPart : 0;
     const parts = local.parts.slice(firstPart);
     const have = existing?.parts.length ?? 0;
     if (existing && have === parts.length && existing.complete === local.complete) continue;
     if (!existing && segments.length > 0 && (segments.at(-1)?.msn ?? -1) !== msn - 1) break;
     const added = parts.slice(have).map((p) => ({
       ...p,
-      programDateTime: p.programDateTime + attached.pdtOffset,
+      programDateTime: p.programDateTime + join.pdtOffset,
     }));
     const segment: Segment = {
       msn,
       sessionId,
       localMsn: local.localMsn,
       firstPart,
-      discontinuity: local.localMsn === attached.localMsn && attached.discontinuity,
+      discontinuity: local.localMsn === join.localMsn && join.discontinuity,
       parts: [...(existing?.parts ?? []), ...added],
       complete: local.complete,
     };
@@ -138,11 +158,11 @@ export function syncRendition(
     else segments.push(segment);
     appended = appended || added.length > 0;
   }
-  if (!appended && segments.length === rendition.segments.length) {
-    return { rendition, appended: false, pruned: [] };
+  if (!appended && segments.length === r.segments.length) {
+    return { rendition: r, appended: false, pruned: [] };
   }
   const pruned: number[] = [];
-  let prunedDiscontinuities = rendition.prunedDiscontinuities;
+  let prunedDiscontinuities = r.prunedDiscontinuities;
   let complete = segments.filter((s) => s.complete).length;
   while (complete > RETAINED_SEGMENTS) {
     const oldest = segments.shift();
@@ -151,17 +171,28 @@ export function syncRendition(
     if (oldest.discontinuity) prunedDiscontinuities++;
     if (oldest.complete) complete--;
   }
-  return { rendition: { ...rendition, segments, prunedDiscontinuities }, appended, pruned };
+  return { rendition: { ...r, segments, prunedDiscontinuities }, appended, pruned };
 }
 
 /** Syncs every rendition; raises the target duration for segments that closed long. */
-export function syncAll(state: StreamState, now: number): { state: StreamState; pruned: Pruned } {
+export function syncAll(current: StreamState, now: number): { state: StreamState; pruned: Pruned } {
+  const active = activeSession(current);
+  if (!active || active.endedAt !== null) return { state: current, pruned: {} };
+  let state = current;
+  let join = state.join?.sessionId === active.id ? state.join : null;
+  if (!join) {
+    join = decideJoin(state) ?? null;
+    if (!join) return { state, pruned: {} };
+    // Joining: each rendition's open segment closes as it stands (RFC 8216bis 4.4.4.3: the joined one follows
+    // with EXT-X-DISCONTINUITY).
+    state = { ...closeAll(state), join };
+  }
   const renditions: Record<string, RenditionState> = {};
   const pruned: Pruned = {};
-  let any = false;
+  let any = state !== current;
   let targetDuration = state.targetDuration;
   for (const [id, r] of Object.entries(state.renditions)) {
-    const synced = syncRendition(state, r);
+    const synced = syncRendition(r, join);
     renditions[id] = synced.rendition;
     if (synced.rendition !== r) any = true;
     if (synced.pruned.length > 0) pruned[id] = synced.pruned;
@@ -174,7 +205,7 @@ export function syncAll(state: StreamState, now: number): { state: StreamState; 
   }
   if (!any) return { state, pruned };
   const appended = Object.entries(renditions).some(
-    ([id, r]) => r.segments !== state.renditions[id]?.segments,
+    ([id, r]) => r.segments !== own(current.renditions, id)?.segments,
   );
   return {
     state: {
@@ -189,9 +220,17 @@ export function syncAll(state: StreamState, now: number): { state: StreamState; 
 
 /** Closes each rendition's open published segment as it stands and forgets the join (a switch or an end). */
 export function closeOpenSegments(state: StreamState): StreamState {
+  return detachAll(closeAll(state));
+}
+
+function closeAll(state: StreamState): StreamState {
   const renditions: Record<string, RenditionState> = {};
-  for (const [id, r] of Object.entries(state.renditions)) renditions[id] = closeOpen(r);
-  return detachAll({ ...state, renditions });
+  let changed = false;
+  for (const [id, r] of Object.entries(state.renditions)) {
+    renditions[id] = closeOpen(r);
+    changed = changed || renditions[id] !== r;
+  }
+  return changed ? { ...state, renditions } : state;
 }
 
 function closeOpen(r: RenditionState): RenditionState {
@@ -202,13 +241,4 @@ function closeOpen(r: RenditionState): RenditionState {
       ? [...r.segments.slice(0, -1), { ...last, complete: true }]
       : r.segments.slice(0, -1);
   return { ...r, segments };
-}
-
-function nextMsnOf(state: StreamState): number {
-  let next = 0;
-  for (const r of Object.values(state.renditions)) {
-    const last = r.segments.at(-1);
-    if (last) next = Math.max(next, last.msn + 1);
-  }
-  return next;
 }

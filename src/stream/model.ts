@@ -1,19 +1,18 @@
 /**
- * A stream's live state as plain data, and the session reducers that change it. No clock, env or I/O: every
- * reducer takes `now` (epoch ms) and returns the next state plus a typed result, so tests can step time and
- * the Durable Object (stream-do.ts) stays a thin shell that persists and wakes waiters.
+ * A stream's live state as plain data (what its Durable Object holds) and the lookups every module of this
+ * room shares. Types and pure queries only: the reducers that change the state live in sessions.ts (session
+ * lifecycle), parts.ts (a part lands), projection.ts (the published timeline) and failover.ts (which input is
+ * published); the imports run one way: model <- timeline <- projection <- failover <- sessions, parts <-
+ * commands <- stream-do.
  *
  * Two numberings (issue 6): each relay session cuts its own timeline, numbered session-locally (`localMsn`,
  * what the relay uploads and what media URIs and R2 keys carry), while the playlist publishes one timeline
- * whose `msn` (EXT-X-MEDIA-SEQUENCE) stays monotonic and gap-free across reconnects and failovers. Every
- * session's parts land in its own `InputTrack`; publish.ts projects the active session's track onto the
- * published segments, failover.ts decides which session is active.
- *
- * Part timeline rules live in timeline.ts (addPart).
+ * whose `msn` (EXT-X-MEDIA-SEQUENCE) stays monotonic and gap-free across reconnects and failovers within an
+ * event. Every session's parts land in its own `SessionTimeline`; projection.ts projects the active session's
+ * onto the published segments, failover.ts decides which session is active.
  */
-import type { IngestProtocol, IngestRole, StreamConfig } from '../contract/ingest.ts';
-import { evaluate } from './failover.ts';
-import { closeOpenSegments } from './publish.ts';
+import type { IngestProtocol, IngestRole } from '../contract/ingest.ts';
+import type { StreamConfig } from '../contract/stream-config.ts';
 
 export type StreamStatus = 'idle' | 'live' | 'ended';
 
@@ -60,7 +59,10 @@ export interface PendingPart extends PartRecord {
   segmentEnd: boolean;
 }
 
-/** One session's timeline in one rendition: a short ring of its latest segments and parts held for a gap. */
+/**
+ * One session's own timeline in one rendition: a short ring of its latest segments and parts held for a gap.
+ * (The relay's "track" is an elementary stream; this is not one.)
+ */
 export interface InputTrack {
   sessionId: string;
   recent: LocalSegment[];
@@ -68,8 +70,10 @@ export interface InputTrack {
 }
 
 /**
- * Where the published timeline joined the active session: its local segment `localMsn`, from local part
- * `localPart` (a keyframe) on, was published as `msn`.
+ * Where the published timeline joined the active session, in every rendition at once (one join decision per
+ * stream, made on the source rendition's keyframe): local segment `localMsn`, from local part `localPart` on,
+ * was published as `msn`. Renditions are cut segment for segment and part for part, so the same local numbers
+ * are the same media time in each, and the same published msn stays the same media time in every rendition.
  */
 export interface Attachment {
   sessionId: string;
@@ -99,10 +103,8 @@ export interface RenditionState {
   inits: Record<string, InitRecord>;
   /** Discontinuities on segments pruned from `segments`: the base of EXT-X-DISCONTINUITY-SEQUENCE. */
   prunedDiscontinuities: number;
-  /** Per live session: its own timeline. */
+  /** Per live session: its own timeline in this rendition. */
   tracks: Record<string, InputTrack>;
-  /** Null while the active session has not been joined yet (waiting for its next keyframe). */
-  attached: Attachment | null;
 }
 
 export interface SessionInfo {
@@ -136,6 +138,14 @@ export interface SwitchRecord {
 
 export interface StreamState {
   streamId: string | null;
+  /**
+   * The current event: from the first session after the stream was idle or ended until EXT-X-ENDLIST (issue
+   * 11). Null before the first publish. Its media playlists are `{rendition}/{eventId}.m3u8`.
+   */
+  eventId: string | null;
+  /** Epoch ms the current event began. */
+  eventStartedAt: number | null;
+  /** The event's config, fixed when the event starts (a PATCH applies at the next event). */
   config: StreamConfig | null;
   status: StreamStatus;
   /** Live sessions (at most one per role) and the few most recently ended, oldest first. */
@@ -151,6 +161,8 @@ export interface StreamState {
   renditions: Record<string, RenditionState>;
   /** The last SWITCH_HISTORY input switches, oldest first. */
   switches: SwitchRecord[];
+  /** Null while the active session has not been joined yet (waiting for its next source keyframe). */
+  join: Attachment | null;
 }
 
 /** Complete segments kept in the playlist: 12 (about 24 s at 2 s segments), so a delta update can skip some. */
@@ -161,14 +173,29 @@ export const RETAINED_SEGMENTS = 40;
 export const TRACK_SEGMENTS = 8;
 export const SWITCH_HISTORY = 20;
 /** Ended sessions kept for health and late part lookups. */
-const ENDED_SESSIONS_KEPT = 2;
+export const ENDED_SESSIONS_KEPT = 2;
 /** Defaults for configs stored before failover existed. Seconds. */
 export const DEFAULT_FAILOVER_TIMEOUT = 1.5;
 export const DEFAULT_FAILBACK_HOLD_OFF = 10;
 
+/**
+ * An own entry of a record keyed by names from outside (rendition ids in URLs, session ids): never a member
+ * of Object.prototype, so `constructor`, `__proto__` or `toString` is an unknown name like any other (issue 11).
+ */
+export function own<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+/** A rendition of the state by id (own entries only). */
+export function renditionOf(state: StreamState, id: string): RenditionState | undefined {
+  return own(state.renditions, id);
+}
+
 export function emptyState(): StreamState {
   return {
     streamId: null,
+    eventId: null,
+    eventStartedAt: null,
     config: null,
     status: 'idle',
     sessions: [],
@@ -178,6 +205,7 @@ export function emptyState(): StreamState {
     lastPublishAt: null,
     renditions: {},
     switches: [],
+    join: null,
   };
 }
 
@@ -212,20 +240,6 @@ export function isHealthy(state: StreamState, s: SessionInfo, now: number): bool
   return s.endedAt === null && now - lastActivity(s) <= failoverTimeoutMs(state);
 }
 
-export interface StartSessionInput {
-  streamId: string;
-  sessionId: string;
-  config: StreamConfig;
-  protocol: IngestProtocol;
-  remoteAddress: string;
-  relayId: string;
-  role: IngestRole;
-}
-
-export type StartSessionResult =
-  | { ok: true; firstMsn: number; role: IngestRole; takenOver: string | null }
-  | { ok: false; code: 'already-live'; detail: string };
-
 /** Media sequence number after every segment any rendition has published (0 for a new stream). */
 export function nextStreamMsn(state: StreamState): number {
   let next = 0;
@@ -236,150 +250,8 @@ export function nextStreamMsn(state: StreamState): number {
   return next;
 }
 
-/**
- * Starts a publishing session. One live session per role: a second publish with the role of a healthy
- * session is refused; one whose same-role session went stale (no part for `failoverTimeout`: a killed relay,
- * an encoder reconnecting through another relay) takes it over, and the stale session's uploads get 410.
- * A session of the other role is accepted as the standby input (failover.ts). A stream whose sessions all
- * ended (inside the reconnect window or after) continues: the media sequence never goes backwards and the
- * new source's first segment carries EXT-X-DISCONTINUITY (RFC 8216bis 4.4.4.3).
- */
-export function startSession(
-  state: StreamState,
-  input: StartSessionInput,
-  now: number,
-): { state: StreamState; result: StartSessionResult } {
-  const same = state.sessions.find((s) => s.id === input.sessionId);
-  if (same && same.endedAt === null) {
-    return { state, result: { ok: true, firstMsn: same.firstMsn, role: same.role, takenOver: null } };
-  }
-  let next: StreamState = { ...state, config: input.config };
-  const rival = liveSessions(state).find((s) => s.role === input.role);
-  let takenOver: string | null = null;
-  if (rival) {
-    if (isHealthy(next, rival, now)) {
-      return {
-        state,
-        result: {
-          ok: false,
-          code: 'already-live',
-          detail: `${rival.role} session ${rival.id} (${rival.protocol} from ${rival.remoteAddress}) is publishing`,
-        },
-      };
-    }
-    next = endSession(next, rival.id, 'taken over by a new session', now).state;
-    takenOver = rival.id;
-  }
-  const firstMsn = nextStreamMsn(next);
-  const session: SessionInfo = {
-    id: input.sessionId,
-    protocol: input.protocol,
-    remoteAddress: input.remoteAddress,
-    relayId: input.relayId,
-    role: input.role,
-    startedAt: now,
-    endedAt: null,
-    endReason: null,
-    firstMsn,
-    lastPartAt: null,
-    healthySince: null,
-  };
-  const active = activeSession(next);
-  const becomesActive = !active || active.endedAt !== null;
-  next = {
-    ...next,
-    streamId: input.streamId,
-    status: 'live',
-    sessions: [...next.sessions, session],
-    activeSessionId: becomesActive ? session.id : next.activeSessionId,
-    reconnectDeadline: null,
-    targetDuration: Math.max(next.targetDuration, Math.ceil(input.config.segmentTarget)),
-  };
-  if (becomesActive) next = detachAll(next);
-  return { state: next, result: { ok: true, firstMsn, role: input.role, takenOver } };
-}
-
-export type EndSessionResult =
-  | { kind: 'ended'; reconnectDeadline: number | null }
-  | { kind: 'not-current' }
-  | { kind: 'already-ended' };
-
-/**
- * An encoder disconnected (or its session was taken over): its parts held for a gap are dropped. When it was
- * the active input, the published open segment closes as it stands (a shorter last segment is valid) and a
- * healthy standby takes over at once; with no live input left the stream waits `reconnectWindow` seconds.
- */
-export function endSession(
-  state: StreamState,
-  sessionId: string,
-  reason: string,
-  now: number,
-): { state: StreamState; result: EndSessionResult } {
-  const session = findSession(state, sessionId);
-  if (!session) return { state, result: { kind: 'not-current' } };
-  if (session.endedAt !== null) return { state, result: { kind: 'already-ended' } };
-  const renditions: Record<string, RenditionState> = {};
-  for (const [id, r] of Object.entries(state.renditions)) {
-    const { [sessionId]: _dropped, ...tracks } = r.tracks;
-    renditions[id] = { ...r, tracks };
-  }
-  const ended = { ...session, endedAt: now, endReason: reason };
-  let next: StreamState = {
-    ...state,
-    sessions: pruneSessions(state.sessions.map((s) => (s.id === sessionId ? ended : s))),
-    renditions,
-  };
-  if (state.activeSessionId === sessionId) next = closeOpenSegments(next);
-  next = evaluate(next, now).state;
-  return { state: next, result: { kind: 'ended', reconnectDeadline: next.reconnectDeadline } };
-}
-
-/**
- * The reconnect window passed with no input delivering: the stream ends (EXT-X-ENDLIST, RFC 8216bis 4.4.3.4).
- * Sessions still open (a relay that vanished without `end`) end here too.
- */
-export function expireReconnect(state: StreamState, now: number): { state: StreamState; ended: boolean } {
-  if (state.status !== 'live' || state.reconnectDeadline === null || now < state.reconnectDeadline) {
-    return { state, ended: false };
-  }
-  let next = closeOpenSegments(state);
-  const renditions: Record<string, RenditionState> = {};
-  for (const [id, r] of Object.entries(next.renditions)) renditions[id] = { ...r, tracks: {} };
-  next = {
-    ...next,
-    renditions,
-    sessions: next.sessions.map((s) =>
-      s.endedAt === null ? { ...s, endedAt: now, endReason: 'no media within the reconnect window' } : s,
-    ),
-    status: 'ended',
-    reconnectDeadline: null,
-  };
-  return { state: next, ended: true };
-}
-
-export type PutInitResult = { kind: 'stored' } | { kind: 'gone'; detail: string };
-
-/** Records a rendition's init segment for a live session (a rendition appears with its first init). */
-export function putInit(
-  state: StreamState,
-  sessionId: string,
-  rendition: string,
-  init: InitRecord,
-): { state: StreamState; result: PutInitResult } {
-  const session = findSession(state, sessionId);
-  if (!session || session.endedAt !== null) {
-    return { state, result: { kind: 'gone', detail: `session ${sessionId} is not publishing` } };
-  }
-  const existing = state.renditions[rendition] ?? emptyRendition(rendition);
-  const next: RenditionState = { ...existing, inits: { ...existing.inits, [sessionId]: init } };
-  return {
-    state: { ...state, renditions: { ...state.renditions, [rendition]: next } },
-    result: { kind: 'stored' },
-  };
-}
-
 export function emptyRendition(id: string): RenditionState {
-  return { id, segments: [], inits: {}, prunedDiscontinuities: 0, tracks: {}, attached: null };
+  return { id, segments: [], inits: {}, prunedDiscontinuities: 0, tracks: {} };
 }
 
 /** Renditions that have an init segment for the active (or last active) session, in a stable order. */
@@ -387,7 +259,7 @@ export function activeRenditions(state: StreamState): RenditionState[] {
   const sessionId = state.activeSessionId;
   if (!sessionId) return [];
   return Object.values(state.renditions)
-    .filter((r) => r.inits[sessionId])
+    .filter((r) => own(r.inits, sessionId))
     .sort((a, b) => a.id.localeCompare(b.id));
 }
 
@@ -397,14 +269,12 @@ export function segmentDuration(segment: { parts: PartRecord[] }): number {
   return total;
 }
 
-/** Every rendition waits to join the active session afresh (after a switch). */
+/** The published timeline waits to join the active session afresh (after a switch or an end). */
 export function detachAll(state: StreamState): StreamState {
-  const renditions: Record<string, RenditionState> = {};
-  for (const [id, r] of Object.entries(state.renditions)) renditions[id] = { ...r, attached: null };
-  return { ...state, renditions };
+  return state.join === null ? state : { ...state, join: null };
 }
 
-function pruneSessions(sessions: SessionInfo[]): SessionInfo[] {
+export function pruneSessions(sessions: SessionInfo[]): SessionInfo[] {
   const ended = sessions.filter((s) => s.endedAt !== null);
   const drop = new Set(ended.slice(0, Math.max(0, ended.length - ENDED_SESSIONS_KEPT)).map((s) => s.id));
   return sessions.filter((s) => !drop.has(s.id));

@@ -6,7 +6,14 @@
 import type { SessionHealthReport } from '../contract/health.ts';
 import type { IngestProtocol, IngestRole } from '../contract/ingest.ts';
 import type { MonitoringHealth } from '../monitoring/stream-monitor.ts';
-import { activeSession, isHealthy, type StreamState, type StreamStatus, type SwitchRecord } from './state.ts';
+import {
+  activeSession,
+  isHealthy,
+  own,
+  type StreamState,
+  type StreamStatus,
+  type SwitchRecord,
+} from './model.ts';
 import { lastPosition, measureBandwidth } from './timeline.ts';
 
 export interface RenditionHealth {
@@ -27,6 +34,8 @@ export interface RenditionHealth {
 export interface StreamHealth {
   streamId: string | null;
   status: StreamStatus;
+  /** The current event (first publish to ENDLIST) and when it began (epoch ms); null before the first. */
+  event: { id: string; startedAt: number | null } | null;
   /** Seconds. */
   targetDuration: number;
   lastPublishAt: number | null;
@@ -47,7 +56,7 @@ export interface StreamHealth {
   inputs: InputHealth[];
   /** The last input switches, oldest first. */
   switches: SwitchRecord[];
-  /** The latest report from the relay for the current session, and when it arrived (epoch ms). */
+  /** The latest relay report of the active input, and when it arrived (epoch ms); null before its first. */
   relay: { report: SessionHealthReport; receivedAt: number } | null;
   /** Viewer QoE, origin counters, active alerts and recent history (src/monitoring/stream-monitor.ts). */
   monitoring?: MonitoringHealth;
@@ -74,6 +83,10 @@ export interface InputHealth {
   healthySince: number | null;
   endedAt: number | null;
   endReason: string | null;
+  /** This input's latest relay report (each input has its own). */
+  relay: { report: SessionHealthReport; receivedAt: number } | null;
+  /** This input's active alert codes (src/monitoring/alerts.ts). */
+  alerts: string[];
 }
 
 export interface RelayReport {
@@ -82,11 +95,26 @@ export interface RelayReport {
   receivedAt: number;
 }
 
-export function buildHealth(state: StreamState, relay: RelayReport | null, now: number): StreamHealth {
+/** The latest report of each input (one per session id), oldest input first. */
+export function withReport(reports: readonly RelayReport[], next: RelayReport, keep: number): RelayReport[] {
+  return [...reports.filter((r) => r.sessionId !== next.sessionId), next].slice(-keep);
+}
+
+export function buildHealth(
+  state: StreamState,
+  reports: readonly RelayReport[],
+  alertsOf: (sessionId: string) => string[],
+  now: number,
+): StreamHealth {
   const session = activeSession(state);
+  const reportOf = (sessionId: string) => {
+    const r = reports.find((x) => x.sessionId === sessionId);
+    return r ? { report: r.report, receivedAt: r.receivedAt } : null;
+  };
   return {
     streamId: state.streamId,
     status: state.status,
+    event: state.eventId === null ? null : { id: state.eventId, startedAt: state.eventStartedAt },
     targetDuration: state.targetDuration,
     lastPublishAt: state.lastPublishAt,
     reconnectDeadline: state.reconnectDeadline,
@@ -105,7 +133,7 @@ export function buildHealth(state: StreamState, relay: RelayReport | null, now: 
     renditions: Object.values(state.renditions)
       .sort((a, b) => a.id.localeCompare(b.id))
       .map((r) => {
-        const init = session ? r.inits[session.id] : undefined;
+        const init = session ? own(r.inits, session.id) : undefined;
         const last = lastPosition(r);
         const health: RenditionHealth = {
           id: r.id,
@@ -140,11 +168,10 @@ export function buildHealth(state: StreamState, relay: RelayReport | null, now: 
       healthySince: s.endedAt === null && isHealthy(state, s, now) ? s.healthySince : null,
       endedAt: s.endedAt,
       endReason: s.endReason,
+      relay: reportOf(s.id),
+      alerts: alertsOf(s.id),
     })),
     switches: state.switches,
-    relay:
-      relay && session && relay.sessionId === session.id
-        ? { report: relay.report, receivedAt: relay.receivedAt }
-        : null,
+    relay: session ? reportOf(session.id) : null,
   };
 }

@@ -1,0 +1,169 @@
+/**
+ * The `addPart` reducer: a part of a live session lands in its own timeline (local numbering, held when it
+ * arrives ahead of a gap), then projection.ts and failover.ts project it. Pure: `now` is an argument, the
+ * result says what happened.
+ */
+import type { PartMeta } from '../contract/ingest.ts';
+import { evaluate } from './failover.ts';
+import {
+  failoverTimeoutMs,
+  findSession,
+  type InputTrack,
+  type LocalSegment,
+  own,
+  type PartRecord,
+  type PendingPart,
+  renditionOf,
+  type SessionInfo,
+  type StreamState,
+  TRACK_SEGMENTS,
+} from './model.ts';
+import { findPublishedPart, type Position, trackNext } from './timeline.ts';
+
+/** How far ahead of the next expected part an upload may arrive (pipelined uploader) and be held. */
+export const PENDING_WINDOW = 8;
+/** Seconds a part may exceed PART-TARGET by: RFC 8216bis 4.4.4.9 says <= PART-TARGET; 1 ms absorbs rounding. */
+export const PART_DURATION_TOLERANCE = 0.001;
+
+export interface PartUpload extends PartMeta {
+  sessionId: string;
+}
+
+export type AddPartResult =
+  | { kind: 'committed'; committed: Position[]; pruned: number[] }
+  | { kind: 'pending' }
+  | { kind: 'duplicate' }
+  | { kind: 'rejected'; status: 409 | 410 | 422; reason: string };
+
+/**
+ * Records a part of a live session in its own timeline (local numbering, held when it arrives ahead of a gap),
+ * then lets publish.ts/failover.ts project it: the active session's parts are published as they land, a
+ * standby's are kept in its short ring for a later switch.
+ */
+export function addPart(
+  state: StreamState,
+  upload: PartUpload,
+  now: number,
+): { state: StreamState; result: AddPartResult } {
+  const reject = (status: 409 | 410 | 422, reason: string) => ({
+    state,
+    result: { kind: 'rejected', status, reason } as const,
+  });
+  const session = findSession(state, upload.sessionId);
+  if (!session || session.endedAt !== null)
+    return reject(410, `session ${upload.sessionId} is not publishing`);
+  const r = renditionOf(state, upload.rendition);
+  if (!r || !own(r.inits, session.id))
+    return reject(409, `rendition ${upload.rendition} has no init segment yet`);
+  const partTarget = state.config?.partTarget ?? 0;
+  if (!(upload.duration > 0) || upload.duration > partTarget + PART_DURATION_TOLERANCE) {
+    return reject(422, `part duration ${upload.duration}s is outside (0, PART-TARGET ${partTarget}s]`);
+  }
+
+  const track: InputTrack = own(r.tracks, session.id) ?? { sessionId: session.id, recent: [], pending: [] };
+  const recorded =
+    track.recent.find((s) => s.localMsn === upload.msn)?.parts[upload.part] ??
+    findPublishedPart(r, session.id, upload.msn, upload.part) ??
+    track.pending.find((p) => p.msn === upload.msn && p.part === upload.part);
+  if (recorded) {
+    // A retry whose first answer was lost: the relay is alive, so it counts as activity.
+    return recorded.size === upload.size
+      ? { state: evaluate(delivered(state, session, now), now).state, result: { kind: 'duplicate' } }
+      : reject(409, `part ${upload.msn}.${upload.part} already recorded with ${recorded.size} bytes`);
+  }
+
+  const expected = trackNext(track, session.firstMsn);
+  const order = compare(upload, expected);
+  if (order < 0) {
+    return reject(
+      409,
+      `timeline break: ${upload.msn}.${upload.part} is behind ${expected.msn}.${expected.part}`,
+    );
+  }
+  const asPending: PendingPart = {
+    msn: upload.msn,
+    part: upload.part,
+    sessionId: session.id,
+    segmentEnd: upload.segmentEnd,
+    duration: upload.duration,
+    independent: upload.independent,
+    programDateTime: upload.programDateTime,
+    size: upload.size,
+  };
+  if (order > 0) {
+    const ahead =
+      upload.msn === expected.msn
+        ? upload.part - expected.part
+        : upload.msn === expected.msn + 1
+          ? upload.part + 1
+          : Infinity;
+    if (ahead > PENDING_WINDOW || track.pending.length >= PENDING_WINDOW) {
+      return reject(
+        409,
+        `part ${upload.msn}.${upload.part} is too far ahead of ${expected.msn}.${expected.part}`,
+      );
+    }
+    const held = { ...track, pending: [...track.pending, asPending] };
+    const rendition = { ...r, tracks: { ...r.tracks, [session.id]: held } };
+    // A part held behind a slower upload still shows the input is alive: one slow request must not make the
+    // only input look stale (failover.ts) and end the stream.
+    const withHeld = { ...state, renditions: { ...state.renditions, [r.id]: rendition } };
+    return { state: evaluate(delivered(withHeld, session, now), now).state, result: { kind: 'pending' } };
+  }
+
+  // Commit this part, then every held part that now follows on.
+  let recent = track.recent;
+  let pending = track.pending;
+  const committed: Position[] = [];
+  let candidate: PendingPart | undefined = asPending;
+  while (candidate) {
+    recent = appendLocal(recent, candidate);
+    committed.push({ msn: candidate.msn, part: candidate.part });
+    const want = trackNext({ ...track, recent }, session.firstMsn);
+    candidate = pending.find((p) => p.msn === want.msn && p.part === want.part);
+    if (candidate) pending = pending.filter((p) => p !== candidate);
+  }
+  const tracks = { ...r.tracks, [session.id]: { ...track, recent, pending } };
+  const before = delivered(
+    { ...state, renditions: { ...state.renditions, [r.id]: { ...r, tracks } } },
+    session,
+    now,
+  );
+  const after = evaluate(before, now).state;
+  const firstKept = renditionOf(after, r.id)?.segments[0]?.msn ?? Infinity;
+  const pruned = r.segments.filter((s) => s.msn < firstKept).map((s) => s.msn);
+  return { state: after, result: { kind: 'committed', committed, pruned } };
+}
+
+/**
+ * The session delivered an upload at `now` (committed, held or a retried duplicate): its last sign of life for
+ * failover and the reconnect window. `healthySince` restarts after a silence longer than `failoverTimeout`.
+ */
+function delivered(state: StreamState, session: SessionInfo, now: number): StreamState {
+  const gap = session.lastPartAt === null || now - session.lastPartAt > failoverTimeoutMs(state);
+  const alive: SessionInfo = { ...session, lastPartAt: now, healthySince: gap ? now : session.healthySince };
+  return { ...state, sessions: state.sessions.map((s) => (s.id === session.id ? alive : s)) };
+}
+
+function compare(a: Position, b: Position): number {
+  return a.msn === b.msn ? a.part - b.part : a.msn - b.msn;
+}
+
+/** Appends a part at the expected local position, keeping the last TRACK_SEGMENTS segments. */
+function appendLocal(recent: LocalSegment[], p: PendingPart): LocalSegment[] {
+  const record: PartRecord = {
+    duration: p.duration,
+    independent: p.independent,
+    programDateTime: p.programDateTime,
+    size: p.size,
+  };
+  const next = recent.slice();
+  if (p.part === 0) {
+    next.push({ localMsn: p.msn, parts: [record], complete: p.segmentEnd });
+  } else {
+    const open = next.at(-1);
+    if (!open) throw new Error('appendLocal: no open segment');
+    next[next.length - 1] = { ...open, parts: [...open.parts, record], complete: p.segmentEnd };
+  }
+  return next.slice(-TRACK_SEGMENTS);
+}

@@ -1,0 +1,62 @@
+/**
+ * The pure decisions behind the object's read RPCs: does a part exist, may a preload-hint request for it be
+ * held, which parts make up a published segment. Session ids are unique across events, so a lookup by
+ * session id finds its event (the current one or an archived one).
+ */
+import { activeSession, findSession, own, renditionOf, type StreamState } from './model.ts';
+import { findPublished, trackNext } from './timeline.ts';
+
+/** Preload hints a request may be held for: the next expected part and the two after it. */
+export const HINT_LOOKAHEAD = 2;
+
+/** A part in local numbers (what media URIs carry), src/contract/playback.ts. */
+export interface PartRef {
+  rendition: string;
+  sessionId: string;
+  msn: number;
+  part: number;
+}
+
+export function partPublished(state: StreamState, p: PartRef): boolean {
+  const r = renditionOf(state, p.rendition);
+  const segment = r ? findPublished(r, p.sessionId, p.msn) : undefined;
+  return (
+    segment !== undefined && p.part >= segment.firstPart && p.part - segment.firstPart < segment.parts.length
+  );
+}
+
+/**
+ * A request for a part the playlist does not list yet: held (RFC 8216bis 6.2.6, the server SHOULD hold a
+ * request for a hinted resource until it is available) only for the active session's next expected part and
+ * the two after it; anything else is not found.
+ */
+export function hintDecision(state: StreamState, p: PartRef): 'ready' | 'wait' | 'not-found' {
+  if (partPublished(state, p)) return 'ready';
+  const session = activeSession(state);
+  const r = renditionOf(state, p.rendition);
+  if (!r || !session || session.id !== p.sessionId || session.endedAt !== null) return 'not-found';
+  const next = trackNext(own(r.tracks, session.id), session.firstMsn);
+  const near =
+    (p.msn === next.msn && p.part >= next.part && p.part - next.part <= HINT_LOOKAHEAD) ||
+    (p.msn === next.msn + 1 && p.part < HINT_LOOKAHEAD);
+  return near ? 'wait' : 'not-found';
+}
+
+/**
+ * Part sizes of a complete published segment, for serving it as its parts concatenated. `fromPart` must be
+ * where the published segment starts (0, or the keyframe a failover joined at): any other range was never
+ * advertised. `events`: the current state first, then archived events.
+ */
+export function segmentParts(
+  events: readonly StreamState[],
+  rendition: string,
+  sessionId: string,
+  msn: number,
+  fromPart: number,
+): { partSizes: number[] } | null {
+  const event = events.find((e) => findSession(e, sessionId) !== undefined) ?? events[0];
+  const r = event ? renditionOf(event, rendition) : undefined;
+  const segment = r ? findPublished(r, sessionId, msn) : undefined;
+  if (!segment?.complete || segment.firstPart !== fromPart) return null;
+  return { partSizes: segment.parts.map((p) => p.size) };
+}
