@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { freePort } from '../scripts/stack.ts';
 import type { SessionHealthReport } from '../src/contract/health.ts';
 import type { StartSessionResponse, StreamConfig } from '../src/contract/ingest.ts';
+import { DEFAULT_STREAM_CONFIG } from '../src/contract/stream-config.ts';
 import { ROOT } from './lib.ts';
 
 export const SINK_TOKEN = 'bench-sink-token';
@@ -40,7 +41,7 @@ export interface SinkSession {
   ended: string | undefined;
 }
 
-const CONFIG: StreamConfig = { partTarget: 0.333, segmentTarget: 2, reconnectWindow: 5 };
+const CONFIG: StreamConfig = { ...DEFAULT_STREAM_CONFIG, reconnectWindow: 5 };
 
 /** The Worker's ingest routes, answered at once; every stream key starting with `bench` is authorized. */
 export class SinkWorker {
