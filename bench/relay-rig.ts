@@ -112,6 +112,7 @@ export class SinkWorker {
       const answer: StartSessionResponse = {
         streamId,
         sessionId,
+        eventId: 'ev_bench',
         config: CONFIG,
         role: 'primary',
         firstMsn: 0,
