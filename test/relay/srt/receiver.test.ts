@@ -43,7 +43,7 @@ describe('SRT receiver', () => {
     expect(rx.tick(LATENCY_US + 10_000).delivered).toEqual([payload(1)]);
   });
 
-  it('drops a missing packet once a later one is due (too-late drop), counts duplicates', () => {
+  it('drops a missing packet once a later one is due (too-late drop), counts duplicates and belated ones', () => {
     const { rx, send } = setup(0);
     send(0, 0);
     send(2, 20_000);
@@ -51,8 +51,16 @@ describe('SRT receiver', () => {
     expect(rx.tick(LATENCY_US).delivered).toEqual([payload(0)]);
     expect(rx.tick(LATENCY_US + 10_000).delivered).toEqual([]); // packet 1 would be due: still waiting
     expect(rx.tick(LATENCY_US + 20_000).delivered).toEqual([payload(2)]);
-    send(1, LATENCY_US + 25_000); // arrives too late: behind the delivery point
-    expect(rx.stats()).toMatchObject({ dropped: 1, duplicates: 2, delivered: 2 });
+    send(1, LATENCY_US + 25_000); // arrives 5 ms after its drop: belated, not a duplicate
+    send(1, LATENCY_US + 26_000); // and again: now a duplicate
+    send(0, LATENCY_US + 27_000); // delivered long ago: a duplicate
+    expect(rx.stats()).toMatchObject({
+      dropped: 1,
+      belated: 1,
+      belatedMaxUs: 5000,
+      duplicates: 3,
+      delivered: 2,
+    });
   });
 
   it('sends a full ACK every 10 ms when the ACK point moves, and measures RTT from ACKACK', () => {

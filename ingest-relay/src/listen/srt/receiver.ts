@@ -31,6 +31,10 @@ export interface ReceiverStats {
   retransmitted: number;
   dropped: number;
   duplicates: number;
+  /** Packets that arrived after they had been dropped as too late (libsrt's pktRcvBelated). */
+  belated: number;
+  /** How long after its drop the latest-arriving belated packet came, µs. */
+  belatedMaxUs: number;
   delivered: number;
   deliveredBytes: number;
   /** Received bits per second over the last full second. */
@@ -51,6 +55,8 @@ const ACK_INTERVAL_US = 10_000;
 const MIN_NAK_INTERVAL_US = 20_000;
 const MAX_RANGES_PER_NAK = 128;
 const ACK_HISTORY = 64;
+/** Too-late drops remembered, to tell a belated arrival from a duplicate. */
+const DROP_HISTORY = 1024;
 
 interface Slot {
   payload: Uint8Array;
@@ -67,6 +73,8 @@ export class Receiver {
   readonly #loss = new Map<number, number>();
   /** Missing packets the sender said it dropped (DROPREQ): skipped without waiting. */
   readonly #abandoned = new Set<number>();
+  /** Recently dropped sequence numbers, with when each was dropped (oldest first). */
+  readonly #droppedAt = new Map<number, number>();
   /** Next sequence number to deliver. */
   #head: number;
   /** One past the highest sequence number received. */
@@ -90,6 +98,8 @@ export class Receiver {
     retransmitted: 0,
     dropped: 0,
     duplicates: 0,
+    belated: 0,
+    belatedMaxUs: 0,
     delivered: 0,
     deliveredBytes: 0,
   };
@@ -110,7 +120,13 @@ export class Receiver {
     const ahead = seqDiff(pkt.seq, this.#next);
     const behindHead = seqDiff(pkt.seq, this.#head) < 0;
     if (behindHead || this.#buffer.has(pkt.seq)) {
-      this.#stats.duplicates++;
+      const droppedAt = this.#droppedAt.get(pkt.seq);
+      if (droppedAt === undefined) this.#stats.duplicates++;
+      else {
+        this.#droppedAt.delete(pkt.seq);
+        this.#stats.belated++;
+        this.#stats.belatedMaxUs = Math.max(this.#stats.belatedMaxUs, nowUs - droppedAt);
+      }
       return out;
     }
     // A packet beyond the receive window is not something a live sender can produce: ignore it.
@@ -268,10 +284,21 @@ export class Receiver {
         // Too late (§4.6): a later packet is due, so this one can no longer be played in order.
         this.#loss.delete(this.#head);
         this.#stats.dropped++;
+        this.#rememberDrop(this.#head, nowUs);
         this.#head = seqAdd(this.#head, 1);
         continue;
       }
       return;
+    }
+  }
+
+  #rememberDrop(seq: number, nowUs: number): void {
+    this.#droppedAt.set(seq, nowUs);
+    if (this.#droppedAt.size > DROP_HISTORY) {
+      for (const k of this.#droppedAt.keys()) {
+        this.#droppedAt.delete(k);
+        break;
+      }
     }
   }
 

@@ -24,6 +24,8 @@ export interface Reported {
   lost: number;
   retransmitted: number;
   dropped: number;
+  /** Arrived after being dropped as too late: a sign the latency is too short for this path. */
+  belated: number;
   undecryptable: number;
 }
 
@@ -32,22 +34,25 @@ export const NOTHING_REPORTED: Reported = {
   lost: 0,
   retransmitted: 0,
   dropped: 0,
+  belated: 0,
   undecryptable: 0,
 };
+
+const OUTCOMES = ['received', 'lost', 'retransmitted', 'dropped', 'belated', 'undecryptable'] as const;
 
 export function reportConnection(
   stats: Reported & { streamId: string; rttUs: number; bitrate: number },
   prev: Reported,
 ): Reported {
   const labels = { stream_id: stats.streamId };
-  for (const outcome of ['received', 'lost', 'retransmitted', 'dropped', 'undecryptable'] as const) {
+  for (const outcome of OUTCOMES) {
     const delta = stats[outcome] - prev[outcome];
     if (delta > 0) srtPackets.inc({ ...labels, outcome }, delta);
   }
   srtRtt.set(labels, stats.rttUs / 1e6);
   srtBitrate.set(labels, stats.bitrate);
-  const { received, lost, retransmitted, dropped, undecryptable } = stats;
-  return { received, lost, retransmitted, dropped, undecryptable };
+  const { received, lost, retransmitted, dropped, belated, undecryptable } = stats;
+  return { received, lost, retransmitted, dropped, belated, undecryptable };
 }
 
 export function forgetConnection(streamId: string): void {
