@@ -23,6 +23,7 @@ import { type HandshakeCif, HandshakeType, parseHandshake, serializeHandshake } 
 import { refusalFor, type SrtIngestHub } from './hub.ts';
 import { ControlType, control, MAX_DATAGRAM_BYTES, parsePacket, serializePacket } from './packet.ts';
 import { TsPublisher } from './publisher.ts';
+import { ReceiveFirstTicker } from './receive-first.ts';
 import {
   forgetConnection,
   NOTHING_REPORTED,
@@ -85,6 +86,8 @@ export async function startSrtServer(opts: SrtServerOptions): Promise<SrtServer>
     accepted: 0,
   };
   const warn = new RateLimitedLog(log);
+  // The tick runs after the socket is read, not from the timer itself: see receive-first.ts.
+  const ticker = new ReceiveFirstTicker(TICK_MS);
   const epochUs = Math.round(performance.now() * 1000);
   const nowUs = () => Math.round(performance.now() * 1000);
 
@@ -225,6 +228,7 @@ export async function startSrtServer(opts: SrtServerOptions): Promise<SrtServer>
   };
 
   socket.on('message', (msg, rinfo) => {
+    ticker.noteRead();
     const peerKey = `${rinfo.address}:${rinfo.port}`;
     if (msg.byteLength > MAX_DATAGRAM_BYTES) return ignore('oversized', peerKey, `${msg.byteLength} bytes`);
     const bytes = new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
@@ -254,7 +258,7 @@ export async function startSrtServer(opts: SrtServerOptions): Promise<SrtServer>
   });
 
   let ticks = 0;
-  const timer = setInterval(() => {
+  ticker.start(() => {
     const now = nowUs();
     const report = ++ticks % Math.round(METRICS_INTERVAL_MS / TICK_MS) === 0;
     for (const conn of [...bySocketId.values()]) {
@@ -263,14 +267,14 @@ export async function startSrtServer(opts: SrtServerOptions): Promise<SrtServer>
       if (report && !conn.closed)
         reported.set(conn, reportConnection(conn.stats(), reported.get(conn) ?? NOTHING_REPORTED));
     }
-  }, TICK_MS);
+  });
 
   return {
     port: socket.address().port,
     connections: () => [...bySocketId.values()].map((c) => c.stats()),
     counters: () => ({ ...counters }),
     close: async () => {
-      clearInterval(timer);
+      ticker.stop();
       const now = nowUs();
       for (const conn of [...bySocketId.values()]) conn.close('listener closing', true, now);
       await new Promise<void>((resolve) => socket.close(() => resolve()));
