@@ -94,6 +94,22 @@ describe('SRT receiver', () => {
     expect(naks).toEqual([40_000, 60_000, 80_000, 100_000]);
   });
 
+  it('NAKs at least every latency / 4 even when a stalled loop inflated the RTT estimate', () => {
+    // One ACKACK read 80 ms late: RTT 80 ms, RTTVar 40 ms, so (RTT + 4 RTTVar) / 2 = 120 ms, the whole latency.
+    const { rx, send } = setup(0);
+    send(0, 0);
+    const ack = rx.tick(1000).control.find((c) => c.type === ControlType.ack);
+    rx.onAckAck(ack?.info ?? 0, 81_000);
+    expect(rx.stats()).toMatchObject({ rttUs: 80_000, rttVarUs: 40_000 });
+    // 1..8 lost; packet 9, due at 210 ms, keeps them from being dropped before the end of this test.
+    expect(send(9, 91_000).control.some((c) => c.type === ControlType.nak)).toBe(true);
+    const naks = [100_000, 120_000, 121_000, 140_000, 151_000, 180_000, 181_000, 200_000].filter((t) =>
+      rx.tick(t).control.some((c) => c.type === ControlType.nak),
+    );
+    expect(naks).toEqual([121_000, 151_000, 181_000]); // every 30 ms = 120 ms / 4, not every 120 ms
+    expect(rx.stats().dropped).toBe(0);
+  });
+
   it('drain hands over everything buffered at shutdown', () => {
     const { rx, send } = setup(0);
     send(0, 0);

@@ -250,8 +250,21 @@ export class Receiver {
     return { type: ControlType.ack, info: this.#ackNo, cif };
   }
 
+  /**
+   * (RTT + 4·RTTVar)/2 with a 20 ms floor, as libsrt, but never more than a quarter of the latency: every loss
+   * gets at least four periodic NAKs before its deadline. The RTT is sampled when an ACKACK is read, so each
+   * stall of this process inflates it: on a starved box the estimate reached 30–126 ms on a 1 ms path, which
+   * left one periodic NAK inside a 120 ms latency and dropped packets a second NAK would have saved. With
+   * the recommended latency of 4·RTT or more the cap is at least one RTT, so an honest estimate is never cut
+   * below the time a retransmission needs to arrive.
+   */
+  #nakIntervalUs(): number {
+    const fromRtt = Math.round((this.#rttUs + 4 * this.#rttVarUs) / 2);
+    return Math.max(MIN_NAK_INTERVAL_US, Math.min(fromRtt, Math.round(this.#latencyUs / 4)));
+  }
+
   #periodicNak(nowUs: number): OutgoingControl | undefined {
-    const interval = Math.max(MIN_NAK_INTERVAL_US, Math.round((this.#rttUs + 4 * this.#rttVarUs) / 2));
+    const interval = this.#nakIntervalUs();
     const ranges: LossRange[] = [];
     for (const [seq, lastNak] of this.#loss) {
       if (nowUs - lastNak < interval) continue;
