@@ -110,6 +110,18 @@ describe('SRT receiver', () => {
     expect(rx.stats().dropped).toBe(0);
   });
 
+  it('takes the time an ACKACK may have waited unread (a stalled loop) off its RTT sample', () => {
+    const { rx, send } = setup(0);
+    send(0, 0);
+    const ack = rx.tick(1000).control.find((c) => c.type === ControlType.ack);
+    rx.onAckAck(ack?.info ?? 0, 91_000, 89_000); // read 90 ms after the ACK, after an 89 ms stall
+    expect(rx.stats()).toMatchObject({ rttUs: 1000, rttVarUs: 500 });
+    send(1, 95_000);
+    const next = rx.tick(101_000).control.find((c) => c.type === ControlType.ack);
+    rx.onAckAck(next?.info ?? 0, 101_000 + 90_000, 200_000); // more stall than delay: a 0 µs sample
+    expect(rx.stats().rttUs).toBe(875);
+  });
+
   it('drain hands over everything buffered at shutdown', () => {
     const { rx, send } = setup(0);
     send(0, 0);

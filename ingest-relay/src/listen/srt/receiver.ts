@@ -153,12 +153,17 @@ export class Receiver {
     return out;
   }
 
-  /** ACKACK carries the number of the ACK it answers (draft §3.2.7): one RTT sample (§4.10). */
-  onAckAck(ackNo: number, nowUs: number): void {
+  /**
+   * ACKACK carries the number of the ACK it answers (draft §3.2.7): one RTT sample (§4.10). `stalledUs` bounds
+   * how long it may have sat unread while this process was stalled; that is not path delay, so it is taken
+   * off. Left in, stalls on a busy box made a 1 ms path look like 30–126 ms ± 40 ms: that stretches the NAK
+   * interval, and reaches the sender in every ACK (§3.2.4), whose retransmission timing depends on it.
+   */
+  onAckAck(ackNo: number, nowUs: number, stalledUs = 0): void {
     const sentAt = this.#acksSent.get(ackNo);
     if (sentAt === undefined) return;
     this.#acksSent.delete(ackNo);
-    const sample = Math.max(0, nowUs - sentAt);
+    const sample = Math.max(0, nowUs - sentAt - stalledUs);
     if (!this.#rttMeasured) {
       // The first sample replaces the 100 ms / 50 ms defaults (RFC 6298 §2.2; libsrt does the same): smoothing
       // from them keeps the periodic NAK interval, (RTT + 4·RTTVar)/2, above a 120 ms latency for the first

@@ -86,10 +86,10 @@ export async function startSrtServer(opts: SrtServerOptions): Promise<SrtServer>
     accepted: 0,
   };
   const warn = new RateLimitedLog(log);
-  // The tick runs after the socket is read, not from the timer itself: see receive-first.ts.
-  const ticker = new ReceiveFirstTicker(TICK_MS);
   const epochUs = Math.round(performance.now() * 1000);
   const nowUs = () => Math.round(performance.now() * 1000);
+  // The tick runs after the socket is read, not from the timer itself: see receive-first.ts.
+  const ticker = new ReceiveFirstTicker(TICK_MS, nowUs);
 
   const send = (bytes: Uint8Array, port: number, address: string) => {
     socket.send(bytes, port, address);
@@ -245,7 +245,7 @@ export async function startSrtServer(opts: SrtServerOptions): Promise<SrtServer>
       return ignore('stranger', peerKey, `socket id ${pkt.destSocketId}`);
     if (pkt.kind === 'control' && pkt.type === ControlType.handshake)
       return onHandshake(pkt.cif, pkt.timestamp, rinfo);
-    conn.onPacket(pkt, nowUs());
+    conn.onPacket(pkt, nowUs(), ticker.stalledUs());
   });
   socket.on('error', (err) => log.error({ err }, 'srt: socket error'));
 
