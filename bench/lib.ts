@@ -1,4 +1,5 @@
 // Small, dependency-free measurement helpers shared by the benchmarks.
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -75,6 +76,19 @@ export function summary(values: number[]) {
     p90: percentile(s, 90),
     p99: percentile(s, 99),
     max: s.at(-1),
+  };
+}
+
+/**
+ * CPU pressure: `count` busy-loop processes (`sh -c 'while :; do :; done'`, nice 0, each bounded by `timeout`),
+ * as when the encoder, a browser and workerd share the cores with the relay. Returns a stop function.
+ */
+export function busyLoops(count: number, maxSeconds: number): () => void {
+  const loops = Array.from({ length: count }, () =>
+    spawn('timeout', [String(maxSeconds), 'sh', '-c', 'while :; do :; done'], { stdio: 'ignore' }),
+  );
+  return () => {
+    for (const loop of loops) loop.kill('SIGTERM');
   };
 }
 

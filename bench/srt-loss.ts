@@ -3,18 +3,21 @@
 // in one run. The sender is libsrt (`srt-live-transmit` as caller) fed the same 6 Mb/s MPEG-TS over UDP.
 //   - lost packets: 1316-byte datagrams of the input that never reached the receiver's output;
 //   - CPU % of the receiving process (one core = 100) over the transfer, and its peak RSS.
+// BENCH_BUSY=<n> runs n busy loops (one per core: 2 here) through every trial, both receivers alike.
 // Run: npm run bench -- srt-loss     (writes bench/results/srt-loss.json)
+//      BENCH_BUSY=2 npm run bench -- srt-loss     (writes bench/results/srt-loss-busy.json)
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeUdpPort, srtLiveTransmitFile } from '../test/relay/srt/peers.ts';
 import { startLossyProxy } from '../test/support/lossy-udp-proxy.ts';
-import { median, ROOT, round, writeResult } from './lib.ts';
+import { busyLoops, median, ROOT, round, writeResult } from './lib.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const LOSS = Number(process.env.BENCH_LOSS ?? 0.1);
+const BUSY = Number(process.env.BENCH_BUSY ?? 0);
 const LATENCY_MS = 120;
 const BITRATE = 6_000_000;
 const DATAGRAM = 1316;
@@ -94,8 +97,18 @@ async function trial(receiver: 'relay' | 'libsrt', seed: number) {
   const c0 = cpuSeconds(pid);
   const t0 = performance.now();
   let peak = 0;
+  // Sampled, since srt-live-transmit as listener may exit (and leave /proc) as soon as the caller is done.
+  let cpu1 = c0;
+  let t1 = t0;
   const sampler = setInterval(() => {
-    peak = Math.max(peak, rssMiB(pid));
+    if (child.exitCode !== null) return;
+    try {
+      peak = Math.max(peak, rssMiB(pid));
+      cpu1 = cpuSeconds(pid);
+      t1 = performance.now();
+    } catch {
+      // exited between the check and the read
+    }
   }, 250);
   let connected = false;
   const connectWatch = setInterval(() => {
@@ -113,10 +126,19 @@ async function trial(receiver: 'relay' | 'libsrt', seed: number) {
   if (receiver === 'relay' && child.exitCode !== null) {
     throw new Error(`the relay's SRT sink exited early (code ${child.exitCode})`);
   }
-  const cpu = ((cpuSeconds(pid) - c0) / ((performance.now() - t0) / 1000)) * 100;
+  const cpu = ((cpu1 - c0) / ((t1 - t0) / 1000)) * 100;
   await new Promise((r) => setTimeout(r, 500));
-  await stop(child);
+  const stdout = await stop(child);
   await proxy.close();
+  // The sink prints its connection stats on SIGTERM: too-late drops and belated arrivals, ours only.
+  const stats =
+    receiver === 'relay'
+      ? (JSON.parse(stdout.trim().split('\n').at(-1) ?? 'null') as {
+          dropped: number;
+          belated: number;
+          belatedMaxUs: number;
+        } | null)
+      : null;
   const received = statSync(out).size;
   const lost = Math.max(0, Math.round((inputBytes - received) / DATAGRAM));
   return {
@@ -127,9 +149,17 @@ async function trial(receiver: 'relay' | 'libsrt', seed: number) {
     cpuPercent: cpu,
     peakRssMiB: peak,
     dropped: proxy.stats.dropped,
+    ...(stats
+      ? {
+          tooLateDrops: stats.dropped,
+          belated: stats.belated,
+          belatedMaxMs: round(stats.belatedMaxUs / 1000),
+        }
+      : {}),
   };
 }
 
+const stopBusy = busyLoops(BUSY, ROUNDS * 2 * (SECONDS + 60));
 try {
   const trials: Awaited<ReturnType<typeof trial>>[] = [];
   for (let r = 0; r < ROUNDS; r++) {
@@ -148,6 +178,7 @@ try {
     machine: `${process.platform} ${process.arch}, node ${process.version}`,
     input: `${SECONDS} s MPEG-TS at ${BITRATE / 1e6} Mb/s (${Math.round(inputBytes / DATAGRAM)} datagrams of ${DATAGRAM} bytes)`,
     loss: `${LOSS * 100} % each way, seeded; latency ${LATENCY_MS} ms; sender srt-live-transmit (libsrt)`,
+    cpuPressure: `${BUSY} busy loops on ${availableParallelism()} cores`,
     relay: sum('relay'),
     libsrt: sum('libsrt'),
     trials: trials.map((t) => ({
@@ -156,7 +187,8 @@ try {
       peakRssMiB: round(t.peakRssMiB),
     })),
   };
-  writeResult('srt-loss.json', result);
+  writeResult(BUSY > 0 ? 'srt-loss-busy.json' : 'srt-loss.json', result);
 } finally {
+  stopBusy();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -43,7 +43,7 @@ describe('SRT receiver', () => {
     expect(rx.tick(LATENCY_US + 10_000).delivered).toEqual([payload(1)]);
   });
 
-  it('drops a missing packet once a later one is due (too-late drop), counts duplicates', () => {
+  it('drops a missing packet once a later one is due (too-late drop), counts duplicates and belated ones', () => {
     const { rx, send } = setup(0);
     send(0, 0);
     send(2, 20_000);
@@ -51,8 +51,16 @@ describe('SRT receiver', () => {
     expect(rx.tick(LATENCY_US).delivered).toEqual([payload(0)]);
     expect(rx.tick(LATENCY_US + 10_000).delivered).toEqual([]); // packet 1 would be due: still waiting
     expect(rx.tick(LATENCY_US + 20_000).delivered).toEqual([payload(2)]);
-    send(1, LATENCY_US + 25_000); // arrives too late: behind the delivery point
-    expect(rx.stats()).toMatchObject({ dropped: 1, duplicates: 2, delivered: 2 });
+    send(1, LATENCY_US + 25_000); // arrives 5 ms after its drop: belated, not a duplicate
+    send(1, LATENCY_US + 26_000); // and again: now a duplicate
+    send(0, LATENCY_US + 27_000); // delivered long ago: a duplicate
+    expect(rx.stats()).toMatchObject({
+      dropped: 1,
+      belated: 1,
+      belatedMaxUs: 5000,
+      duplicates: 3,
+      delivered: 2,
+    });
   });
 
   it('sends a full ACK every 10 ms when the ACK point moves, and measures RTT from ACKACK', () => {
@@ -84,6 +92,34 @@ describe('SRT receiver', () => {
       rx.tick(t).control.some((c) => c.type === ControlType.nak),
     );
     expect(naks).toEqual([40_000, 60_000, 80_000, 100_000]);
+  });
+
+  it('NAKs at least every latency / 4 even when a stalled loop inflated the RTT estimate', () => {
+    // One ACKACK read 80 ms late: RTT 80 ms, RTTVar 40 ms, so (RTT + 4 RTTVar) / 2 = 120 ms, the whole latency.
+    const { rx, send } = setup(0);
+    send(0, 0);
+    const ack = rx.tick(1000).control.find((c) => c.type === ControlType.ack);
+    rx.onAckAck(ack?.info ?? 0, 81_000);
+    expect(rx.stats()).toMatchObject({ rttUs: 80_000, rttVarUs: 40_000 });
+    // 1..8 lost; packet 9, due at 210 ms, keeps them from being dropped before the end of this test.
+    expect(send(9, 91_000).control.some((c) => c.type === ControlType.nak)).toBe(true);
+    const naks = [100_000, 120_000, 121_000, 140_000, 151_000, 180_000, 181_000, 200_000].filter((t) =>
+      rx.tick(t).control.some((c) => c.type === ControlType.nak),
+    );
+    expect(naks).toEqual([121_000, 151_000, 181_000]); // every 30 ms = 120 ms / 4, not every 120 ms
+    expect(rx.stats().dropped).toBe(0);
+  });
+
+  it('takes the time an ACKACK may have waited unread (a stalled loop) off its RTT sample', () => {
+    const { rx, send } = setup(0);
+    send(0, 0);
+    const ack = rx.tick(1000).control.find((c) => c.type === ControlType.ack);
+    rx.onAckAck(ack?.info ?? 0, 91_000, 89_000); // read 90 ms after the ACK, after an 89 ms stall
+    expect(rx.stats()).toMatchObject({ rttUs: 1000, rttVarUs: 500 });
+    send(1, 95_000);
+    const next = rx.tick(101_000).control.find((c) => c.type === ControlType.ack);
+    rx.onAckAck(next?.info ?? 0, 101_000 + 90_000, 200_000); // more stall than delay: a 0 µs sample
+    expect(rx.stats().rttUs).toBe(875);
   });
 
   it('drain hands over everything buffered at shutdown', () => {

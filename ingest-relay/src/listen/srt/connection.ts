@@ -79,7 +79,8 @@ export class SrtConnection {
     this.#opts.sendDatagram(this.#opts.conclusionResponse);
   }
 
-  onPacket(pkt: SrtPacket, nowUs: number): void {
+  /** `stalledUs`: how long the packet may have waited unread (receive-first.ts), taken off RTT samples. */
+  onPacket(pkt: SrtPacket, nowUs: number, stalledUs = 0): void {
     if (this.#closed) return;
     this.#lastHeardUs = nowUs;
     if (pkt.kind === 'data') {
@@ -92,7 +93,7 @@ export class SrtConnection {
       case ControlType.keepalive:
         return;
       case ControlType.ackack:
-        this.#receiver.onAckAck(pkt.info, nowUs);
+        this.#receiver.onAckAck(pkt.info, nowUs, stalledUs);
         return;
       case ControlType.dropRequest: {
         // CIF: first and last sequence numbers of the dropped message (draft §3.2.9).

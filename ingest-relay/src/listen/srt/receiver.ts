@@ -33,6 +33,10 @@ export interface ReceiverStats {
   /** Packets beyond the receive buffer (the flow window) that were refused. */
   overflowed: number;
   duplicates: number;
+  /** Packets that arrived after they had been dropped as too late (libsrt's pktRcvBelated). */
+  belated: number;
+  /** How long after its drop the latest-arriving belated packet came, µs. */
+  belatedMaxUs: number;
   delivered: number;
   deliveredBytes: number;
   /** Received bits per second over the last full second. */
@@ -53,6 +57,8 @@ const ACK_INTERVAL_US = 10_000;
 const MIN_NAK_INTERVAL_US = 20_000;
 const MAX_RANGES_PER_NAK = 128;
 const ACK_HISTORY = 64;
+/** Too-late drops remembered, to tell a belated arrival from a duplicate. */
+const DROP_HISTORY = 1024;
 
 interface Slot {
   payload: Uint8Array;
@@ -69,6 +75,8 @@ export class Receiver {
   readonly #loss = new Map<number, number>();
   /** Missing packets the sender said it dropped (DROPREQ): skipped without waiting. */
   readonly #abandoned = new Set<number>();
+  /** Recently dropped sequence numbers, with when each was dropped (oldest first). */
+  readonly #droppedAt = new Map<number, number>();
   /** Next sequence number to deliver. */
   #head: number;
   /** One past the highest sequence number received. */
@@ -93,6 +101,8 @@ export class Receiver {
     dropped: 0,
     overflowed: 0,
     duplicates: 0,
+    belated: 0,
+    belatedMaxUs: 0,
     delivered: 0,
     deliveredBytes: 0,
   };
@@ -113,7 +123,13 @@ export class Receiver {
     const ahead = seqDiff(pkt.seq, this.#next);
     const behindHead = seqDiff(pkt.seq, this.#head) < 0;
     if (behindHead || this.#buffer.has(pkt.seq)) {
-      this.#stats.duplicates++;
+      const droppedAt = this.#droppedAt.get(pkt.seq);
+      if (droppedAt === undefined) this.#stats.duplicates++;
+      else {
+        this.#droppedAt.delete(pkt.seq);
+        this.#stats.belated++;
+        this.#stats.belatedMaxUs = Math.max(this.#stats.belatedMaxUs, nowUs - droppedAt);
+      }
       return out;
     }
     // A packet beyond the receive window is not something a live sender can produce: ignore it.
@@ -140,12 +156,17 @@ export class Receiver {
     return out;
   }
 
-  /** ACKACK carries the number of the ACK it answers (draft §3.2.7): one RTT sample (§4.10). */
-  onAckAck(ackNo: number, nowUs: number): void {
+  /**
+   * ACKACK carries the number of the ACK it answers (draft §3.2.7): one RTT sample (§4.10). `stalledUs` bounds
+   * how long it may have sat unread while this process was stalled; that is not path delay, so it is taken
+   * off. Left in, stalls on a busy box made a 1 ms path look like 30–126 ms ± 40 ms: that stretches the NAK
+   * interval, and reaches the sender in every ACK (§3.2.4), whose retransmission timing depends on it.
+   */
+  onAckAck(ackNo: number, nowUs: number, stalledUs = 0): void {
     const sentAt = this.#acksSent.get(ackNo);
     if (sentAt === undefined) return;
     this.#acksSent.delete(ackNo);
-    const sample = Math.max(0, nowUs - sentAt);
+    const sample = Math.max(0, nowUs - sentAt - stalledUs);
     if (!this.#rttMeasured) {
       // The first sample replaces the 100 ms / 50 ms defaults (RFC 6298 §2.2; libsrt does the same): smoothing
       // from them keeps the periodic NAK interval, (RTT + 4·RTTVar)/2, above a 120 ms latency for the first
@@ -237,8 +258,21 @@ export class Receiver {
     return { type: ControlType.ack, info: this.#ackNo, cif };
   }
 
+  /**
+   * (RTT + 4·RTTVar)/2 with a 20 ms floor, as libsrt, but never more than a quarter of the latency: every loss
+   * gets at least four periodic NAKs before its deadline. The RTT is sampled when an ACKACK is read, so each
+   * stall of this process inflates it: on a starved box the estimate reached 30–126 ms on a 1 ms path, which
+   * left one periodic NAK inside a 120 ms latency and dropped packets a second NAK would have saved. With
+   * the recommended latency of 4·RTT or more the cap is at least one RTT, so an honest estimate is never cut
+   * below the time a retransmission needs to arrive.
+   */
+  #nakIntervalUs(): number {
+    const fromRtt = Math.round((this.#rttUs + 4 * this.#rttVarUs) / 2);
+    return Math.max(MIN_NAK_INTERVAL_US, Math.min(fromRtt, Math.round(this.#latencyUs / 4)));
+  }
+
   #periodicNak(nowUs: number): OutgoingControl | undefined {
-    const interval = Math.max(MIN_NAK_INTERVAL_US, Math.round((this.#rttUs + 4 * this.#rttVarUs) / 2));
+    const interval = this.#nakIntervalUs();
     const ranges: LossRange[] = [];
     for (const [seq, lastNak] of this.#loss) {
       if (nowUs - lastNak < interval) continue;
@@ -271,10 +305,21 @@ export class Receiver {
         // Too late (§4.6): a later packet is due, so this one can no longer be played in order.
         this.#loss.delete(this.#head);
         this.#stats.dropped++;
+        this.#rememberDrop(this.#head, nowUs);
         this.#head = seqAdd(this.#head, 1);
         continue;
       }
       return;
+    }
+  }
+
+  #rememberDrop(seq: number, nowUs: number): void {
+    this.#droppedAt.set(seq, nowUs);
+    if (this.#droppedAt.size > DROP_HISTORY) {
+      for (const k of this.#droppedAt.keys()) {
+        this.#droppedAt.delete(k);
+        break;
+      }
     }
   }
 

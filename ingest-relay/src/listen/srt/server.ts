@@ -25,6 +25,7 @@ import { type HandshakeCif, HandshakeType, parseHandshake, serializeHandshake } 
 import { refusalFor, type SrtIngestHub } from './hub.ts';
 import { ControlType, control, MAX_DATAGRAM_BYTES, parsePacket, serializePacket } from './packet.ts';
 import { TsPublisher } from './publisher.ts';
+import { ReceiveFirstTicker } from './receive-first.ts';
 import {
   forgetConnection,
   NOTHING_REPORTED,
@@ -95,6 +96,8 @@ export async function startSrtServer(opts: SrtServerOptions): Promise<SrtServer>
   const failures = new RateLimitedLog(log);
   const epochUs = Math.round(performance.now() * 1000);
   const nowUs = () => Math.round(performance.now() * 1000);
+  // The tick runs after the socket is read, not from the timer itself: see receive-first.ts.
+  const ticker = new ReceiveFirstTicker(TICK_MS, nowUs);
 
   const send = (bytes: Uint8Array, port: number, address: string) => {
     socket.send(bytes, port, address);
@@ -255,6 +258,7 @@ export async function startSrtServer(opts: SrtServerOptions): Promise<SrtServer>
    * that peer's connection, if it has one, and nothing else; the socket keeps serving every other caller.
    */
   const onDatagram = (msg: Buffer, rinfo: dgram.RemoteInfo) => {
+    ticker.noteRead();
     try {
       route(msg, rinfo);
     } catch (err) {
@@ -287,7 +291,7 @@ export async function startSrtServer(opts: SrtServerOptions): Promise<SrtServer>
       return ignore('stranger', peerKey, `socket id ${pkt.destSocketId}`);
     if (pkt.kind === 'control' && pkt.type === ControlType.handshake)
       return onHandshake(pkt.cif, pkt.timestamp, rinfo);
-    conn.onPacket(pkt, nowUs());
+    conn.onPacket(pkt, nowUs(), ticker.stalledUs());
   };
   socket.on('message', onDatagram);
   socket.on('error', (err) => log.error({ err }, 'srt: socket error'));
@@ -301,7 +305,7 @@ export async function startSrtServer(opts: SrtServerOptions): Promise<SrtServer>
   });
 
   let ticks = 0;
-  const timer = setInterval(() => {
+  ticker.start(() => {
     const now = nowUs();
     const report = ++ticks % Math.round(METRICS_INTERVAL_MS / TICK_MS) === 0;
     for (const conn of [...bySocketId.values()]) {
@@ -323,14 +327,14 @@ export async function startSrtServer(opts: SrtServerOptions): Promise<SrtServer>
         conn.close(`relay error: ${message}`, true, now);
       }
     }
-  }, TICK_MS);
+  });
 
   return {
     port: socket.address().port,
     connections: () => [...bySocketId.values()].map((c) => c.stats()),
     counters: () => ({ ...counters }),
     close: async () => {
-      clearInterval(timer);
+      ticker.stop();
       const now = nowUs();
       for (const conn of [...bySocketId.values()]) conn.close('listener closing', true, now);
       await new Promise<void>((resolve) => socket.close(() => resolve()));

@@ -25,7 +25,10 @@ export interface Reported {
   lost: number;
   retransmitted: number;
   dropped: number;
+  /** Beyond the receive buffer (SRT_MAX_BUFFER_PACKETS) and refused. */
   overflowed: number;
+  /** Arrived after being dropped as too late: a sign the latency is too short for this path. */
+  belated: number;
   undecryptable: number;
 }
 
@@ -35,11 +38,20 @@ export const NOTHING_REPORTED: Reported = {
   retransmitted: 0,
   dropped: 0,
   overflowed: 0,
+  belated: 0,
   undecryptable: 0,
 };
 
 /** The outcomes exported per stream; `overflowed` also counts as a hit of SRT_MAX_BUFFER_PACKETS. */
-const OUTCOMES = ['received', 'lost', 'retransmitted', 'dropped', 'overflowed', 'undecryptable'] as const;
+const OUTCOMES = [
+  'received',
+  'lost',
+  'retransmitted',
+  'dropped',
+  'overflowed',
+  'belated',
+  'undecryptable',
+] as const;
 
 export function reportConnection(
   stats: Reported & { streamId: string; rttUs: number; bitrate: number },
@@ -54,8 +66,8 @@ export function reportConnection(
   if (overflowed > 0) limitHits.inc({ limit: LIMIT_SPECS.srtMaxBufferPackets.env }, overflowed);
   srtRtt.set(labels, stats.rttUs / 1e6);
   srtBitrate.set(labels, stats.bitrate);
-  const { received, lost, retransmitted, dropped, undecryptable } = stats;
-  return { received, lost, retransmitted, dropped, overflowed: stats.overflowed, undecryptable };
+  const { received, lost, retransmitted, dropped, overflowed: over, belated, undecryptable } = stats;
+  return { received, lost, retransmitted, dropped, overflowed: over, belated, undecryptable };
 }
 
 export function forgetConnection(streamId: string): void {
