@@ -7,7 +7,6 @@
  * when an Acknowledgement is due. It assumes nothing about where TCP splits the bytes.
  */
 import { RtmpError } from './error.ts';
-import { concat } from './handshake.ts';
 import { MessageType, type RtmpMessage } from './messages.ts';
 
 /** RTMP's default chunk size before any Set Chunk Size (5.4.1). */
@@ -16,6 +15,8 @@ export const DEFAULT_CHUNK_SIZE = 128;
 export const MAX_CHUNK_SIZE = 1 << 24;
 /** Largest message: a keyframe of a high-bitrate 4K stream fits in 8 MiB with room to spare. */
 export const DEFAULT_MAX_MESSAGE_LENGTH = 8 * 1024 * 1024;
+/** An empty reader lets go of a read buffer larger than this (one huge chunk should not pin its size). */
+const RELEASE_ABOVE = 1 << 20;
 /** Timestamp value signalling that an Extended Timestamp field follows (5.3.1.3). */
 const EXTENDED = 0xffffff;
 
@@ -46,8 +47,15 @@ export class ChunkReader {
   readonly #maxMessageLength: number;
   readonly #streams = new Map<number, StreamState>();
   #chunkSize = DEFAULT_CHUNK_SIZE;
+  /**
+   * Bytes not yet read into messages, at #pos..#end of a buffer that grows by doubling: each read is copied
+   * in once, instead of joining the unfinished chunk to every read (quadratic in the chunk size; issue 10).
+   */
   #pending: Uint8Array = new Uint8Array(0);
   #pos = 0;
+  #end = 0;
+  /** Bytes from #pos that complete the chunk being waited for (0: unknown, parse on every read). */
+  #awaiting = 0;
   /** Bytes received so far (mod 2^32), for Acknowledgement sequence numbers (5.4.3). */
   #bytesReceived = 0;
   #ackWindow = 0;
@@ -64,10 +72,12 @@ export class ChunkReader {
   /** Feeds bytes; returns the messages completed and Acknowledgements due, in order. Throws RtmpError. */
   push(bytes: Uint8Array): ChunkEvent[] {
     const events: ChunkEvent[] = [];
-    this.#pending = concat(this.#pending.subarray(this.#pos), bytes);
-    this.#pos = 0;
-    while (this.#readChunk(events)) {
-      // one chunk per iteration; #readChunk returns false when it needs more bytes
+    this.#append(bytes);
+    if (this.buffered >= this.#awaiting) {
+      this.#awaiting = 0;
+      while (this.#readChunk(events)) {
+        // one chunk per iteration; #readChunk returns false when it needs more bytes
+      }
     }
     this.#bytesReceived = (this.#bytesReceived + bytes.byteLength) >>> 0;
     if (this.#ackWindow > 0 && (this.#bytesReceived - this.#bytesAtLastAck) >>> 0 >= this.#ackWindow) {
@@ -79,11 +89,29 @@ export class ChunkReader {
 
   /** Bytes held back waiting for the rest of a chunk. */
   get buffered(): number {
-    return this.#pending.byteLength - this.#pos;
+    return this.#end - this.#pos;
+  }
+
+  #append(bytes: Uint8Array): void {
+    const live = this.#end - this.#pos;
+    if (live === 0 && this.#pending.byteLength > RELEASE_ABOVE) this.#pending = new Uint8Array(0);
+    if (this.#end + bytes.byteLength > this.#pending.byteLength) {
+      const needed = live + bytes.byteLength;
+      const next =
+        needed <= this.#pending.byteLength
+          ? this.#pending
+          : new Uint8Array(Math.max(needed, 2 * this.#pending.byteLength));
+      next.set(this.#pending.subarray(this.#pos, this.#end), 0);
+      this.#pending = next;
+      this.#pos = 0;
+      this.#end = live;
+    }
+    this.#pending.set(bytes, this.#end);
+    this.#end += bytes.byteLength;
   }
 
   #readChunk(events: ChunkEvent[]): boolean {
-    const buf = this.#pending;
+    const buf = this.#pending.subarray(0, this.#end);
     let at = this.#pos;
     const avail = buf.byteLength - at;
     if (avail < 1) return false;
@@ -156,7 +184,10 @@ export class ChunkReader {
     }
     const remaining = inProgress ? state.length - state.received : length;
     const take = Math.min(remaining, this.#chunkSize);
-    if (buf.byteLength - at < take) return false;
+    if (buf.byteLength - at < take) {
+      this.#awaiting = at + take - this.#pos;
+      return false;
+    }
 
     // The whole chunk is here: commit the header to the stream state.
     if (!inProgress) {
@@ -166,11 +197,13 @@ export class ChunkReader {
       state.length = length;
       state.typeId = typeId;
       state.streamId = streamId;
-      state.payload = new Uint8Array(length);
+      // Only what has arrived: a declared length is a claim, and ~140 bytes can claim 8 MiB (issue 10).
+      state.payload = new Uint8Array(take);
       state.received = 0;
     }
     this.#streams.set(csid, state);
-    state.payload!.set(buf.subarray(at, at + take), state.received);
+    state.payload = grown(state.payload!, state.received + take, state.length);
+    state.payload.set(buf.subarray(at, at + take), state.received);
     state.received += take;
     this.#pos = at + take;
     if (state.received === state.length) {
@@ -220,6 +253,14 @@ export class ChunkReader {
       }
     }
   }
+}
+
+/** `payload` with room for `needed` bytes: doubled (amortized O(1) per byte), never past `length`. */
+function grown(payload: Uint8Array, needed: number, length: number): Uint8Array {
+  if (needed <= payload.byteLength) return payload;
+  const next = new Uint8Array(Math.min(length, Math.max(needed, 2 * payload.byteLength)));
+  next.set(payload);
+  return next;
 }
 
 function u24(b: Uint8Array, at: number): number {
