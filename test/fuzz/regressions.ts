@@ -7,7 +7,7 @@ import { concatBytes } from '../../ingest-relay/src/codec/bytes.ts';
 import { ChunkWriter, MAX_CHUNK_SIZE } from '../../ingest-relay/src/listen/rtmp/chunk-stream.ts';
 import { setChunkSizeMessage } from '../../ingest-relay/src/listen/rtmp/messages.ts';
 import type { FuzzCase } from './mutate.ts';
-import { nestedBoxes } from './seeds.ts';
+import { capture, nestedBoxes } from './seeds.ts';
 
 export interface Regression {
   target: string;
@@ -55,6 +55,13 @@ export const REGRESSIONS: readonly Regression[] = [
       'a 1 MiB chunk (after Set Chunk Size 16 MiB) read 1 KiB at a time: the unfinished chunk was copied ' +
       'again on every read, 512 MB of copying for 1 MiB of input',
     input: () => ({ cuts: [1024], bytes: oneHugeChunk(1024 * 1024) }),
+  },
+  {
+    target: 'mpegts-demux',
+    found:
+      'clip.ts from a PAT on, mutated so that the frame_length of an ADTS header is its own length: ' +
+      'the demuxer emitted an audio access unit with no data (read 1 byte at a time)',
+    input: () => ({ cuts: [1], bytes: capture('regressions/mpegts-empty-adts-frame.bin') }),
   },
   {
     target: 'cmaf-inspect',
