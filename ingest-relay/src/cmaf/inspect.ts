@@ -27,7 +27,13 @@ const CONTAINERS: Record<string, number> = {
   mp4a: 28,
 };
 
-export function parseBoxes(bytes: Uint8Array): BoxNode[] {
+/**
+ * Deepest nesting read. CMAF trees are about 7 deep (moov/trak/mdia/minf/stbl/stsd/avc1); a deeper tree
+ * is not one, and reading it by recursion would run out of stack (found by fuzzing: 8 bytes per level).
+ */
+const MAX_DEPTH = 32;
+
+export function parseBoxes(bytes: Uint8Array, depth = 0): BoxNode[] {
   const r = new ByteReader(bytes);
   const nodes: BoxNode[] = [];
   while (r.remaining >= 8) {
@@ -39,7 +45,12 @@ export function parseBoxes(bytes: Uint8Array): BoxNode[] {
       break;
     }
     const skip = CONTAINERS[type];
-    const children = skip === undefined ? [] : parseBoxes(bytes.subarray(start + 8 + skip, start + size));
+    if (skip !== undefined && depth >= MAX_DEPTH) {
+      nodes.push({ type: `${type}!too-deep`, size, children: [] });
+      break;
+    }
+    const children =
+      skip === undefined ? [] : parseBoxes(bytes.subarray(start + 8 + skip, start + size), depth + 1);
     nodes.push({ type, size, children });
     r.skip(size - 8);
   }

@@ -74,6 +74,12 @@ export class AdtsStream implements ElementaryStream {
     if (skipped > 0) count('adts-resync');
     if (rest.byteLength > 0) count('adts-partial-frame');
     frames.forEach((frame, i) => {
+      // A header with nothing after it (frame_length = header length) is no sample: an empty access unit
+      // would be an empty mdat sample (found by fuzzing). The FLV path drops empty frames the same way.
+      if (frame.data.byteLength === 0) {
+        count('adts-empty-frame');
+        return;
+      }
       const asc = ascFromAdts(frame.header);
       if (!sameBytes(this.#asc, asc)) {
         this.#asc = asc;

@@ -34,7 +34,7 @@ export type ChunkEvent =
   | { kind: 'message'; message: RtmpMessage }
   | { kind: 'acknowledge'; sequence: number };
 
-interface StreamState {
+interface ChunkStreamState {
   /** Absolute timestamp of the current (or last) message, raw 32-bit ms. */
   timestamp: number;
   /** The last header's timestamp field: absolute for fmt 0, delta otherwise; fmt 3 reuses it (5.3.1.2.4). */
@@ -86,12 +86,12 @@ export interface ChunkReaderOptions extends Partial<ChunkLimits> {
 export class ChunkReader {
   #limits: ChunkLimits;
   #limitNames: ChunkLimitNames;
-  readonly #streams = new Map<number, StreamState>();
+  readonly #streams = new Map<number, ChunkStreamState>();
   #chunkSize = DEFAULT_CHUNK_SIZE;
   /** The start of a chunk header that arrived without its end (at most MAX_HEADER_BYTES - 1 bytes). */
   #pendingHeader: Uint8Array = EMPTY;
   /** The chunk stream whose chunk body is arriving, and how many of its bytes are still to come. */
-  #body: { state: StreamState; csid: number; remaining: number } | undefined;
+  #body: { state: ChunkStreamState; csid: number; remaining: number } | undefined;
   /** Bytes held in unfinished messages, over all chunk streams. */
   #held = 0;
   /** Bytes received so far (mod 2^32), for Acknowledgement sequence numbers (5.4.3). */
@@ -296,7 +296,7 @@ export class ChunkReader {
     return at + n;
   }
 
-  #finishMessage(state: StreamState, csid: number, events: ChunkEvent[]): void {
+  #finishMessage(state: ChunkStreamState, csid: number, events: ChunkEvent[]): void {
     const pieces = state.pieces ?? [];
     const payload = pieces.length === 1 ? pieces[0]! : concatBytes(pieces);
     this.#held -= state.received;

@@ -30,7 +30,10 @@ export interface HandshakeOptions {
 
 export class ServerHandshake {
   readonly #options: HandshakeOptions;
-  #buffer: Uint8Array = new Uint8Array(0);
+  /** C0+C1 as it arrives, filled in place: a read is copied once, not joined to what came before. */
+  readonly #c0c1 = new Uint8Array(1 + HANDSHAKE_SIZE);
+  /** Bytes of the current stage (C0+C1, then C2) received so far. */
+  #received = 0;
   #stage: 'c0c1' | 'c2' | 'done' = 'c0c1';
 
   constructor(options: HandshakeOptions) {
@@ -44,37 +47,41 @@ export class ServerHandshake {
   /** What a connection closed now would be missing, for the log line. */
   describeIncomplete(): string {
     if (this.#stage === 'c0c1') {
-      return `handshake truncated: got ${this.#buffer.byteLength} of ${1 + HANDSHAKE_SIZE} bytes of C0+C1`;
+      return `handshake truncated: got ${this.#received} of ${1 + HANDSHAKE_SIZE} bytes of C0+C1`;
     }
     if (this.#stage === 'c2')
-      return `handshake truncated: got ${this.#buffer.byteLength} of ${HANDSHAKE_SIZE} bytes of C2`;
+      return `handshake truncated: got ${this.#received} of ${HANDSHAKE_SIZE} bytes of C2`;
     return 'handshake complete';
   }
 
   push(bytes: Uint8Array): HandshakeOutput {
     if (this.#stage === 'done') return { done: true, rest: bytes };
-    this.#buffer = concat(this.#buffer, bytes);
     const out: HandshakeOutput = { done: false };
+    let rest = bytes;
     if (this.#stage === 'c0c1') {
-      const version = this.#buffer[0];
+      const take = Math.min(rest.byteLength, this.#c0c1.byteLength - this.#received);
+      this.#c0c1.set(rest.subarray(0, take), this.#received);
+      this.#received += take;
+      rest = rest.subarray(take);
+      const version = this.#c0c1[0];
       // 5.2.2: version 3 is plain RTMP; 6 and up are RTMPE and others this server does not speak.
-      if (version !== undefined && version !== RTMP_VERSION) {
+      if (this.#received > 0 && version !== RTMP_VERSION) {
         throw new RtmpError(
           'bad-handshake',
           `unsupported RTMP version ${version} in C0 (only 3 is supported)`,
         );
       }
-      if (this.#buffer.byteLength < 1 + HANDSHAKE_SIZE) return out;
-      const c1 = this.#buffer.subarray(1, 1 + HANDSHAKE_SIZE);
-      out.reply = this.#reply(c1);
-      this.#buffer = this.#buffer.slice(1 + HANDSHAKE_SIZE);
+      if (this.#received < this.#c0c1.byteLength) return out;
+      out.reply = this.#reply(this.#c0c1.subarray(1));
+      this.#received = 0;
       this.#stage = 'c2';
     }
-    // C2 echoes S1 (5.2.4); nothing in it changes what the server does, so it is only consumed.
-    if (this.#buffer.byteLength < HANDSHAKE_SIZE) return out;
+    // C2 echoes S1 (5.2.4); nothing in it changes what the server does, so it is only counted.
+    const take = Math.min(rest.byteLength, HANDSHAKE_SIZE - this.#received);
+    this.#received += take;
+    if (this.#received < HANDSHAKE_SIZE) return out;
     out.done = true;
-    out.rest = this.#buffer.slice(HANDSHAKE_SIZE);
-    this.#buffer = new Uint8Array(0);
+    out.rest = rest.subarray(take);
     this.#stage = 'done';
     return out;
   }

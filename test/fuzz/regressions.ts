@@ -1,0 +1,72 @@
+/**
+ * Inputs the fuzzer found that broke a parser, kept after the fix: each runs through the same oracle as the
+ * fuzzer (driver.ts runCase) in test/relay/fuzz/parsers.test.ts.
+ */
+
+import { concatBytes } from '../../ingest-relay/src/codec/bytes.ts';
+import { ChunkWriter, MAX_CHUNK_SIZE } from '../../ingest-relay/src/listen/rtmp/chunk-stream.ts';
+import { setChunkSizeMessage } from '../../ingest-relay/src/listen/rtmp/messages.ts';
+import type { FuzzCase } from './mutate.ts';
+import { capture, nestedBoxes } from './seeds.ts';
+
+export interface Regression {
+  target: string;
+  /** What went wrong before the fix. */
+  found: string;
+  input: () => FuzzCase;
+}
+
+const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
+
+/** Set Chunk Size to the largest allowed, then one message of `length` bytes: a single chunk. */
+function oneHugeChunk(length: number): Uint8Array {
+  const writer = new ChunkWriter();
+  const first = writer.write(setChunkSizeMessage(MAX_CHUNK_SIZE));
+  writer.setChunkSize(MAX_CHUNK_SIZE);
+  const media = { csid: 6, typeId: 9, streamId: 1, timestamp: 0, payload: new Uint8Array(length) };
+  return concatBytes([first, writer.write(media)]);
+}
+
+export const REGRESSIONS: readonly Regression[] = [
+  {
+    target: 'rtmp-chunk-stream',
+    found:
+      "ffmpeg's connect/publish commands with one chunk header's length mutated: 476 bytes made the reader " +
+      'allocate 17 MB (each message buffer was allocated at its declared length on its first chunk)',
+    input: () => ({
+      cuts: [1],
+      bytes: hex(
+        '030200046c69766500047479706502000a6e6f6e707269766174650008666c617368566572020024464d4c452f332e3020' +
+          '28636f6d70617469626c653b204c61766635392e32372e313030290005746355726c02001b72746d703a2f2f3132372e30' +
+          '2e302e313a34c3333833332f6c69766500000902000000000004010000000000000080430000000000241402000d72656c' +
+          '6561736553747265616d0040000000000000000502000766757a7a6b6579430000000000201402000946435075626c6973' +
+          '680040080000000000000502000766757a7a6b6579430000000000191402000c63726561746553747265616d0040100000' +
+          '000000000543000000000015140200085f636865636b6277004014000000000000050800000000002514010000000200' +
+          '077075626c6973680040180000000000000502000766757a7a6b65790200046c69766504000000000135120100000002' +
+          '000d40736574446174614672616d6502000a6f6e4d65746144617461080000000d00086475726174696f6e0000000000' +
+          '0000000000057769647468004064000000000000000668656967687400405e000000000000000d766964656f64617461' +
+          '7261746500404d4c000000000000096672616d657261746500402e00000000c40000000c766964',
+      ),
+    }),
+  },
+  {
+    target: 'rtmp-chunk-stream',
+    found:
+      'a 1 MiB chunk (after Set Chunk Size 16 MiB) read 1 KiB at a time: the unfinished chunk was copied ' +
+      'again on every read, 512 MB of copying for 1 MiB of input',
+    input: () => ({ cuts: [1024], bytes: oneHugeChunk(1024 * 1024) }),
+  },
+  {
+    target: 'mpegts-demux',
+    found:
+      'clip.ts from a PAT on, mutated so that the frame_length of an ADTS header is its own length: ' +
+      'the demuxer emitted an audio access unit with no data (read 1 byte at a time)',
+    input: () => ({ cuts: [1], bytes: capture('regressions/mpegts-empty-adts-frame.bin') }),
+  },
+  {
+    target: 'cmaf-inspect',
+    found:
+      'trak boxes nested 20,000 deep (160 KB): parseBoxes recursed until "Maximum call stack size exceeded"',
+    input: () => ({ cuts: [], bytes: nestedBoxes('trak', 20_000) }),
+  },
+];
