@@ -18,8 +18,8 @@ import { basicHeader } from '../ingest-relay/src/listen/rtmp/chunk-stream.ts';
 import { HandshakeType, serializeHandshake } from '../ingest-relay/src/listen/srt/handshake-wire.ts';
 import { ControlType, control, serializePacket } from '../ingest-relay/src/listen/srt/packet.ts';
 import { testPatternArgs } from '../scripts/peers.ts';
-import { round, writeResult } from './lib.ts';
-import { rssMiB, SinkWorker, startRelayProcess, stopChild } from './relay-rig.ts';
+import { round, rssMiB, writeResult } from './lib.ts';
+import { SinkWorker, startRelayProcess, stopChild } from './relay-rig.ts';
 
 const IDLE = Number(process.env.BENCH_IDLE ?? 3000);
 const GARBAGE = Number(process.env.BENCH_GARBAGE ?? 300);

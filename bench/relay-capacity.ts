@@ -11,13 +11,13 @@
 //     N (1 and 4), its CPU per stream.
 // BENCH_PROTOCOL=srt publishes MPEG-TS over SRT through a lossy UDP relay (BENCH_LOSS, default 0.02) instead.
 // Run: npm run bench -- relay-capacity     (writes bench/results/relay-capacity[-srt].json)
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLossyProxy } from '../test/support/lossy-udp-proxy.ts';
-import { median, round, writeResult } from './lib.ts';
-import { cpuSeconds, rssMiB, SinkWorker, startRelayProcess, stopChild } from './relay-rig.ts';
+import { cpuSeconds, median, round, rssMiB, writeResult } from './lib.ts';
+import { makeBenchInput, SinkWorker, startRelayProcess, stopChild } from './relay-rig.ts';
 
 const PROTOCOL = process.env.BENCH_PROTOCOL === 'srt' ? 'srt' : 'rtmp';
 const LOSS = Number(process.env.BENCH_LOSS ?? 0.02);
@@ -29,13 +29,7 @@ const P99_LIMIT_MS = 100;
 const dir = mkdtempSync(join(tmpdir(), 'edge-live-capacity-'));
 const input = join(dir, PROTOCOL === 'srt' ? 'input.ts' : 'input.flv');
 
-const made = spawnSync('ffmpeg', [
-  ...['-hide_banner', '-loglevel', 'error', '-y'],
-  ...['-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=sample_rate=48000'],
-  ...['-t', '20', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '30', '-pix_fmt', 'yuv420p'],
-  ...['-b:v', '3000k', '-maxrate', '3000k', '-bufsize', '1500k', '-c:a', 'aac', '-b:a', '128k', input],
-]);
-if (made.status !== 0) throw new Error(`making the input failed: ${made.stderr}`);
+makeBenchInput(input, 20);
 
 const sink = new SinkWorker();
 await sink.start();

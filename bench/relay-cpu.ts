@@ -7,9 +7,9 @@
 // The relay's number includes everything it does per stream: RTMP, FLV demux, CMAF cutting, HTTP uploads.
 // Run: npm run bench -- relay-cpu     (writes bench/results/relay-cpu.json)
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { median, round, startBenchStack, writeResult } from './lib.ts';
+import { cpuSeconds, median, round, rssMiB, startBenchStack, writeResult } from './lib.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 30);
@@ -17,18 +17,6 @@ const WARMUP_S = 5;
 const bench = await startBenchStack();
 const { stack, dir } = bench;
 const input = join(dir, 'input.flv');
-const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat times are in 1/100 s
-
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime + stime
-}
-
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : 0;
-}
 
 /** CPU % (of one core) and peak RSS of `pid` over the window, sampling RSS every 250 ms. */
 async function measure(pid: number) {

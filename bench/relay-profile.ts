@@ -3,24 +3,18 @@
 // BENCH_SECONDS (default 20), then the profile's self time summed per function and per file.
 // Run: npm run bench -- relay-profile     (writes bench/results/relay-profile.json; the .cpuprofile stays in
 // the temporary folder it prints, for Chrome DevTools)
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { ROOT, round, writeResult } from './lib.ts';
-import { SinkWorker, startRelayProcess, stopChild } from './relay-rig.ts';
+import { makeBenchInput, SinkWorker, startRelayProcess, stopChild } from './relay-rig.ts';
 
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 4);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const dir = mkdtempSync(join(tmpdir(), 'edge-live-profile-'));
 const input = join(dir, 'input.flv');
-const made = spawnSync('ffmpeg', [
-  ...['-hide_banner', '-loglevel', 'error', '-y'],
-  ...['-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=sample_rate=48000'],
-  ...['-t', '10', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '30', '-pix_fmt', 'yuv420p'],
-  ...['-b:v', '3000k', '-maxrate', '3000k', '-bufsize', '1500k', '-c:a', 'aac', '-b:a', '128k', input],
-]);
-if (made.status !== 0) throw new Error(`making the input failed: ${made.stderr}`);
+makeBenchInput(input, 10);
 
 const sink = new SinkWorker();
 await sink.start();

@@ -1,8 +1,7 @@
 // A rig for relay-only benchmarks: the relay as a process, uploading to a sink that speaks the Worker's ingest
 // contract (src/contract/ingest.ts) on 127.0.0.1 and keeps every part's arrival, so workerd's CPU stays out of
 // the relay's figures. Used by relay-capacity and hostile-clients.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -13,19 +12,18 @@ import { DEFAULT_STREAM_CONFIG } from '../src/contract/stream-config.ts';
 import { ROOT } from './lib.ts';
 
 export const SINK_TOKEN = 'bench-sink-token';
-const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat times are in 1/100 s
-
-/** CPU seconds (user + system) a process has used. */
-export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
-
-/** Resident set size of a process, MiB. */
-export function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : 0;
+/**
+ * The relay benches' source, made once by ffmpeg: `seconds` of 1280x720@30 H.264 3 Mb/s (1 s GOP) and AAC
+ * 128 kb/s, as FLV or MPEG-TS by the file's extension. Publishers replay it with `-c copy`.
+ */
+export function makeBenchInput(path: string, seconds: number): void {
+  const made = spawnSync('ffmpeg', [
+    ...['-hide_banner', '-loglevel', 'error', '-y'],
+    ...['-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=sample_rate=48000'],
+    ...['-t', String(seconds), '-c:v', 'libx264', '-preset', 'veryfast', '-g', '30', '-pix_fmt', 'yuv420p'],
+    ...['-b:v', '3000k', '-maxrate', '3000k', '-bufsize', '1500k', '-c:a', 'aac', '-b:a', '128k', path],
+  ]);
+  if (made.status !== 0) throw new Error(`making the input failed: ${made.stderr}`);
 }
 
 /** One publishing session as the sink saw it. */

@@ -7,12 +7,12 @@
 // Run: npm run bench -- srt-loss     (writes bench/results/srt-loss.json)
 //      BENCH_BUSY=2 npm run bench -- srt-loss     (writes bench/results/srt-loss-busy.json)
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeUdpPort, srtLiveTransmitFile } from '../test/relay/srt/peers.ts';
 import { startLossyProxy } from '../test/support/lossy-udp-proxy.ts';
-import { busyLoops, median, ROOT, round, writeResult } from './lib.ts';
+import { busyLoops, cpuSeconds, median, ROOT, round, rssMiB, writeResult } from './lib.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -43,17 +43,6 @@ const made = spawnSync('ffmpeg', [
 ]);
 if (made.status !== 0) throw new Error(`making the input failed: ${made.stderr}`);
 const inputBytes = statSync(input).size;
-
-const CLK_TCK = 100;
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-}
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : 0;
-}
 
 async function stop(child: ChildProcess): Promise<string> {
   let stdout = '';
