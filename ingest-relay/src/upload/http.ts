@@ -14,12 +14,6 @@ export interface HttpAnswer {
 /** Raised for anything that kept an answer from arriving: refused, reset, timed out. */
 export class HttpFailure extends Error {
   override readonly name = 'HttpFailure';
-  readonly timedOut: boolean;
-
-  constructor(message: string, timedOut: boolean) {
-    super(message);
-    this.timedOut = timedOut;
-  }
 }
 
 export interface HttpRequest {
@@ -71,14 +65,14 @@ export class HttpConnectionPool {
               resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
             ),
           );
-          res.on('error', (err) => done(() => reject(new HttpFailure(err.message, false))));
+          res.on('error', (err) => done(() => reject(new HttpFailure(err.message))));
         },
       );
       const timer = setTimeout(() => {
-        done(() => reject(new HttpFailure(`timed out after ${req.timeoutMs} ms`, true)));
+        done(() => reject(new HttpFailure(`timed out after ${req.timeoutMs} ms`)));
         request.destroy();
       }, req.timeoutMs);
-      request.on('error', (err) => done(() => reject(new HttpFailure(err.message, false))));
+      request.on('error', (err) => done(() => reject(new HttpFailure(err.message))));
       request.end(req.body);
     });
   }

@@ -91,7 +91,7 @@ export async function startSrtServer(opts: SrtServerOptions): Promise<SrtServer>
     accepted: 0,
   };
   const warn = new RateLimitedLog(log);
-  /** Refusals and internal errors are logged at most once a second each: a flood costs a counter. */
+  /** Refusals are logged at most ten a second, internal errors once: a flood costs a counter, not a log. */
   const refusals = new RateLimitedLog(log, 1000, 10);
   const failures = new RateLimitedLog(log);
   const epochUs = Math.round(performance.now() * 1000);
