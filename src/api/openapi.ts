@@ -14,11 +14,15 @@ import { STREAM_STATUSES } from '../registry/record.ts';
  */
 
 /** A config field of a request body, from the one config schema: optional, with its description. */
-function configField<K extends StreamConfigField>(key: K, withDefault: boolean) {
+function configField<K extends StreamConfigField>(
+  key: K,
+  withDefault: boolean,
+): z.ZodOptional<(typeof CONFIG_FIELDS)[K]['schema']> {
   const f = CONFIG_FIELDS[key];
   const when = f.applies === 'event' ? ' Fixed per event: a change applies at the next event.' : '';
   const doc = { description: `${f.description}${when}`, ...(withDefault ? { default: f.default } : {}) };
-  return f.schema.optional().openapi(doc);
+  // One key's own schema: TypeScript widens CONFIG_FIELDS[key] to the union of every field's, so say which.
+  return f.schema.optional().openapi(doc) as z.ZodOptional<(typeof CONFIG_FIELDS)[K]['schema']>;
 }
 
 function configFields(withDefault: boolean) {
@@ -29,6 +33,7 @@ function configFields(withDefault: boolean) {
     failoverTimeout: configField('failoverTimeout', withDefault),
     failbackHoldOff: configField('failbackHoldOff', withDefault),
     maxBitrate: configField('maxBitrate', withDefault),
+    ladder: configField('ladder', withDefault),
   } satisfies Record<StreamConfigField, unknown>;
 }
 

@@ -84,6 +84,16 @@ export const InitHeaders = {
   resolution: 'ingest-resolution',
   /** Frames per second, decimal, absent for audio-only. */
   frameRate: 'ingest-frame-rate',
+  /**
+   * Peak bits per second to advertise (EXT-X-STREAM-INF BANDWIDTH) until the origin has measured the rendition:
+   * a rung's nominal bitrate (ladder.ts `nominalBandwidth`). Absent for the source, which is measured only.
+   */
+  bandwidth: 'ingest-bandwidth',
+  /**
+   * `?1` when the video carries CEA-608/708 captions (ATSC A/53 SEI); the multivariant then declares a
+   * CLOSED-CAPTIONS rendition, otherwise `CLOSED-CAPTIONS=NONE`. Absent: unknown, treated as none.
+   */
+  closedCaptions: 'ingest-closed-captions',
 } as const;
 
 /** Headers on `PUT .../parts/{msn}/{part}`. Booleans are structured-field booleans (`?1` / `?0`). */
@@ -96,6 +106,13 @@ export const PartHeaders = {
   programDateTime: 'ingest-program-date-time',
   /** `?1` on the last part of a segment: the segment closes with it. */
   segmentEnd: 'ingest-segment-end',
+  /**
+   * `?1`: this rendition has no media for this part (its transcoder failed or fell behind), and the body is
+   * empty. The part keeps its number, duration and PDT, so MSNs stay contiguous and aligned with the other
+   * renditions, and is advertised as `EXT-X-PART:...,GAP=YES`; a segment holding one is `EXT-X-GAP` (RFC
+   * 8216bis 4.4.4.7, 4.4.4.9). Absent or `?0`: a normal part.
+   */
+  gap: 'ingest-gap',
 } as const;
 
 export const MAX_PART_BYTES = 8 * 1024 * 1024;
@@ -113,8 +130,10 @@ export interface PartMeta {
   /** Epoch milliseconds of the part's first sample at ingest. */
   programDateTime: number;
   segmentEnd: boolean;
-  /** Bytes in the part. */
+  /** Bytes in the part (0 for a gap). */
   size: number;
+  /** No media in this rendition for this part (PartHeaders.gap); absent means false. */
+  gap?: boolean;
 }
 
 /**

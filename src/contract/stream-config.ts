@@ -14,6 +14,7 @@
  * primary after it delivered for 10 s.
  */
 import { z } from '@hono/zod-openapi';
+import { LadderSchema, type LadderSetting } from './ladder.ts';
 
 export type ConfigApplies = 'event' | 'now';
 
@@ -79,6 +80,13 @@ export const CONFIG_FIELDS = {
     'event',
     'Ingest bitrate limit in bits per second; above it, health raises the bitrate-above-limit alert ' +
       '(a stream.errored webhook). 0: no limit.',
+  ),
+  ladder: field(
+    LadderSchema,
+    'standard' as LadderSetting,
+    'event',
+    'The ABR ladder: "standard" (the source plus the 720p, 480p and 360p rungs strictly below its height), ' +
+      '"passthrough" (the source only), or a list of at most 6 rungs {name, height, videoBitrate, maxFrameRate?}.',
   ),
 };
 

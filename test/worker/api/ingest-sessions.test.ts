@@ -25,6 +25,7 @@ describe('POST /internal/v1/authorize', () => {
         failoverTimeout: 1.5,
         failbackHoldOff: 10,
         maxBitrate: 0,
+        ladder: 'standard',
       },
       srtPassphrase: 'secret passphrase',
       role: 'primary',
@@ -110,6 +111,7 @@ describe('POST /internal/v1/sessions', () => {
       failoverTimeout: 1.5,
       failbackHoldOff: 10,
       maxBitrate: 0,
+      ladder: 'standard',
     });
     expect(started.role).toBe('primary');
     expect(Number.isInteger(started.firstMsn)).toBe(true);

@@ -52,6 +52,7 @@ it('serves a public OpenAPI 3 document describing every route', async () => {
       'failoverTimeout',
       'failbackHoldOff',
       'maxBitrate',
+      'ladder',
     ].sort(),
   );
 });

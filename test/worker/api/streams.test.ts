@@ -19,6 +19,7 @@ describe('POST /v1/streams', () => {
       failoverTimeout: 1.5,
       failbackHoldOff: 10,
       maxBitrate: 0,
+      ladder: 'standard',
     });
     expect(s.srtPassphrase).toBeNull();
     expect(s.ingest.rtmp).toBe(`rtmp://127.0.0.1:1935/live/${s.streamKey}`);
@@ -52,6 +53,7 @@ describe('POST /v1/streams', () => {
       failoverTimeout: 1.5,
       failbackHoldOff: 10,
       maxBitrate: 0,
+      ladder: 'standard',
     });
     expect(s.srtPassphrase).toBe('correct horse battery');
     for (const url of Object.values(s.playback)) {
@@ -107,6 +109,7 @@ describe('GET/PATCH/DELETE /v1/streams/{id}', () => {
       failoverTimeout: 1.5,
       failbackHoldOff: 10,
       maxBitrate: 0,
+      ladder: 'standard',
     });
     expect(patched.srtPassphrase).toBe('a passphrase 1');
     expect(patched.streamKey).toBe(s.streamKey);
