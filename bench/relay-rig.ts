@@ -39,7 +39,7 @@ export interface SinkSession {
   ended: string | undefined;
 }
 
-const CONFIG: StreamConfig = { ...DEFAULT_STREAM_CONFIG, reconnectWindow: 5 };
+const CONFIG: StreamConfig = { ...DEFAULT_STREAM_CONFIG, reconnectWindow: 5, ladder: 'passthrough' };
 
 /** The Worker's ingest routes, answered at once; every stream key starting with `bench` is authorized. */
 export class SinkWorker {

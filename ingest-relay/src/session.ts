@@ -14,6 +14,7 @@ import {
   type StreamConfig,
 } from '../../src/contract/ingest.ts';
 import { CmafSegmenter, type SegmenterOutput } from './cmaf/segmenter.ts';
+import { type LadderRuntime, SessionLadder } from './ladder/session-ladder.ts';
 import { log, RateLimitedLog } from './log.ts';
 import type { DemuxEvent } from './media/access-unit.ts';
 import { counter, gauge } from './metrics.ts';
@@ -86,6 +87,8 @@ export interface IngestHubOptions {
   now?: () => number;
   /** How long an `already-live` refusal is retried before the publish is refused (ms, default 2500). */
   takeoverWaitMs?: number;
+  /** The ABR ladder's ffmpeg and admission; absent: every session is its source only. */
+  ladder?: LadderRuntime;
 }
 
 export function createIngestHub(opts: IngestHubOptions): IngestHub {
@@ -151,6 +154,7 @@ class PipelineSession implements PublishSession {
   readonly #req: PublishRequest;
   readonly #sink: MediaSink;
   readonly #segmenter: CmafSegmenter;
+  readonly #ladder: SessionLadder;
   readonly #health: HealthTracker;
   readonly #now: () => number;
   readonly #extraHealth: (() => Partial<SessionHealthReport>) | undefined;
@@ -167,7 +171,7 @@ class PipelineSession implements PublishSession {
     req: PublishRequest,
     start: StartSessionResponse,
     sink: MediaSink,
-    opts: OpenOptions & Pick<IngestHubOptions, 'healthIntervalMs' | 'now'>,
+    opts: OpenOptions & Pick<IngestHubOptions, 'healthIntervalMs' | 'now' | 'ladder'>,
   ) {
     this.#req = req;
     this.streamId = start.streamId;
@@ -176,13 +180,24 @@ class PipelineSession implements PublishSession {
     this.#sink = sink;
     this.#now = opts.now ?? Date.now;
     this.#extraHealth = opts.extraHealth;
+    this.#health = new HealthTracker(req.protocol, req.remoteAddress, this.#now());
+    this.#logger = log.child({ streamId: this.streamId, sessionId: this.sessionId, protocol: req.protocol });
+    this.#ladder = new SessionLadder({
+      setting: start.config.ladder ?? 'passthrough',
+      partTarget: start.config.partTarget,
+      runtime: opts.ladder,
+      sink,
+      logger: this.#logger,
+    });
+    this.#ladder.onBackpressure = () => {
+      this.#backpressure = true;
+    };
     this.#segmenter = new CmafSegmenter({
       partTarget: start.config.partTarget,
       segmentTarget: start.config.segmentTarget,
       firstMsn: start.firstMsn,
+      onVideoSample: (sample, tracks) => this.#ladder.videoSample(sample, tracks),
     });
-    this.#health = new HealthTracker(req.protocol, req.remoteAddress, this.#now());
-    this.#logger = log.child({ streamId: this.streamId, sessionId: this.sessionId, protocol: req.protocol });
     this.#warn = new RateLimitedLog(this.#logger);
     sink.onFailed((err) => this.#fail('upload', err.message));
     sink.onDrain(() => {
@@ -236,6 +251,7 @@ class PipelineSession implements PublishSession {
         this.#logger.error({ err: String(err) }, 'flush failed');
       }
     }
+    await this.#ladder.end();
     await this.#report();
     const result = await this.#sink.end(this.#fatal ?? reason);
     const stats = this.#segmenter.stats;
@@ -263,12 +279,13 @@ class PipelineSession implements PublishSession {
         continue;
       }
       // The segmenter's part is the contract's PartMeta, less the rendition and size added here.
-      const { type: _, bytes, ...part } = out;
+      const { type: _, bytes, media: _media, ...part } = out;
       const meta: PartMeta = { rendition: SOURCE_RENDITION, ...part, size: bytes.byteLength };
       partsProduced.inc();
       // Debug level: one line per part, with the wall clock it was cut (bench/rtmp-latency.ts reads these).
       this.#logger.debug({ msn: meta.msn, part: meta.part, cutAt: this.#now() }, 'part cut');
       this.#note(this.#sink.putPart(meta, bytes).backpressure);
+      this.#ladder.sourcePart(out);
     }
     // The segmenter's counters are cumulative: warn only when they grow, not on every unit after the first drop.
     const s = this.#segmenter.stats;
@@ -284,7 +301,11 @@ class PipelineSession implements PublishSession {
   }
 
   async #report(): Promise<void> {
-    const report = { ...this.#health.report(this.#now(), this.#sink.stats), ...this.#extraHealth?.() };
+    const report = {
+      ...this.#health.report(this.#now(), this.#sink.stats),
+      ladder: this.#ladder.health(),
+      ...this.#extraHealth?.(),
+    };
     observeHealth(this.streamId, report);
     try {
       await this.#sink.health(report);

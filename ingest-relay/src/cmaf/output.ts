@@ -28,6 +28,20 @@ export interface InitOutput {
 export interface PartOutput extends Omit<PartMeta, 'rendition' | 'size'> {
   type: 'part';
   bytes: Uint8Array;
+  /** What went into the part, for the ladder's rungs to cut theirs at the same place (never uploaded). */
+  media: PartMedia;
+}
+
+/** A part's samples as cut: primary-track ticks on the output timeline. */
+export interface PartMedia {
+  /** Decode time of the part's first primary sample. */
+  dts: number;
+  /** Its composition offset (pts - dts): the source's reorder delay on a keyframe, 0 without B-frames. */
+  cto: number;
+  /** Primary-track ticks. */
+  duration: number;
+  /** The audio samples interleaved into the part (empty without audio). */
+  audio: readonly Sample[];
 }
 
 export type SegmenterOutput = InitOutput | PartOutput | { type: 'fatal'; reason: string };
@@ -66,8 +80,9 @@ export class PartWriter {
 
   write(p: ClosedPart, audioSamples: readonly Sample[]): PartOutput {
     const primary = this.#primary;
+    const first = p.primary[0]!;
     const tracks: FragmentTrack[] = [
-      { trackId: primary.id, baseMediaDecodeTime: p.primary[0]!.dts, samples: p.primary },
+      { trackId: primary.id, baseMediaDecodeTime: first.dts, samples: p.primary },
     ];
     if (this.#audio && audioSamples.length > 0) {
       tracks.push({
@@ -85,6 +100,7 @@ export class PartWriter {
       independent: p.independent,
       programDateTime: p.programDateTime,
       segmentEnd: p.segmentEnd,
+      media: { dts: first.dts, cto: first.cto, duration: p.duration, audio: audioSamples },
     };
   }
 }

@@ -33,6 +33,11 @@ export interface SegmenterOptions {
   trackWait?: number;
   /** Seconds of video a closed part waits for audio that is behind (default 0.5). */
   audioWait?: number;
+  /**
+   * Sees each video sample as it is accepted onto the output timeline (before its part is cut; its duration is
+   * not known yet), with the stream's output tracks: the ladder feeds its transcoder from here.
+   */
+  onVideoSample?: (sample: Sample, tracks: readonly MuxTrack[]) => void;
 }
 
 export interface SegmenterStats {
@@ -57,7 +62,8 @@ interface Running {
 }
 
 export class CmafSegmenter {
-  readonly #o: Required<SegmenterOptions>;
+  readonly #o: Required<Omit<SegmenterOptions, 'onVideoSample'>>;
+  readonly #onVideoSample: SegmenterOptions['onVideoSample'];
   readonly stats: SegmenterStats = {
     droppedBeforeKeyframe: 0,
     droppedNonMonotonic: 0,
@@ -70,7 +76,9 @@ export class CmafSegmenter {
   #fatal: string | undefined;
 
   constructor(options: SegmenterOptions) {
-    this.#o = { trackWait: 1, audioWait: 0.5, ...options };
+    const { onVideoSample, ...rest } = options;
+    this.#o = { trackWait: 1, audioWait: 0.5, ...rest };
+    this.#onVideoSample = onVideoSample;
     this.#gate = new StartGate(this.#o.trackWait, this.stats);
   }
 
@@ -131,6 +139,7 @@ export class CmafSegmenter {
       }
       const pushed = run.video.push(unit);
       if (!pushed.accepted) return;
+      if (this.#onVideoSample && run.video.held) this.#onVideoSample(run.video.held, run.tracks);
       if (pushed.complete) run.cutter.place(pushed.complete);
       this.#emit(run, out, false);
       return;
@@ -175,7 +184,11 @@ export class CmafSegmenter {
 }
 
 /** The stages for the tracks `start` decided; every counter they keep goes to `stats`. */
-function stages(start: TrackStart, o: Required<SegmenterOptions>, stats: SegmenterStats): Running {
+function stages(
+  start: TrackStart,
+  o: Required<Omit<SegmenterOptions, 'onVideoSample'>>,
+  stats: SegmenterStats,
+): Running {
   const tracks = muxTracks([start.video, start.audio].filter((c) => c !== undefined));
   const primary = tracks[0]!;
   const video = tracks.find((t) => t.config.kind === 'video');
