@@ -2,8 +2,8 @@
  * The one ffmpeg command line of a ladder (issue 12): MPEG-TS of the source's video on stdin, decoded once,
  * split and scaled per rung, each rung encoded by libx264 and written as MPEG-TS to its own pipe (fd 3, 4, ...).
  *
- * - `-copyts`, `-fps_mode passthrough`, `-muxdelay 0 -muxpreload 0`: every output frame keeps its input's
- *   timestamp, one for one (the rung cutter places frames by timestamp).
+ * - `-copyts`, `-fps_mode passthrough`, `-enc_time_base 1:90000`, `-muxdelay 0 -muxpreload 0`: every output
+ *   frame keeps its input's timestamp exactly, one for one (the rung cutter places frames by timestamp).
  * - `-force_key_frames source`: a keyframe exactly where the source has one (works in Debian's ffmpeg 5.1), and
  *   none elsewhere: `-g` far above any GOP, `-sc_threshold 0`, closed GOPs. Segments and INDEPENDENT parts then
  *   line up across renditions.
@@ -97,6 +97,10 @@ function rungOutput(rung: ResolvedRung, i: number, preset: string): string[] {
     '1',
     '-fps_mode',
     'passthrough',
+    // libx264's own time base is 1/frame rate: an RTMP source's millisecond timestamps (33, 67, 100 ms) would
+    // come out rounded onto that grid, and no rung frame would sit where the source's does.
+    '-enc_time_base',
+    '1:90000',
     '-flush_packets',
     '1',
     '-muxdelay',

@@ -235,6 +235,12 @@ export class Ladder {
 
   #emit(r: RungRuntime, parts: RungPart[]): void {
     for (const p of parts) {
+      if (p.type === 'gap') {
+        this.#o.logger.debug(
+          { rung: r.rung.name, msn: p.span.msn, part: p.span.part, why: p.why },
+          'rung gap',
+        );
+      }
       if (!r.started && !(p.type === 'part' && p.span.part === 0 && this.#initRung(r))) continue;
       r.started = true;
       if (p.type === 'part' && r.writer) {

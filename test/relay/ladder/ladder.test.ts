@@ -14,9 +14,11 @@ import { makeSourceTs, runLadderPipeline, writeRendition } from './pipeline.ts';
 const run = promisify(execFile);
 
 let source: Uint8Array;
+let msSource: Uint8Array;
 beforeAll(async () => {
   await withTempDir(async (dir) => {
     source = await makeSourceTs(dir, 4);
+    msSource = await makeSourceTs(dir, 3, true);
   });
 }, 60_000);
 
@@ -94,6 +96,16 @@ describe('the ladder', () => {
         expect(packets.filter((p) => p.key).map((p) => p.pts)).toEqual(sourceKeys);
       }
     });
+  }, 60_000);
+
+  it('keeps the millisecond timestamps of an RTMP source exactly, so the rung joins at the first part', async () => {
+    const result = await runLadderPipeline(msSource, {
+      rungs: RUNGS.slice(0, 1),
+      ladder: { gapAfterMs: 60_000 },
+    });
+    const outs = result.rungs.get('360p') ?? [];
+    expect(outs.filter((o) => o.type === 'gap')).toEqual([]);
+    expect(parts(outs).map((p) => [p.msn, p.part])).toEqual(result.source.map((p) => [p.msn, p.part]));
   }, 60_000);
 
   it('publishes gaps while ffmpeg is down and rejoins at a keyframe after its restart', async () => {

@@ -88,16 +88,22 @@ export async function runLadderPipeline(ts: Uint8Array, o: PipelineOptions): Pro
   return result;
 }
 
-/** A 480p30 source with B-frames, 1 s GOPs and AAC, as MPEG-TS (what an SRT encoder sends). */
-export async function makeSourceTs(dir: string, seconds = 4): Promise<Uint8Array> {
+/**
+ * A 480p30 source with B-frames, 1 s GOPs and AAC, as MPEG-TS (what an SRT encoder sends). `viaFlv`: through
+ * FLV first, so its timestamps are RTMP's whole milliseconds (33, 67, 100 ms: off the 1/30 s grid).
+ */
+export async function makeSourceTs(dir: string, seconds = 4, viaFlv = false): Promise<Uint8Array> {
   const file = join(dir, 'source.ts');
+  const encoded = viaFlv ? join(dir, 'source.flv') : file;
   // biome-ignore format: argument pairs
   await ffmpeg([
     '-f', 'lavfi', '-i', `testsrc2=size=854x480:rate=30:duration=${seconds}`,
     '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
     '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-g', '30', '-keyint_min', '30',
-    '-sc_threshold', '0', '-bf', '2', '-b:v', '1500k', '-c:a', 'aac', '-b:a', '96k', '-f', 'mpegts', file,
+    '-sc_threshold', '0', '-bf', '2', '-b:v', '1500k', '-c:a', 'aac', '-b:a', '96k',
+    '-f', viaFlv ? 'flv' : 'mpegts', encoded,
   ]);
+  if (viaFlv) await ffmpeg(['-i', encoded, '-c', 'copy', '-bsf:v', 'h264_mp4toannexb', '-f', 'mpegts', file]);
   const { readFile } = await import('node:fs/promises');
   return new Uint8Array(await readFile(file));
 }
