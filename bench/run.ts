@@ -13,6 +13,7 @@ const all = [
   'failover',
   'relay-capacity',
   'hostile-clients',
+  'ladder',
 ];
 const wanted = process.argv.slice(2).map((n) => all.find((a) => a === n || a.startsWith(n)) ?? n);
 for (const name of wanted.length ? wanted : all) {

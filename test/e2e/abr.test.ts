@@ -122,9 +122,9 @@ for (const protocol of ['rtmp', 'srt'] as const) {
         expect(line(rung.text), tag).toBe(line(source.text));
       }
       // Each playlist reports the other; what it reports exists there (LAST-MSN/LAST-PART true when served).
-      for (const [self, other, otherName] of [
-        [source, rung, '360p'],
-        [rung, source, 'source'],
+      for (const [self, otherName] of [
+        [source, '360p'],
+        [rung, 'source'],
       ] as const) {
         const report = self.text
           .split('\n')
