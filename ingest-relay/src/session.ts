@@ -310,7 +310,11 @@ class PipelineSession implements PublishSession {
     try {
       await this.#sink.health(report);
     } catch (err) {
-      this.#warn.warn({ err: String(err) }, 'health report failed');
+      // 410: the Worker no longer counts this session as publishing (taken over, or ended there); its uploads
+      // would be refused too, so end it now rather than report into the void every interval.
+      if (err instanceof WorkerRefused && err.status === 410)
+        this.#fail('upload', `the Worker ended the session: ${err.message}`);
+      else this.#warn.warn({ err: String(err) }, 'health report failed');
     }
   }
 

@@ -143,4 +143,20 @@ describe('publish session pipeline', () => {
     await s2.end('closed');
     expect(sink.ended).toBe('video codec configuration changed mid-session');
   });
+
+  it('ends a session the Worker answers 410 for on a health report (taken over elsewhere)', async () => {
+    worker.fault = (r) =>
+      r.path.endsWith('/health') ? { kind: 'status', status: 410, type: 'session-gone' } : undefined;
+    const hub = createIngestHub({
+      workerUrl: url,
+      ingestToken: 'test-ingest-token',
+      relayId: 'r1',
+      healthIntervalMs: 50,
+    });
+    const session = await hub.open(request);
+    const fatal = new Promise<string>((resolve) => session.onFatal(resolve));
+    for (const ev of events.slice(0, 50)) session.push(ev);
+    expect(await fatal).toMatch(/the Worker ended the session.*410/);
+    await session.end('closed');
+  });
 });
