@@ -81,6 +81,11 @@ export interface IngestHubOptions {
   relayId: string;
   /** Where media goes; default: a WorkerSink uploading to `workerUrl`. */
   sink?: (session: StartSessionResponse, client: WorkerClient) => MediaSink;
+  /**
+   * Where a ladder rung's media goes, one sink per rung (default: a WorkerSink that never ends the session, so a
+   * rung's refusal or backlog fails that rung only). With `sink` given and this absent, rungs share `sink`.
+   */
+  rungSink?: (session: StartSessionResponse, client: WorkerClient, rendition: string) => MediaSink;
   /** Health report period, ms (default 2000). */
   healthIntervalMs?: number;
   /** Wall clock, epoch ms (default Date.now). */
@@ -105,7 +110,18 @@ export function createIngestHub(opts: IngestHubOptions): IngestHub {
       const sink =
         opts.sink?.(start, client) ??
         new WorkerSink({ client, streamId: start.streamId, sessionId: start.sessionId });
-      return new PipelineSession(req, start, sink, { ...options, ...opts });
+      const rungSink = (rendition: string): MediaSink | undefined =>
+        opts.rungSink?.(start, client, rendition) ??
+        (opts.sink
+          ? undefined
+          : new WorkerSink({
+              client,
+              streamId: start.streamId,
+              sessionId: start.sessionId,
+              endsSession: false,
+              budgetBytes: RUNG_BUDGET_BYTES,
+            }));
+      return new PipelineSession(req, start, sink, { ...options, ...opts, rungSink });
     },
   };
 }
@@ -118,6 +134,8 @@ export function createIngestHub(opts: IngestHubOptions): IngestHub {
  * keeps delivering and the publish is still refused, only later.
  */
 const TAKEOVER_WAIT_MS = 2500;
+/** A rung's unacknowledged bytes (its sink fails the rung past four times this: 32 MiB). */
+const RUNG_BUDGET_BYTES = 8 * 1024 * 1024;
 const TAKEOVER_RETRY_MS = 250;
 
 async function startWaitingForTakeover<T>(call: () => Promise<T>, waitMs: number): Promise<T> {
@@ -171,7 +189,10 @@ class PipelineSession implements PublishSession {
     req: PublishRequest,
     start: StartSessionResponse,
     sink: MediaSink,
-    opts: OpenOptions & Pick<IngestHubOptions, 'healthIntervalMs' | 'now' | 'ladder'>,
+    opts: OpenOptions &
+      Pick<IngestHubOptions, 'healthIntervalMs' | 'now' | 'ladder'> & {
+        rungSink: (rendition: string) => MediaSink | undefined;
+      },
   ) {
     this.#req = req;
     this.streamId = start.streamId;
@@ -187,11 +208,9 @@ class PipelineSession implements PublishSession {
       partTarget: start.config.partTarget,
       runtime: opts.ladder,
       sink,
+      rungSink: opts.rungSink,
       logger: this.#logger,
     });
-    this.#ladder.onBackpressure = () => {
-      this.#backpressure = true;
-    };
     this.#segmenter = new CmafSegmenter({
       partTarget: start.config.partTarget,
       segmentTarget: start.config.segmentTarget,

@@ -283,3 +283,96 @@ for (const protocol of ['rtmp', 'srt'] as const) {
     }, 60_000);
   });
 }
+
+describe('the standard ladder of a 720p source', () => {
+  let stream: CreatedStream;
+  let encoder: Encoder;
+
+  beforeAll(async () => {
+    const file = await ladderSource(720);
+    stream = await createStream({ name: 'e2e ladder 720p', ladder: 'standard', reconnectWindow: 3 });
+    encoder = publishFile(file, stream.ingest.rtmp, 'flv', 60);
+    await waitUntil(
+      'three renditions with two segments each',
+      async () => {
+        for (const r of ['source', '480p', '360p']) {
+          const res = await fetch(mediaUrl(stream, r));
+          if (((res.ok ? await res.text() : '').match(/#EXTINF:/g) ?? []).length < 2) return null;
+        }
+        return true;
+      },
+      45_000,
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    await encoder?.kill();
+  });
+
+  it('gets the 480p and 360p rungs beside the source, in step, each decodable', async () => {
+    const master = await fetchPlaylist(stream.playback.hls);
+    const sizes = (master.manifest.playlists ?? []).map(
+      (v) => `${v.attributes.RESOLUTION?.width}x${v.attributes.RESOLUTION?.height}`,
+    );
+    expect(sizes.sort()).toEqual(['1280x720', '640x360', '854x480']);
+    const [source, r480, r360] = await Promise.all(
+      ['source', '480p', '360p'].map((r) => fetchPlaylist(mediaUrl(stream, r))),
+    );
+    if (!source || !r480 || !r360) throw new Error('no playlists');
+    expect(expectAligned(source, r480)).toBeGreaterThanOrEqual(1);
+    expect(expectAligned(source, r360)).toBeGreaterThanOrEqual(1);
+    for (const r of ['480p', '360p']) {
+      const res = await decodeHls(mediaUrl(stream, r), 3);
+      expect(res.stderr.trim(), r).toBe('');
+    }
+  }, 60_000);
+});
+
+describe('the ladder through a failover', () => {
+  const encoders: Encoder[] = [];
+
+  afterAll(async () => {
+    await Promise.all(encoders.map((e) => e.kill()));
+  });
+
+  it('keeps every rendition on the same msn, PDT and discontinuity after the backup takes over', async () => {
+    const file = await ladderSource(480);
+    const stream = (await createStream({
+      name: 'e2e ladder failover',
+      ladder: 'standard',
+      reconnectWindow: 10,
+    })) as CreatedStream & {
+      ingest: { backup?: { rtmp: string } };
+    };
+    const primary = publishFile(file, stream.ingest.rtmp, 'flv', 90);
+    encoders.push(primary, publishFile(file, stream.ingest.backup?.rtmp as string, 'flv', 90));
+    await waitUntil(
+      'both renditions to hold three segments',
+      async () => {
+        for (const r of RENDITIONS) {
+          const res = await fetch(mediaUrl(stream, r));
+          if (((res.ok ? await res.text() : '').match(/#EXTINF:/g) ?? []).length < 3) return null;
+        }
+        return true;
+      },
+      40_000,
+    );
+    await primary.kill('SIGKILL');
+    const after = await waitUntil(
+      'two segments after the discontinuity in both renditions',
+      async () => {
+        const lists = await Promise.all(RENDITIONS.map((r) => fetchPlaylist(mediaUrl(stream, r))));
+        const ok = lists.every((p) => {
+          const segs = p.manifest.segments ?? [];
+          const d = segs.findIndex((s) => s.discontinuity);
+          return d >= 0 && segs.length - d >= 2;
+        });
+        return ok ? lists : null;
+      },
+      30_000,
+    );
+    const [source, rung] = after;
+    if (!source || !rung) throw new Error('no playlists');
+    expect(expectAligned(source, rung)).toBeGreaterThanOrEqual(3);
+  }, 120_000);
+});

@@ -34,25 +34,31 @@ export class SessionLadder {
   readonly #partTarget: number;
   readonly #runtime: LadderRuntime | undefined;
   readonly #sink: MediaSink;
+  readonly #rungSink: (rendition: string) => MediaSink | undefined;
+  /** Each rung's own sink, when it has one (not the session's). */
+  readonly #rungSinks = new Map<string, MediaSink>();
+  /** Rungs whose uploads the Worker refused or that fell too far behind: no more uploads, health says why. */
+  readonly #dead = new Map<string, string>();
   readonly #logger: Logger;
   #decided = false;
   #ladder: Ladder | undefined;
   #release: (() => void) | undefined;
   #health: LadderHealth = { state: 'passthrough', reason: 'no video yet', rungs: [] };
-  /** Backpressure from a rung's uploads, for the session to pause its source. */
-  onBackpressure: () => void = () => {};
 
   constructor(o: {
     setting: LadderSetting;
     partTarget: number;
     runtime: LadderRuntime | undefined;
     sink: MediaSink;
+    /** A rung's own sink; undefined: the rung shares the session's. */
+    rungSink: (rendition: string) => MediaSink | undefined;
     logger: Logger;
   }) {
     this.#setting = o.setting;
     this.#partTarget = o.partTarget;
     this.#runtime = o.runtime;
     this.#sink = o.sink;
+    this.#rungSink = o.rungSink;
     this.#logger = o.logger;
   }
 
@@ -66,13 +72,21 @@ export class SessionLadder {
   }
 
   health(): LadderHealth {
-    return this.#ladder?.health() ?? this.#health;
+    const h = this.#ladder?.health() ?? this.#health;
+    if (this.#dead.size === 0) return h;
+    const rungs = h.rungs.map((r) => {
+      const why = this.#dead.get(r.id);
+      return why === undefined ? r : { ...r, state: 'failed' as const, reason: why };
+    });
+    return { ...h, rungs };
   }
 
+  /** After the source's last part: the rungs' last parts, their uploads drained, the ladder's CPU released. */
   async end(): Promise<void> {
     await this.#ladder?.end();
     this.#release?.();
     this.#release = undefined;
+    await Promise.all([...this.#rungSinks.values()].map((sink) => sink.end('source ended')));
   }
 
   #decide(tracks: readonly MuxTrack[]): void {
@@ -121,27 +135,45 @@ export class SessionLadder {
     });
   }
 
+  /**
+   * A rung's output into its sink. Back-pressure from a rung never pauses the source: a rung whose uploads
+   * cannot keep up fails alone (its sink gives up past its budget).
+   */
   #upload(rendition: string, out: RungOutput): void {
+    if (this.#dead.has(rendition)) return;
+    const sink = this.#sinkOf(rendition);
     if (out.type === 'init') {
       const { init, bandwidth } = out;
       const meta = { rendition, codecs: init.codecs, bandwidth, ...pickDefined(init) };
       this.#logger.info(meta, 'rung init segment');
-      this.#note(this.#sink.putInit(meta, init.bytes).backpressure);
+      sink.putInit(meta, init.bytes);
       return;
     }
     if (out.type === 'gap') {
       const { type: _, ...p } = out.part;
       rungGaps.inc();
-      this.#note(this.#sink.putPart({ rendition, ...p, size: 0, gap: true }, EMPTY).backpressure);
+      sink.putPart({ rendition, ...p, size: 0, gap: true }, EMPTY);
       return;
     }
     const { type: _, bytes, media: _media, ...p } = out.part;
     const meta: PartMeta = { rendition, ...p, size: bytes.byteLength };
-    this.#note(this.#sink.putPart(meta, bytes).backpressure);
+    sink.putPart(meta, bytes);
   }
 
-  #note(backpressure: boolean): void {
-    if (backpressure) this.onBackpressure();
+  #sinkOf(rendition: string): MediaSink {
+    const existing = this.#rungSinks.get(rendition);
+    if (existing) return existing;
+    const own = this.#rungSink(rendition);
+    if (!own) return this.#sink;
+    own.onFailed((err) => {
+      this.#dead.set(rendition, `uploads failed: ${err.message}`);
+      this.#logger.warn(
+        { rendition, err: err.message },
+        'rung uploads failed: the rung stops, the source goes on',
+      );
+    });
+    this.#rungSinks.set(rendition, own);
+    return own;
   }
 }
 

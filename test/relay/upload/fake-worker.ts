@@ -77,7 +77,7 @@ export class FakeWorker {
   }
 
   #route(r: FakeRequest, res: ServerResponse): boolean {
-    const part = /\/renditions\/[a-z0-9_-]+\/parts\/(\d+)\/(\d+)$/.exec(r.path);
+    const part = /\/renditions\/([a-z0-9_-]+)\/parts\/(\d+)\/(\d+)$/.exec(r.path);
     if (r.path.endsWith('/authorize')) {
       const body = JSON.parse(r.body.toString()) as { streamKey: string };
       if (body.streamKey !== 'good-key')
@@ -106,7 +106,8 @@ export class FakeWorker {
       return this.#send(res, 201, { status: 'stored' });
     }
     if (part) {
-      const id = `${part[1]}.${part[2]}`;
+      // Source parts as "msn.part"; a ladder rung's as "rendition/msn.part".
+      const id = part[1] === 'source' ? `${part[2]}.${part[3]}` : `${part[1]}/${part[2]}.${part[3]}`;
       const existing = this.stored.get(id);
       if (existing) return this.#send(res, 200, { status: 'duplicate' });
       this.stored.set(id, { bytes: r.body.byteLength, headers: r.headers });
@@ -129,7 +130,7 @@ export class FakeWorker {
     return this.#send(res, 404, { type: 'not-found' });
   }
 
-  config = { partTarget: 0.333, segmentTarget: 2, reconnectWindow: 10 };
+  config: Record<string, unknown> = { partTarget: 0.333, segmentTarget: 2, reconnectWindow: 10 };
 
   #send(res: ServerResponse, status: number, body: unknown): boolean {
     res.writeHead(status, { 'content-type': 'application/json' });
