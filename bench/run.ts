@@ -14,6 +14,7 @@ const all = [
   'relay-capacity',
   'hostile-clients',
   'ladder',
+  'ladder-switch',
 ];
 const wanted = process.argv.slice(2).map((n) => all.find((a) => a === n || a.startsWith(n)) ?? n);
 for (const name of wanted.length ? wanted : all) {
