@@ -18,7 +18,7 @@ import type { ResolvedRung } from '../../../src/contract/ladder.ts';
 export interface LadderArgsOptions {
   /** x264 preset (default `veryfast`: the cost a 2-core box can carry for a 720p ladder). */
   preset?: string;
-  /** The source's frames per second: a rung below it gets an `fps` filter. */
+  /** The source's frames per second: a rung capped below it keeps every k-th frame. */
   sourceFrameRate?: number;
 }
 
@@ -47,14 +47,17 @@ export function ffmpegLadderArgs(rungs: readonly ResolvedRung[], options: Ladder
   ];
 }
 
-/** `[0:v]split=N[s0][s1]...;[s0]scale=W:H[v0];...`, with an `fps` filter on a rung capped below the source. */
+/**
+ * `[0:v]split=N[s0][s1]...;[s0]scale=W:H[v0];...`. A rung capped below the source's frame rate keeps every
+ * k-th frame and every keyframe (`select`), never an `fps` filter: that one puts frames on its own time grid,
+ * and an RTMP source's millisecond timestamps would then miss the source's keyframes.
+ */
 export function filterGraph(rungs: readonly ResolvedRung[], sourceFrameRate?: number): string {
   const splits = rungs.map((_, i) => `[s${i}]`).join('');
   const chains = rungs.map((r, i) => {
-    // Only a real cap: an fps filter at the source's own rate would drop or repeat frames on timestamp jitter.
-    const capped = sourceFrameRate !== undefined && r.frameRate < sourceFrameRate - 0.01;
-    const fps = capped ? `fps=${r.frameRate},` : '';
-    return `[s${i}]${fps}scale=${r.width}:${r.height}:flags=bilinear[v${i}]`;
+    const every = sourceFrameRate !== undefined ? Math.round(sourceFrameRate / r.frameRate) : 1;
+    const select = every > 1 ? `select='key+not(mod(n,${every}))',` : '';
+    return `[s${i}]${select}scale=${r.width}:${r.height}:flags=bilinear[v${i}]`;
   });
   return [`[0:v]split=${rungs.length}${splits}`, ...chains].join(';');
 }

@@ -129,7 +129,8 @@ export class SessionLadder {
       partTarget: this.#partTarget,
       ffmpegPath: this.#runtime.ffmpegPath,
       preset: this.#runtime.preset,
-      sourceFrameRate: video.frameRate,
+      // As resolveLadder assumes: 30 fps when the SPS carries no timing.
+      sourceFrameRate: video.frameRate ?? 30,
       logger: this.#logger,
       output: (rung, out) => this.#upload(rung.name, out),
     });

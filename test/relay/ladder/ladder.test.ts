@@ -108,6 +108,48 @@ describe('the ladder', () => {
     expect(parts(outs).map((p) => [p.msn, p.part])).toEqual(result.source.map((p) => [p.msn, p.part]));
   }, 60_000);
 
+  it('caps a rung at maxFrameRate by keeping every other frame and every keyframe', async () => {
+    const capped: ResolvedRung = {
+      name: '180p',
+      height: 180,
+      width: 320,
+      videoBitrate: 300_000,
+      maxFrameRate: 15,
+      frameRate: 15,
+    };
+    const result = await runLadderPipeline(msSource, {
+      rungs: [capped],
+      ladder: { gapAfterMs: 60_000, sourceFrameRate: 30 },
+    });
+    const outs = result.rungs.get('180p') ?? [];
+    expect(outs.filter((o) => o.type === 'gap')).toEqual([]);
+    const rungParts = parts(outs);
+    expect(rungParts.map((p) => [p.msn, p.part, p.duration])).toEqual(
+      result.source.map((p) => [p.msn, p.part, p.duration]),
+    );
+    await withTempDir(async (dir) => {
+      const init = outs.find((o) => o.type === 'init');
+      if (init?.type !== 'init') throw new Error('no init');
+      const file = await writeRendition(
+        dir,
+        '180p',
+        init.init.bytes,
+        rungParts.map((p) => p.bytes),
+      );
+      expect(await decodeErrors(file)).toBe('');
+      const frames = (await videoPackets(file)).length;
+      const sourceFile = await writeRendition(
+        dir,
+        'source',
+        result.sourceInit,
+        result.source.map((p) => p.bytes),
+      );
+      const sourceFrames = (await videoPackets(sourceFile)).length;
+      expect(frames).toBeGreaterThanOrEqual(sourceFrames / 2);
+      expect(frames).toBeLessThan(sourceFrames * 0.6);
+    });
+  }, 60_000);
+
   it('publishes gaps while ffmpeg is down and rejoins at a keyframe after its restart', async () => {
     let killed = false;
     const result = await runLadderPipeline(source, {
