@@ -22,6 +22,16 @@ export interface PartRecord {
   independent: boolean;
   programDateTime: number;
   size: number;
+  /**
+   * No media in this rendition for this part (a failed rung's `ingest-gap`, or a rung's part the published
+   * timeline had to close without): size 0, nothing in R2, advertised GAP=YES (RFC 8216bis 4.4.4.9). Set only
+   * when true, so stored rows of plain parts stay as they were.
+   */
+  gap?: true;
+}
+
+export function isGap(p: PartRecord): boolean {
+  return p.gap === true;
 }
 
 /** A published media segment of one rendition: its parts in order. `complete` once its last part landed. */
@@ -92,6 +102,13 @@ export interface InitRecord {
   height?: number;
   /** Frames per second, from the `ingest-frame-rate` header. */
   frameRate?: number;
+  /**
+   * Nominal peak bits per second of a ladder rung (`ingest-bandwidth`): the multivariant's BANDWIDTH until the
+   * rendition is measured. Absent for the source, which the relay leaves to measurement.
+   */
+  bandwidth?: number;
+  /** The video carries CEA-608/708 captions (`ingest-closed-captions`); absent: unknown, treated as none. */
+  closedCaptions?: boolean;
   size: number;
 }
 

@@ -11,12 +11,18 @@ import deltaV2Golden from '../../fixtures/golden/delta-v2.m3u8?raw';
 import deltaYesGolden from '../../fixtures/golden/delta-yes.m3u8?raw';
 import discontinuityGolden from '../../fixtures/golden/discontinuity.m3u8?raw';
 import endedGolden from '../../fixtures/golden/ended.m3u8?raw';
+import gapOpenSegmentGolden from '../../fixtures/golden/gap-open-segment.m3u8?raw';
+import gapSegmentsGolden from '../../fixtures/golden/gap-segments.m3u8?raw';
 import liveWindowGolden from '../../fixtures/golden/live-window.m3u8?raw';
 import multivariantGolden from '../../fixtures/golden/multivariant.m3u8?raw';
+import multivariantCaptionsGolden from '../../fixtures/golden/multivariant-captions.m3u8?raw';
 import openSegmentGolden from '../../fixtures/golden/open-segment.m3u8?raw';
 import renditionReportsGolden from '../../fixtures/golden/rendition-reports.m3u8?raw';
 import sessionChangeHintGolden from '../../fixtures/golden/session-change-hint.m3u8?raw';
-import { liveWindow, mediaShapes, multivariant } from './shapes.ts';
+import { gapShapes, multivariant, multivariantCaptions } from './ladder-shapes.ts';
+import { mediaShapes as baseShapes, liveWindow } from './shapes.ts';
+
+const mediaShapes = { ...baseShapes, ...gapShapes };
 
 const goldens: Record<string, string> = {
   'live-window.m3u8': liveWindowGolden,
@@ -27,6 +33,8 @@ const goldens: Record<string, string> = {
   'discontinuity.m3u8': discontinuityGolden,
   'session-change-hint.m3u8': sessionChangeHintGolden,
   'ended.m3u8': endedGolden,
+  'gap-segments.m3u8': gapSegmentsGolden,
+  'gap-open-segment.m3u8': gapOpenSegmentGolden,
 };
 
 function parse(text: string): { manifest: ParsedManifest; warnings: string[] } {
@@ -121,6 +129,37 @@ const expectations: Record<string, (m: ParsedManifest) => void> = {
     ]);
   },
 };
+
+/** URIs of the segments an EXT-X-GAP applies to (m3u8-parser reads the tag without keeping it). */
+function gapUris(text: string): string[] {
+  const lines = text.split('\n');
+  const uris: string[] = [];
+  let gap = false;
+  for (const line of lines) {
+    if (line === '#EXT-X-GAP') gap = true;
+    else if (line && !line.startsWith('#')) {
+      if (gap) uris.push(line);
+      gap = false;
+    }
+  }
+  return uris;
+}
+
+Object.assign(expectations, {
+  'gap-segments.m3u8': (m: ParsedManifest) => {
+    const text = renderMediaPlaylist(shape('gap-segments.m3u8'));
+    expect(gapUris(text)).toEqual(['s1/104.m4s', 's1/105.m4s']);
+    // 4.4.4.9: every part of a gap segment is GAP=YES; the segment keeps its EXTINF and MSN.
+    for (const s of m.segments.slice(4)) expect(s.parts?.every((p) => p.gap === true)).toBe(true);
+    expect(m.segments.map((s) => s.duration)).toEqual([2, 2, 2, 2, 2, 2]);
+    expect(m.segments[3]?.parts?.some((p) => p.gap)).toBe(false);
+    expect(m.preloadSegment?.parts?.map((p) => p.gap ?? false)).toEqual([false, false]);
+  },
+  'gap-open-segment.m3u8': (m: ParsedManifest) => {
+    expect(gapUris(renderMediaPlaylist(shape('gap-open-segment.m3u8')))).toEqual([]);
+    expect(m.preloadSegment?.parts?.map((p) => p.gap ?? false)).toEqual([false, false, true]);
+  },
+});
 
 describe('renderMediaPlaylist', () => {
   it('has a warning collector that hears m3u8-parser', () => {
@@ -223,8 +262,9 @@ describe('decimal', () => {
 });
 
 describe('renderMultivariantPlaylist', () => {
-  it('renders two variants exactly', () => {
+  it('renders the ladder exactly, with and without closed captions', () => {
     expect(renderMultivariantPlaylist(multivariant)).toBe(multivariantGolden);
+    expect(renderMultivariantPlaylist(multivariantCaptions)).toBe(multivariantCaptionsGolden);
   });
 
   it('reads back through m3u8-parser with no warning', () => {
@@ -233,25 +273,48 @@ describe('renderMultivariantPlaylist', () => {
     expect(manifest.independentSegments).toBe(true);
     expect(manifest.playlists?.map((p) => [p.uri, p.attributes])).toEqual([
       [
-        '720p/ev_k3n7q2xw5tb4m6ra.m3u8',
+        '360p/ev_k3n7q2xw5tb4m6ra.m3u8',
         {
-          BANDWIDTH: 3200000,
-          'AVERAGE-BANDWIDTH': '2800000',
-          CODECS: 'avc1.64001f,mp4a.40.2',
-          RESOLUTION: { width: 1280, height: 720 },
+          BANDWIDTH: 1340800,
+          'AVERAGE-BANDWIDTH': '1340800',
+          CODECS: 'avc1.64001e,mp4a.40.2',
+          RESOLUTION: { width: 640, height: 360 },
           'FRAME-RATE': 30,
+          'CLOSED-CAPTIONS': 'NONE',
         },
       ],
       [
-        '360p/ev_k3n7q2xw5tb4m6ra.m3u8',
+        '480p/ev_k3n7q2xw5tb4m6ra.m3u8',
         {
-          BANDWIDTH: 900000,
-          'AVERAGE-BANDWIDTH': '780000',
-          CODECS: 'avc1.42c01e,mp4a.40.2',
-          RESOLUTION: { width: 640, height: 360 },
+          BANDWIDTH: 2240800,
+          'AVERAGE-BANDWIDTH': '2240800',
+          CODECS: 'avc1.64001e,mp4a.40.2',
+          RESOLUTION: { width: 854, height: 480 },
+          'FRAME-RATE': 30,
+          'CLOSED-CAPTIONS': 'NONE',
+        },
+      ],
+      [
+        'source/ev_k3n7q2xw5tb4m6ra.m3u8',
+        {
+          BANDWIDTH: 3512000,
+          'AVERAGE-BANDWIDTH': '3105000',
+          CODECS: 'avc1.64001f,mp4a.40.2',
+          RESOLUTION: { width: 1280, height: 720 },
           'FRAME-RATE': 29.97,
+          'CLOSED-CAPTIONS': 'NONE',
         },
       ],
     ]);
+    expect(manifest.mediaGroups?.['CLOSED-CAPTIONS']).toEqual({});
+  });
+
+  it('declares the captions group once and names it on every variant (4.4.6.1, 4.4.6.2)', () => {
+    const { manifest, warnings } = parse(renderMultivariantPlaylist(multivariantCaptions));
+    expect(warnings).toEqual([]);
+    expect(manifest.mediaGroups?.['CLOSED-CAPTIONS']).toEqual({
+      cc: { English: { default: true, autoselect: true, instreamId: 'CC1' } },
+    });
+    expect(manifest.playlists?.map((p) => p.attributes['CLOSED-CAPTIONS'])).toEqual(['cc', 'cc', 'cc']);
   });
 });
