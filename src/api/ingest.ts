@@ -92,12 +92,14 @@ ingestMedia.put(`${SESSION}/renditions/:rendition/parts/:msn/:part`, async (c) =
   const fields = partFields((name) => c.req.header(name));
   const msn = Number(msnText);
   const part = Number(partText);
+  const key = partKey(streamId, sessionId, rendition, msn, part);
   let size = 0;
+  let created = false;
   if (fields.gap) {
     await emptyBody(c.req.raw);
   } else {
     const bytes = await boundedBody(c.req.raw, MAX_PART_BYTES);
-    await storePart(c.env, partKey(streamId, sessionId, rendition, msn, part), bytes, `${msn}.${part}`);
+    created = await storePart(c.env, key, bytes, `${msn}.${part}`);
     size = bytes.byteLength;
   }
   const result = await streamStub(c.env, streamId).addPart({
@@ -109,6 +111,9 @@ ingestMedia.put(`${SESSION}/renditions/:rendition/parts/:msn/:part`, async (c) =
     size,
   });
   if (result.kind === 'rejected') {
+    // Bytes this request wrote for a part the stream refused (a session that ended, a timeline break) must not
+    // be served: media GETs read R2 first. A retry that is accepted later writes them again.
+    if (created) await c.env.MEDIA.delete(key);
     const type =
       result.status === 410 ? 'session-gone' : result.status === 409 ? 'timeline-break' : 'bad-part';
     throw new ApiError(result.status, type, result.reason);
@@ -138,18 +143,22 @@ async function emptyBody(req: Request): Promise<void> {
   }
 }
 
-/** Create-only put: bytes under a part key never change once written, so viewers may cache them forever. */
-async function storePart(env: Env, key: string, bytes: Uint8Array, name: string): Promise<void> {
+/**
+ * Create-only put: bytes under a part key never change once written, so viewers may cache them forever. True
+ * when this call wrote them, false when they were there already.
+ */
+async function storePart(env: Env, key: string, bytes: Uint8Array, name: string): Promise<boolean> {
   const stored = await env.MEDIA.put(key, bytes, {
     httpMetadata: { contentType: 'video/mp4' },
     onlyIf: { etagDoesNotMatch: '*' },
   });
-  if (stored !== null) return;
+  if (stored !== null) return true;
   // Already there: a retry of the same part is fine; different bytes at the same position are a conflict.
   const existing = await env.MEDIA.head(key);
   if (existing && existing.size !== bytes.byteLength) {
     throw new ApiError(409, 'conflict', `part ${name} already stored with ${existing.size} bytes`);
   }
+  return false;
 }
 
 const EndSchema = z.object({ reason: z.string().max(500) }) satisfies z.ZodType<EndSessionRequest>;

@@ -163,18 +163,20 @@ export function playlistPosition(state: StreamState, renditionId: string): Playl
  * joins every new input with one). It is announced ahead as a part-less open segment, because hls.js already
  * places that msn after the last segment, numbered with the discontinuity count it has seen: announcing it
  * late would change an msn's discontinuity number, which RFC 8216bis 6.2.2 does not allow a server to do
- * (hls.js: fatal "discontinuity sequence mismatch").
+ * (hls.js: fatal "discontinuity sequence mismatch"). The same holds for a rung that has not reached a join
+ * decided on the source yet (its parts trail the source's): its next segment is the joined one.
  */
 function awaitingJoin(state: StreamState, r: RenditionState, isEnded: boolean): MediaPlaylist['openSegment'] {
   const last = r.segments.at(-1);
   const session = activeSession(state);
   if (isEnded || !last?.complete || !session) return null;
-  if (session.endedAt === null && state.join?.sessionId === session.id) return null;
+  const join = session.endedAt === null && state.join?.sessionId === session.id ? state.join : null;
+  if (join && last.msn >= join.msn) return null;
   return {
     msn: last.msn + 1,
     parts: [],
     programDateTime: 0,
-    discontinuity: true,
+    discontinuity: join ? join.discontinuity : true,
     mapUri: relativeMediaUri.init(session.id),
   };
 }

@@ -2,7 +2,7 @@
  * A stream's live state as plain data (what its Durable Object holds) and the lookups every module of this
  * room shares. Types and pure queries only: the reducers that change the state live in sessions.ts (session
  * lifecycle), parts.ts (a part lands), projection.ts (the published timeline) and failover.ts (which input is
- * published); the imports run one way: model <- timeline <- projection <- failover <- sessions, parts <-
+ * published); the imports run one way: model <- timeline, alignment <- projection <- failover <- sessions, parts <-
  * commands <- stream-do.
  *
  * Two numberings (issue 6): each relay session cuts its own timeline, numbered session-locally (`localMsn`,
