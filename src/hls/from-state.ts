@@ -4,20 +4,17 @@
  */
 import { relativeMediaUri } from '../contract/playback.ts';
 import {
-  type Attachment,
   activeRenditions,
   activeSession,
   isGap,
-  own,
   PLAYLIST_SEGMENTS,
   type RenditionState,
   renditionOf,
   type Segment,
-  type SessionInfo,
   type StreamState,
   segmentDuration,
 } from '../stream/model.ts';
-import { findSegment, lastPosition, type Position, trackNext } from '../stream/timeline.ts';
+import { findSegment, lastPosition, nextListedPart } from '../stream/timeline.ts';
 import { type PlaylistPosition, skipBoundary } from './directives.ts';
 import type { MediaPlaylist, PartEntry, SegmentEntry } from './model.ts';
 
@@ -96,7 +93,7 @@ export function buildMediaPlaylist(
   // The hint names the active session's next part, in its own numbering, once the playlist has joined it
   // (while a switch waits for the new input's keyframe there is nothing to hint).
   const publishing = session.endedAt === null && !isEnded && state.join?.sessionId === session.id;
-  const hint = publishing && state.join ? nextPublishedPart(r, state.join, session) : null;
+  const hint = publishing ? nextListedPart(r, session, state.join) : null;
 
   return {
     version: 6,
@@ -183,18 +180,6 @@ function awaitingJoin(state: StreamState, r: RenditionState, isEnded: boolean): 
 
 export function ended(state: StreamState): boolean {
   return state.status === 'ended';
-}
-
-/**
- * The hint names the next part of the active session's own timeline in this rendition (local numbers), but
- * never one before where the join starts publishing: a rung lagging the source at a join has parts to come
- * that are before the joined keyframe and will never be listed.
- */
-function nextPublishedPart(r: RenditionState, join: Attachment, session: SessionInfo): Position {
-  const next = trackNext(own(r.tracks, session.id), session.firstMsn);
-  const from = { msn: join.localMsn, part: join.localPart };
-  const before = next.msn < from.msn || (next.msn === from.msn && next.part < from.part);
-  return before ? from : next;
 }
 
 /**

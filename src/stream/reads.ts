@@ -7,12 +7,11 @@ import {
   activeSession,
   findSession,
   isGap,
-  own,
   type PartRecord,
   renditionOf,
   type StreamState,
 } from './model.ts';
-import { findPublished, findPublishedPart, trackNext } from './timeline.ts';
+import { findPublished, findPublishedPart, nextListedPart } from './timeline.ts';
 
 /** Preload hints a request may be held for: the next expected part and the two after it. */
 export const HINT_LOOKAHEAD = 2;
@@ -47,7 +46,7 @@ export function hintDecision(state: StreamState, p: PartRef): 'ready' | 'gap' | 
   const session = activeSession(state);
   const r = renditionOf(state, p.rendition);
   if (!r || !session || session.id !== p.sessionId || session.endedAt !== null) return 'not-found';
-  const next = trackNext(own(r.tracks, session.id), session.firstMsn);
+  const next = nextListedPart(r, session, state.join);
   const near =
     (p.msn === next.msn && p.part >= next.part && p.part - next.part <= HINT_LOOKAHEAD) ||
     (p.msn === next.msn + 1 && p.part < HINT_LOOKAHEAD);

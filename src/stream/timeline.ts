@@ -2,7 +2,15 @@
  * Queries over the part timeline: where a session's next part must land (session-local numbers), whether the
  * published playlist holds a part (published numbers), a rendition's measured bandwidth. Pure.
  */
-import { type InputTrack, isGap, type RenditionState, type Segment } from './model.ts';
+import {
+  type Attachment,
+  type InputTrack,
+  isGap,
+  own,
+  type RenditionState,
+  type Segment,
+  type SessionInfo,
+} from './model.ts';
 
 export interface Position {
   msn: number;
@@ -16,6 +24,19 @@ export function trackNext(track: InputTrack | undefined, firstMsn: number): Posi
   return last.complete
     ? { msn: last.localMsn + 1, part: 0 }
     : { msn: last.localMsn, part: last.parts.length };
+}
+
+/**
+ * The next part the playlist of `r` will list for `session` (local numbers; the preload hint): the session's
+ * next part in this rendition, but never one before where `join` starts publishing it. A rung lagging the
+ * source at a join decided on the source has parts to come that are before the joined keyframe and will
+ * never be listed.
+ */
+export function nextListedPart(r: RenditionState, session: SessionInfo, join: Attachment | null): Position {
+  const next = trackNext(own(r.tracks, session.id), session.firstMsn);
+  if (join?.sessionId !== session.id) return next;
+  const from = { msn: join.localMsn, part: join.localPart };
+  return next.msn < from.msn || (next.msn === from.msn && next.part < from.part) ? from : next;
 }
 
 /**

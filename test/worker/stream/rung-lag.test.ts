@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { buildMediaPlaylist } from '../../../src/hls/from-state.ts';
 import { renderMediaPlaylist } from '../../../src/hls/render-media.ts';
 import { addPart } from '../../../src/stream/parts.ts';
+import { hintDecision } from '../../../src/stream/reads.ts';
 import { start, T0 } from './inputs.ts';
 import * as S from './room.ts';
 
@@ -29,6 +30,7 @@ function deliver(
   from: number,
   to: number,
   lagMs: number,
+  keyframeEvery = 4,
 ) {
   const base = S.findSession(s0, sessionId)?.firstMsn ?? 0;
   const uploads: { rendition: string; k: number; at: number }[] = [];
@@ -46,7 +48,7 @@ function deliver(
       msn: base + Math.floor(u.k / 4),
       part: index,
       duration: 0.5,
-      independent: index === 0,
+      independent: index % keyframeEvery === 0,
       programDateTime: T0 + offset + u.k * 500,
       segmentEnd: index === 3,
       size: u.rendition === 'source' ? 2000 + u.k : 1000 + u.k,
@@ -127,5 +129,23 @@ describe('a lagging rung across a failover', () => {
     expect(rung?.openSegment).toMatchObject({ parts: [], discontinuity: true, mapUri: 'se_b/init.mp4' });
     expect(rung?.preloadHint?.uri).toBe('se_b/3.0.m4s');
     expect(rung?.openSegment?.msn).toBe(buildMediaPlaylist(s, 'source', null)?.openSegment?.msn);
+  });
+
+  it('holds a hinted part at a join inside a segment that the rung has not reached yet', () => {
+    // 1 s GOPs (keyframes on parts 0 and 2), 1.8 s of lag. The backup is joined at its keyframe 2.2.
+    let s = withRung(start(S.emptyState(), 'se_p', 'primary', T0), 'se_p');
+    s = withRung(start(s, 'se_b', 'backup', T0), 'se_b');
+    s = deliver(s, 'se_p', 0, 0, 6000, 1800, 2);
+    s = deliver(s, 'se_b', 250, 0, 6000, 1800, 2);
+    s = S.endSession(s, 'se_p', 'encoder closed', T0 + 6100).state;
+    expect(s.join).toMatchObject({ sessionId: 'se_b', localMsn: 2, localPart: 2, msn: 3 });
+    // The rung's own next part is 1.3: never listed, since the join starts at 2.2.
+    expect(S.renditionOf(s, RUNG)?.tracks.se_b?.recent.at(-1)).toMatchObject({
+      localMsn: 1,
+      complete: false,
+    });
+    expect(buildMediaPlaylist(s, RUNG, null)?.preloadHint?.uri).toBe('se_b/2.2.m4s');
+    expect(hintDecision(s, { rendition: RUNG, sessionId: 'se_b', msn: 2, part: 2 })).toBe('wait');
+    expect(hintDecision(s, { rendition: RUNG, sessionId: 'se_b', msn: 1, part: 3 })).toBe('not-found');
   });
 });
