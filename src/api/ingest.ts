@@ -19,6 +19,7 @@ import { initKey, partKey } from '../media/keys.ts';
 import type { InitRecord } from '../stream/model.ts';
 import type { AppEnv } from './app.ts';
 import { ApiError } from './errors.ts';
+import { HealthReportSchema } from './health-report.ts';
 import { initExtras, initInfoFromHeaders, partFields } from './ingest-headers.ts';
 
 export const ingestMedia = new Hono<AppEnv>();
@@ -182,45 +183,9 @@ ingestMedia.post(`${SESSION}/end`, async (c) => {
   );
 });
 
-const TrackSchema = z.object({
-  codec: z.string().max(64),
-  profile: z.string().max(64).optional(),
-  bitrate: z.number().nonnegative(),
-  frameRate: z.number().nonnegative().optional(),
-  width: z.number().int().nonnegative().optional(),
-  height: z.number().int().nonnegative().optional(),
-  keyframeInterval: z.number().nonnegative().optional(),
-  bFrames: z.boolean().optional(),
-});
-
-const HealthSchema = z.object({
-  at: z.number().int().nonnegative(),
-  protocol: z.enum(['rtmp', 'rtmps', 'srt']),
-  remoteAddress: z.string().max(128),
-  ingestBitrate: z.number().nonnegative(),
-  video: TrackSchema.optional(),
-  audio: TrackSchema.optional(),
-  avDriftMs: z.number().optional(),
-  uploadLatencyMs: z.object({ p50: z.number().nonnegative(), p99: z.number().nonnegative() }).optional(),
-  uploadRetries: z.number().int().nonnegative(),
-  partsGivenUp: z.number().int().nonnegative(),
-  srt: z
-    .object({
-      rttMs: z.number(),
-      packetsReceived: z.number().int(),
-      packetsLost: z.number().int(),
-      packetsRetransmitted: z.number().int(),
-      packetsDropped: z.number().int(),
-      packetsUndecryptable: z.number().int(),
-      bitrate: z.number(),
-      latencyMs: z.number(),
-    })
-    .optional(),
-});
-
 ingestMedia.post(`${SESSION}/health`, async (c) => {
   const { streamId, sessionId } = ids((n) => c.req.param(n));
-  const parsed = HealthSchema.safeParse(await c.req.json().catch(() => null));
+  const parsed = HealthReportSchema.safeParse(await c.req.json().catch(() => null));
   if (!parsed.success) {
     throw new ApiError(400, 'bad-request', 'invalid health report', {
       issues: parsed.error.issues.slice(0, 5),

@@ -129,7 +129,14 @@ export class StreamDO extends DurableObject<Env> {
     const effects: C.Effect[] = alerts.raised.map((a) => ({
       type: 'webhook',
       event: 'stream.errored',
-      data: { sessionId, role: session.role, eventId: this.state.eventId, code: a.code, detail: a.detail },
+      data: {
+        sessionId,
+        role: session.role,
+        eventId: this.state.eventId,
+        code: a.code,
+        detail: a.detail,
+        ...(a.rendition ? { rendition: a.rendition } : {}),
+      },
     }));
     await runEffects(effects, this.ports);
     return true;
