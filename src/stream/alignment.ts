@@ -55,6 +55,8 @@ function compareEnds(a: RenditionState, b: RenditionState): number {
 function padTo(r: RenditionState, reference: RenditionState): RenditionState {
   const last = r.segments.at(-1);
   if (!last) return r;
+  const next = reference.segments.find((s) => s.msn > last.msn);
+  if (next && next.msn !== last.msn + 1) return gapCopy(r, reference);
   const segments = r.segments.slice();
   const at = segments.length - 1;
   for (const s of reference.segments) {
@@ -75,6 +77,17 @@ function padTo(r: RenditionState, reference: RenditionState): RenditionState {
 
 function sameSegment(a: Segment | undefined, b: Segment): boolean {
   return a === b || (a?.parts.length === b.parts.length && a.complete === b.complete);
+}
+
+/**
+ * `r` fell further behind than the reference keeps segments (it had no media in a whole long session: a relay
+ * with no CPU for its ladder): padding it would leave a hole in its msn. It restarts as a gap copy of the
+ * reference's retained segments, whose discontinuity count it takes over, so msn and discontinuity numbers
+ * stay the reference's; its playlist simply slides forward (RFC 8216bis 6.2.1: segments leave from the front).
+ */
+function gapCopy(r: RenditionState, reference: RenditionState): RenditionState {
+  const segments = reference.segments.map((s) => ({ ...s, parts: s.parts.map(asGap) }));
+  return { ...r, segments, prunedDiscontinuities: reference.prunedDiscontinuities };
 }
 
 /** Both renditions published this msn from the same local segment of the same session, from the same part. */

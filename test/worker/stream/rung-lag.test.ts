@@ -9,7 +9,7 @@ import { buildMediaPlaylist } from '../../../src/hls/from-state.ts';
 import { renderMediaPlaylist } from '../../../src/hls/render-media.ts';
 import { addPart } from '../../../src/stream/parts.ts';
 import { hintDecision } from '../../../src/stream/reads.ts';
-import { start, T0 } from './inputs.ts';
+import { deliver as deliverSource, start, T0 } from './inputs.ts';
 import * as S from './room.ts';
 
 const RUNG = '360p';
@@ -147,5 +147,38 @@ describe('a lagging rung across a failover', () => {
     expect(buildMediaPlaylist(s, RUNG, null)?.preloadHint?.uri).toBe('se_b/2.2.m4s');
     expect(hintDecision(s, { rendition: RUNG, sessionId: 'se_b', msn: 2, part: 2 })).toBe('wait');
     expect(hintDecision(s, { rendition: RUNG, sessionId: 'se_b', msn: 1, part: 3 })).toBe('not-found');
+  });
+
+  it('restarts a rung that was absent for longer than the retained window at the source numbers', () => {
+    const both = { renditions: ['source', RUNG] };
+    let s = withRung(start(S.emptyState(), 'se_1', 'primary', T0), 'se_1');
+    s = deliverSource(s, 'se_1', 0, 0, 4000, both); // msn 0 and 1 in both
+    s = S.endSession(s, 'se_1', 'encoder closed', T0 + 4100).state;
+    // The encoder comes back through a relay with no CPU for a ladder: the source alone, for 47 segments.
+    s = start(s, 'se_2', 'primary', T0 + 5000);
+    s = deliverSource(s, 'se_2', 5000, 5000, 100_000);
+    s = S.endSession(s, 'se_2', 'encoder closed', T0 + 100_100).state;
+    s = withRung(start(s, 'se_3', 'primary', T0 + 101_000), 'se_3');
+    s = deliverSource(s, 'se_3', 101_000, 101_000, 110_000, both);
+
+    const msns = (id: string) => S.renditionOf(s, id)?.segments.map((x) => x.msn);
+    expect(msns(RUNG)).toEqual(msns('source'));
+    expect(msns('source')?.[0]).toBeGreaterThan(2); // the window slid past the rung's own last segment
+    const rung = buildMediaPlaylist(s, RUNG, null);
+    const source = buildMediaPlaylist(s, 'source', null);
+    expect(rung?.mediaSequence).toBe(source?.mediaSequence);
+    expect(rung?.discontinuitySequence).toBe(source?.discontinuitySequence);
+    expect(rung?.segments.map((x) => [x.msn, x.discontinuity])).toEqual(
+      source?.segments.map((x) => [x.msn, x.discontinuity]),
+    );
+    // Gaps while it was away, its own media once back.
+    const back = S.renditionOf(s, RUNG)?.segments.filter((x) => x.sessionId === 'se_3') ?? [];
+    expect(back.length).toBeGreaterThan(3);
+    expect(back.every((x) => x.parts.every((p) => !p.gap))).toBe(true);
+    expect(
+      S.renditionOf(s, RUNG)
+        ?.segments.filter((x) => x.sessionId === 'se_2')
+        .every((x) => x.parts.every((p) => p.gap)),
+    ).toBe(true);
   });
 });
