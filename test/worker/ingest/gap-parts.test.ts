@@ -3,7 +3,7 @@
  * gap parts (`ingest-gap: ?1`, empty body) while its transcoder is down. Gaps keep their numbers, are listed
  * GAP=YES / EXT-X-GAP, are never written to R2, answer 404 no-store, and count as parts for blocking reloads.
  */
-import { env, SELF } from 'cloudflare:test';
+import { env, evictDurableObject, SELF } from 'cloudflare:test';
 import { describe, expect, it, vi } from 'vitest';
 import { InitHeaders } from '../../../src/contract/ingest.ts';
 import { partKey } from '../../../src/media/keys.ts';
@@ -152,5 +152,22 @@ describe('gap parts', () => {
     const m = parsePlaylist(await bodyText(res));
     expect(m.preloadSegment?.parts?.at(-1)).toMatchObject({ uri: 'se_a/0.2.m4s', gap: true });
     expect(m.preloadSegment?.preloadHints?.[0]?.uri).toBe('se_a/0.3.m4s');
+  });
+
+  it('survive eviction, with the init record nominal bandwidth and captions flag', async () => {
+    await ladder('gap-evict', 6, new Set([3]));
+    const playlist = playlistUrl('gap-evict', RUNG);
+    const master = `${ORIGIN}/live/gap-evict/master.m3u8`;
+    const before = [await bodyText(await SELF.fetch(playlist)), await bodyText(await SELF.fetch(master))];
+    expect(before[0]).toContain('GAP=YES');
+    await evictDurableObject(streamStub('gap-evict'));
+    const after = [await bodyText(await SELF.fetch(playlist)), await bodyText(await SELF.fetch(master))];
+    expect(after).toEqual(before);
+    expect(after[1]).toContain('CLOSED-CAPTIONS="cc"');
+    const health = await streamStub('gap-evict').getHealth();
+    expect(health.renditions.find((r) => r.id === RUNG)).toMatchObject({
+      nominalBandwidth: Number(NOMINAL),
+      gapParts: 1,
+    });
   });
 });
