@@ -6,7 +6,6 @@ import { type ParsedManifest, Parser } from 'm3u8-parser';
 import { describe, expect, it } from 'vitest';
 import type { MediaPlaylist } from '../../../src/hls/model.ts';
 import { decimal, renderMediaPlaylist, requiredVersion } from '../../../src/hls/render-media.ts';
-import { renderMultivariantPlaylist } from '../../../src/hls/render-multivariant.ts';
 import deltaV2Golden from '../../fixtures/golden/delta-v2.m3u8?raw';
 import deltaYesGolden from '../../fixtures/golden/delta-yes.m3u8?raw';
 import discontinuityGolden from '../../fixtures/golden/discontinuity.m3u8?raw';
@@ -14,12 +13,10 @@ import endedGolden from '../../fixtures/golden/ended.m3u8?raw';
 import gapOpenSegmentGolden from '../../fixtures/golden/gap-open-segment.m3u8?raw';
 import gapSegmentsGolden from '../../fixtures/golden/gap-segments.m3u8?raw';
 import liveWindowGolden from '../../fixtures/golden/live-window.m3u8?raw';
-import multivariantGolden from '../../fixtures/golden/multivariant.m3u8?raw';
-import multivariantCaptionsGolden from '../../fixtures/golden/multivariant-captions.m3u8?raw';
 import openSegmentGolden from '../../fixtures/golden/open-segment.m3u8?raw';
 import renditionReportsGolden from '../../fixtures/golden/rendition-reports.m3u8?raw';
 import sessionChangeHintGolden from '../../fixtures/golden/session-change-hint.m3u8?raw';
-import { gapShapes, multivariant, multivariantCaptions } from './ladder-shapes.ts';
+import { gapShapes } from './ladder-shapes.ts';
 import { mediaShapes as baseShapes, liveWindow } from './shapes.ts';
 
 const mediaShapes = { ...baseShapes, ...gapShapes };
@@ -258,63 +255,5 @@ describe('decimal', () => {
     expect(decimal(6.00000001)).toBe('6');
     expect(decimal(1e20)).toBe('100000000000000000000');
     expect(decimal(123456.789012)).toBe('123456.78901');
-  });
-});
-
-describe('renderMultivariantPlaylist', () => {
-  it('renders the ladder exactly, with and without closed captions', () => {
-    expect(renderMultivariantPlaylist(multivariant)).toBe(multivariantGolden);
-    expect(renderMultivariantPlaylist(multivariantCaptions)).toBe(multivariantCaptionsGolden);
-  });
-
-  it('reads back through m3u8-parser with no warning', () => {
-    const { manifest, warnings } = parse(renderMultivariantPlaylist(multivariant));
-    expect(warnings).toEqual([]);
-    expect(manifest.independentSegments).toBe(true);
-    expect(manifest.playlists?.map((p) => [p.uri, p.attributes])).toEqual([
-      [
-        '360p/ev_k3n7q2xw5tb4m6ra.m3u8',
-        {
-          BANDWIDTH: 1340800,
-          'AVERAGE-BANDWIDTH': '1340800',
-          CODECS: 'avc1.64001e,mp4a.40.2',
-          RESOLUTION: { width: 640, height: 360 },
-          'FRAME-RATE': 30,
-          'CLOSED-CAPTIONS': 'NONE',
-        },
-      ],
-      [
-        '480p/ev_k3n7q2xw5tb4m6ra.m3u8',
-        {
-          BANDWIDTH: 2240800,
-          'AVERAGE-BANDWIDTH': '2240800',
-          CODECS: 'avc1.64001e,mp4a.40.2',
-          RESOLUTION: { width: 854, height: 480 },
-          'FRAME-RATE': 30,
-          'CLOSED-CAPTIONS': 'NONE',
-        },
-      ],
-      [
-        'source/ev_k3n7q2xw5tb4m6ra.m3u8',
-        {
-          BANDWIDTH: 3512000,
-          'AVERAGE-BANDWIDTH': '3105000',
-          CODECS: 'avc1.64001f,mp4a.40.2',
-          RESOLUTION: { width: 1280, height: 720 },
-          'FRAME-RATE': 29.97,
-          'CLOSED-CAPTIONS': 'NONE',
-        },
-      ],
-    ]);
-    expect(manifest.mediaGroups?.['CLOSED-CAPTIONS']).toEqual({});
-  });
-
-  it('declares the captions group once and names it on every variant (4.4.6.1, 4.4.6.2)', () => {
-    const { manifest, warnings } = parse(renderMultivariantPlaylist(multivariantCaptions));
-    expect(warnings).toEqual([]);
-    expect(manifest.mediaGroups?.['CLOSED-CAPTIONS']).toEqual({
-      cc: { English: { default: true, autoselect: true, instreamId: 'CC1' } },
-    });
-    expect(manifest.playlists?.map((p) => p.attributes['CLOSED-CAPTIONS'])).toEqual(['cc', 'cc', 'cc']);
   });
 });
