@@ -170,4 +170,10 @@ describe('gap parts', () => {
       gapParts: 1,
     });
   });
+
+  it('stay out of the part commit latency, as do all rung parts (they trail the source by design)', async () => {
+    await ladder('gap-latency', 4, new Set([2]));
+    const health = await streamStub('gap-latency').getHealth();
+    expect(health.monitoring?.origin.commitLatencyMs?.count).toBe(4); // the source's four, not the rung's
+  });
 });
