@@ -8,6 +8,7 @@ import { cors } from 'hono/cors';
 import { CURRENT_PLAYLIST_FILE } from '../contract/playback.ts';
 import {
   type CachedRequest,
+  GAP_CACHE_CONTROL,
   notFoundCacheControl,
   playlistCacheControl,
   REFUSAL_CACHE_CONTROL,
@@ -174,6 +175,7 @@ playback.get('/live/:streamId/:rendition/:sessionId/:file', async (c) => {
   const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
   const cors = { 'access-control-allow-origin': '*' };
   const notFound = () => fail(c, 404, 'no such media', notFoundCacheControl(1, 'media'));
+  const gap = () => fail(c, 404, 'listed as a gap: this rendition has no media here', GAP_CACHE_CONTROL);
 
   if (file === 'init.mp4') {
     const res = await throughCache(c.req.raw, waitUntil, async () => {
@@ -190,8 +192,10 @@ playback.get('/live/:streamId/:rendition/:sessionId/:file', async (c) => {
     return throughCache(c.req.raw, waitUntil, async () => {
       const stored = await objectResponse(c.env.MEDIA, key, cors);
       if (stored) return stored;
-      // A preload hint (RFC 8216bis 4.4.5.3): the part is not there yet; hold the request until it lands.
+      // A preload hint (RFC 8216bis 4.4.5.3): the part is not there yet; hold the request until it lands. A gap
+      // part (no R2 object, ever) is answered from the object at once, or as soon as the held part lands as one.
       const ready = await stub(c, streamId).partReady(rendition, sessionId, msn, part);
+      if (ready === 'gap') return gap();
       if (ready !== 'ready') return notFound();
       return (await objectResponse(c.env.MEDIA, key, cors)) ?? notFound();
     });
@@ -204,6 +208,7 @@ playback.get('/live/:streamId/:rendition/:sessionId/:file', async (c) => {
     return throughCache(c.req.raw, waitUntil, async () => {
       const info = await stub(c, streamId).segmentInfo(rendition, sessionId, msn, fromPart);
       if (!info) return notFound();
+      if ('gap' in info) return gap();
       const keys = info.partSizes.map((_, i) => partKey(streamId, sessionId, rendition, msn, fromPart + i));
       return concatenatedResponse(c.env.MEDIA, keys, info.partSizes, cors);
     });

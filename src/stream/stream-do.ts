@@ -45,7 +45,8 @@ export type MultivariantAnswer =
   | { kind: 'playlist'; text: string; targetDuration: number }
   | { kind: 'not-found' };
 
-export type PartReadyAnswer = 'ready' | 'not-found' | 'timeout';
+/** `gap`: the part is listed as a gap (GAP=YES), so it has no media and never will. */
+export type PartReadyAnswer = 'ready' | 'gap' | 'not-found' | 'timeout';
 
 export interface WaitOptions {
   /** Milliseconds to hold the request; capped at, and defaulting to, three target durations (DESIGN.md). */
@@ -128,7 +129,14 @@ export class StreamDO extends DurableObject<Env> {
     const effects: C.Effect[] = alerts.raised.map((a) => ({
       type: 'webhook',
       event: 'stream.errored',
-      data: { sessionId, role: session.role, eventId: this.state.eventId, code: a.code, detail: a.detail },
+      data: {
+        sessionId,
+        role: session.role,
+        eventId: this.state.eventId,
+        code: a.code,
+        detail: a.detail,
+        ...(a.rendition ? { rendition: a.rendition } : {}),
+      },
     }));
     await runEffects(effects, this.ports);
     return true;
@@ -205,7 +213,9 @@ export class StreamDO extends DurableObject<Env> {
   }
 
   async multivariant(): Promise<MultivariantAnswer> {
-    const text = this.texts.multivariant(this.state);
+    // The source's BANDWIDTH before it is measured: the encoder's bitrate as the active input's relay reports it.
+    const active = this.relays.find((r) => r.sessionId === this.state.activeSessionId);
+    const text = this.texts.multivariant(this.state, { ingestBitrate: active?.report.ingestBitrate });
     return text === null
       ? { kind: 'not-found' }
       : { kind: 'playlist', text, targetDuration: this.state.targetDuration };
@@ -228,7 +238,10 @@ export class StreamDO extends DurableObject<Env> {
     const decision = hintDecision(this.state, ref);
     if (decision !== 'wait') return decision;
     const outcome = await this.hold(rendition, () => partPublished(this.state, ref), opts);
-    return outcome === 'ready' ? 'ready' : outcome === 'timeout' ? 'timeout' : 'not-found';
+    if (outcome !== 'ready') return outcome === 'timeout' ? 'timeout' : 'not-found';
+    // Listed now: with media, or as a gap (a failed rung's part), which no wait would ever fill.
+    const listed = hintDecision(this.state, ref);
+    return listed === 'gap' ? 'gap' : 'ready';
   }
 
   /** Deletes everything: storage, alarm, waiting requests and the stream's media in R2. */
