@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Parser } from 'm3u8-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  api,
   type CreatedStream,
   createStream,
   decodeHls,
@@ -345,7 +346,7 @@ describe('the ladder through a failover', () => {
       ingest: { backup?: { rtmp: string } };
     };
     const primary = publishFile(file, stream.ingest.rtmp, 'flv', 90);
-    encoders.push(primary, publishFile(file, stream.ingest.backup?.rtmp as string, 'flv', 90));
+    encoders.push(primary);
     await waitUntil(
       'both renditions to hold three segments',
       async () => {
@@ -356,6 +357,19 @@ describe('the ladder through a failover', () => {
         return true;
       },
       40_000,
+    );
+    // The backup joins once the primary is published, as a standby with a ladder of its own.
+    encoders.push(publishFile(file, stream.ingest.backup?.rtmp as string, 'flv', 90));
+    await waitUntil(
+      'the primary active, the backup standby',
+      async () => {
+        const h = (
+          await api<{ inputs: { role: string; state: string }[] }>(`/v1/streams/${stream.id}/health`)
+        ).body;
+        const states = h.inputs.map((i) => `${i.role}:${i.state}`).sort();
+        return states.join() === 'backup:standby,primary:active' ? true : null;
+      },
+      30_000,
     );
     await primary.kill('SIGKILL');
     const after = await waitUntil(
