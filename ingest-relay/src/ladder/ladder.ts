@@ -7,7 +7,7 @@
  * dies is restarted with backoff (1 s doubling to 30 s) and its rungs rejoin at a keyframe, and an ffmpeg that
  * cannot start at all leaves the session with its source only.
  */
-import type { LadderHealth, RungHealth } from '../../../src/contract/health.ts';
+import type { LadderHealth } from '../../../src/contract/health.ts';
 import { nominalBandwidth, type ResolvedRung } from '../../../src/contract/ladder.ts';
 import type { MuxTrack } from '../cmaf/init-segment.ts';
 import { type InitOutput, initOutput, muxTracks, type PartOutput, PartWriter } from '../cmaf/output.ts';
@@ -16,6 +16,7 @@ import type { Logger } from '../log.ts';
 import type { DemuxEvent, VideoTrackConfig } from '../media/access-unit.ts';
 import { ffmpegLadderArgs } from './ffmpeg-args.ts';
 import { RungCutter, type RungPart, type SourceSpan } from './rung-cutter.ts';
+import { rungHealth } from './rung-health.ts';
 import { Transcoder } from './transcoder.ts';
 import { TsVideoMuxer } from './ts-mux.ts';
 
@@ -48,7 +49,7 @@ const RESTART_BASE_MS = 1000;
 const RESTART_MAX_MS = 30_000;
 const TICK_MS = 50;
 
-interface RungRuntime {
+export interface RungRuntime {
   rung: ResolvedRung;
   cutter: RungCutter;
   writer: PartWriter | undefined;
@@ -141,7 +142,14 @@ export class Ladder {
     if (this.#unavailable && !this.#rungs.some((r) => r.started)) {
       return { state: 'unavailable', reason: this.#unavailable, rungs: [] };
     }
-    return { state: 'active', rungs: this.#rungs.map((r) => this.#rungHealth(r)) };
+    const down = this.#transcoder === undefined;
+    const ctx = {
+      down,
+      reason: this.#unavailable ?? this.#failure,
+      restarts: this.#restarts,
+      partTarget: this.#o.partTarget,
+    };
+    return { state: 'active', rungs: this.#rungs.map((r) => rungHealth(r, ctx)) };
   }
 
   /** End of the source: ffmpeg encodes what it has (up to 3 s), then every rung cuts its last parts. */
@@ -281,39 +289,4 @@ export class Ladder {
     this.#o.output(r.rung, { type: 'init', init, bandwidth: nominalBandwidth(r.rung.videoBitrate) });
     return true;
   }
-
-  #rungHealth(r: RungRuntime): RungHealth {
-    const lags = r.lags.sort((a, b) => a - b);
-    r.lags = [];
-    const lagMs = lags.length > 0 ? { p50: quantile(lags, 0.5), p99: quantile(lags, 0.99) } : undefined;
-    const down = this.#transcoder === undefined;
-    const reason = this.#unavailable ?? this.#failure;
-    const state: RungHealth['state'] =
-      down || r.lastWasGap
-        ? r.started || down
-          ? 'failed'
-          : 'starting'
-        : !r.started
-          ? 'starting'
-          : lagMs && lagMs.p99 > this.#o.partTarget * 1000
-            ? 'lagging'
-            : 'ok';
-    const h: RungHealth = {
-      id: r.rung.name,
-      state,
-      width: r.rung.width,
-      height: r.rung.height,
-      videoBitrate: r.rung.videoBitrate,
-      gapParts: r.gapParts,
-      restarts: this.#restarts,
-    };
-    if (lagMs) h.lagMs = lagMs;
-    if (state === 'failed' && reason) h.reason = reason;
-    if (state === 'lagging') h.reason = `parts trail the source's by ${Math.round(lagMs?.p99 ?? 0)} ms p99`;
-    return h;
-  }
-}
-
-function quantile(sorted: readonly number[], q: number): number {
-  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
 }

@@ -55,8 +55,17 @@ async function publish(): Promise<string[]> {
 describe('a session with a ladder', () => {
   it('uploads each rung beside the source, part for part, with its own init and nominal bandwidth', async () => {
     expect(await publish()).toEqual([]);
-    const source = [...worker.stored.keys()].filter((k) => !k.includes('/'));
-    const rung = [...worker.stored.keys()].filter((k) => k.startsWith('90p/')).map((k) => k.slice(4));
+    // Uploads are pipelined, so arrival order is not part order: compare the sets.
+    const byNumber = (a: string, b: string) => {
+      const [am, ap] = a.split('.').map(Number) as [number, number];
+      const [bm, bp] = b.split('.').map(Number) as [number, number];
+      return am - bm || ap - bp;
+    };
+    const source = [...worker.stored.keys()].filter((k) => !k.includes('/')).sort(byNumber);
+    const rung = [...worker.stored.keys()]
+      .filter((k) => k.startsWith('90p/'))
+      .map((k) => k.slice(4))
+      .sort(byNumber);
     expect(source.length).toBeGreaterThan(5);
     expect(rung).toEqual(source);
     const rungInit = worker.inits.find((r) => r.path.includes('/renditions/90p/'));
