@@ -196,6 +196,9 @@ export class FlvDemuxer {
 
   #audioConfig(asc: Uint8Array): DemuxEvent[] {
     const track = this.#audio;
+    // ffmpeg copying ADTS audio to FLV (`-c copy`, a common restream) writes an empty sequence header before it
+    // knows the AudioSpecificConfig, then the real one: skip the empty one, counted, instead of ending the session.
+    if (asc.byteLength === 0) return [this.#error('empty AAC sequence header, ignored')];
     if (track.configBytes !== undefined && sameBytes(track.configBytes, asc)) return [];
     const cfg = parseAudioSpecificConfig(asc);
     if (!cfg.ok) return this.#fatal(`AAC sequence header: ${cfg.error}`);
