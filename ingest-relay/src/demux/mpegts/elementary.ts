@@ -5,7 +5,8 @@
 import { AAC_FRAME_SAMPLES, ascFromAdts, parseAdtsFrames } from '../../codec/aac.ts';
 import { sameBytes } from '../../codec/bytes.ts';
 import { annexBToAvcc, buildAvcC, isIdr, NalType, nalType, parseSps, splitAnnexB } from '../../codec/h264.ts';
-import type { DemuxEvent } from '../../media/access-unit.ts';
+import { carriesA53Captions } from '../../codec/h264-sei.ts';
+import type { AccessUnit, DemuxEvent } from '../../media/access-unit.ts';
 import { aacTrackConfig, h264TrackConfig } from '../../media/track-config.ts';
 
 /** MPEG-TS timestamps are 90 kHz (§2.4.3.7). */
@@ -51,17 +52,16 @@ export class H264Stream implements ElementaryStream {
     }
     const data = annexBToAvcc(nals);
     if (data.byteLength === 0) return;
-    out.push({
-      type: 'unit',
-      unit: {
-        kind: 'video',
-        dts: pes.dts,
-        pts: pes.pts,
-        keyframe: nals.some(isIdr),
-        data,
-        receivedAt: pes.receivedAt,
-      },
-    });
+    const unit: AccessUnit = {
+      kind: 'video',
+      dts: pes.dts,
+      pts: pes.pts,
+      keyframe: nals.some(isIdr),
+      data,
+      receivedAt: pes.receivedAt,
+    };
+    if (carriesA53Captions(nals)) unit.captions = true;
+    out.push({ type: 'unit', unit });
   }
 }
 
