@@ -222,6 +222,11 @@ class PipelineSession implements PublishSession {
         }
         return true;
       }
+      if (ev.type === 'ignored-track') {
+        this.#health.ignoredTrack(ev.kind, ev.pid);
+        this.#logger.warn({ kind: ev.kind, pid: ev.pid, streamType: ev.streamType }, 'input track ignored');
+        return true;
+      }
       if (ev.type === 'config') this.#health.config(ev.track);
       else {
         this.#health.unit(ev.unit);

@@ -70,8 +70,12 @@ export interface AccessUnit {
   captions?: true;
 }
 
-/** What a demuxer emits: track configs (again when they change) and access units, in arrival order. */
+/**
+ * What a demuxer emits: track configs (again when they change) and access units, in arrival order; an input
+ * track it leaves out (MPEG-TS: a second audio PID), once, for the session's health; errors.
+ */
 export type DemuxEvent =
   | { type: 'config'; track: TrackConfig }
   | { type: 'unit'; unit: AccessUnit }
+  | { type: 'ignored-track'; kind: TrackKind; pid: number; streamType: number }
   | { type: 'error'; reason: string; fatal: boolean };
