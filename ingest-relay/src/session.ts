@@ -184,6 +184,8 @@ class PipelineSession implements PublishSession {
   #fatal: string | undefined;
   #ending: Promise<void> | undefined;
   #backpressure = false;
+  /** What the source's init said about captions; `late` once captions showed up after an init without them. */
+  #captions: 'unknown' | 'declared' | 'undeclared' | 'late' = 'unknown';
 
   constructor(
     req: PublishRequest,
@@ -239,8 +241,16 @@ class PipelineSession implements PublishSession {
         }
         return true;
       }
+      if (ev.type === 'ignored-track') {
+        this.#health.ignoredTrack(ev.kind, ev.pid);
+        this.#logger.warn({ kind: ev.kind, pid: ev.pid, streamType: ev.streamType }, 'input track ignored');
+        return true;
+      }
       if (ev.type === 'config') this.#health.config(ev.track);
-      else this.#health.unit(ev.unit);
+      else {
+        this.#health.unit(ev.unit);
+        if (ev.unit.captions && this.#captions === 'undeclared') this.#lateCaptions();
+      }
       this.#deliver(this.#segmenter.push(ev));
     } catch (err) {
       this.#fail('internal', `internal error: ${err instanceof Error ? err.message : String(err)}`);
@@ -291,8 +301,9 @@ class PipelineSession implements PublishSession {
         const meta = {
           rendition: SOURCE_RENDITION,
           codecs: out.codecs,
-          ...pick(out, ['resolution', 'frameRate']),
+          ...pick(out, ['resolution', 'frameRate', 'closedCaptions']),
         };
+        if (out.closedCaptions !== undefined) this.#captions = out.closedCaptions ? 'declared' : 'undeclared';
         this.#logger.info(meta, 'init segment');
         this.#note(this.#sink.putInit(meta, out.bytes).backpressure);
         continue;
@@ -317,6 +328,14 @@ class PipelineSession implements PublishSession {
 
   #note(backpressure: boolean): void {
     if (backpressure) this.#backpressure = true;
+  }
+
+  /** The init is made at the first keyframe (cmaf/start-gate.ts): captions that begin later are not declared. */
+  #lateCaptions(): void {
+    this.#captions = 'late';
+    this.#logger.info(
+      'captions began after the init segment: the playlist declares them from the next session',
+    );
   }
 
   async #report(): Promise<void> {

@@ -18,6 +18,8 @@ export interface InitOutput {
   resolution?: string;
   /** From the SPS VUI timing, when present. */
   frameRate?: number;
+  /** The video carries CEA-608/708 captions (InitHeaders.closedCaptions); absent for audio-only. */
+  closedCaptions?: boolean;
   tracks: TrackConfig[];
 }
 
@@ -63,6 +65,7 @@ export function initOutput(tracks: readonly MuxTrack[]): InitOutput {
   const video = configs.find((c) => c.kind === 'video');
   if (video) init.resolution = `${video.width}x${video.height}`;
   if (video?.frameRate) init.frameRate = video.frameRate;
+  if (video) init.closedCaptions = video.closedCaptions === true;
   return init;
 }
 

@@ -86,9 +86,9 @@ export class CmafSegmenter {
     return this.#run !== undefined && this.#run.video === undefined;
   }
 
-  /** Demux `error` events are the session's business and are ignored here. */
+  /** Demux `error` and `ignored-track` events are the session's business and are ignored here. */
   push(ev: DemuxEvent): SegmenterOutput[] {
-    if (this.#fatal !== undefined || ev.type === 'error') return [];
+    if (this.#fatal !== undefined || (ev.type !== 'config' && ev.type !== 'unit')) return [];
     const out: SegmenterOutput[] = [];
     if (ev.type === 'config') this.#config(ev.track, out);
     else if (!this.#run) this.#begin(this.#gate.push(ev.unit), out);

@@ -9,7 +9,8 @@
 import { AAC_FRAME_SAMPLES, parseAudioSpecificConfig } from '../codec/aac.ts';
 import { sameBytes } from '../codec/bytes.ts';
 import { annexBToAvcc, buildAvcC, parseAvcC, parseSps, splitAvcc } from '../codec/h264.ts';
-import type { DemuxEvent, TrackConfig, TrackKind } from '../media/access-unit.ts';
+import { carriesA53Captions } from '../codec/h264-sei.ts';
+import type { AccessUnit, DemuxEvent, TrackConfig, TrackKind } from '../media/access-unit.ts';
 import { aacTrackConfig, h264TrackConfig } from '../media/track-config.ts';
 import { Unwrapper } from './timestamps.ts';
 
@@ -145,10 +146,9 @@ export class FlvDemuxer {
       offset = 0;
     }
     const keyframe = frameType === FrameType.key;
-    events.push({
-      type: 'unit',
-      unit: { kind: 'video', dts, pts: dts + offset, keyframe, data, receivedAt },
-    });
+    const unit: AccessUnit = { kind: 'video', dts, pts: dts + offset, keyframe, data, receivedAt };
+    if (carriesA53Captions(nals.value)) unit.captions = true;
+    events.push({ type: 'unit', unit });
     return events;
   }
 
@@ -196,6 +196,9 @@ export class FlvDemuxer {
 
   #audioConfig(asc: Uint8Array): DemuxEvent[] {
     const track = this.#audio;
+    // ffmpeg copying ADTS audio to FLV (`-c copy`, a common restream) writes an empty sequence header before it
+    // knows the AudioSpecificConfig, then the real one: skip the empty one, counted, instead of ending the session.
+    if (asc.byteLength === 0) return [this.#error('empty AAC sequence header, ignored')];
     if (track.configBytes !== undefined && sameBytes(track.configBytes, asc)) return [];
     const cfg = parseAudioSpecificConfig(asc);
     if (!cfg.ok) return this.#fatal(`AAC sequence header: ${cfg.error}`);

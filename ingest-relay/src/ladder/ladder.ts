@@ -279,11 +279,18 @@ export class Ladder {
     }
   }
 
-  /** The rung's init, just before its first part: the rung's video and the source's audio. */
+  /**
+   * The rung's init, just before its first part: the rung's video and the source's audio. The rung declares
+   * captions when the source does: ffmpeg's decoder hands the source's A/53 cc_data to libx264, which writes it
+   * into every rung's SEI (`a53cc`, on by default).
+   */
   #initRung(r: RungRuntime): boolean {
     if (!r.videoConfig) return false;
+    const source = this.#tracks.find((t) => t.config.kind === 'video')?.config;
+    const closedCaptions = source?.kind === 'video' && source.closedCaptions === true;
+    const video = { ...r.videoConfig, closedCaptions };
     const audio = this.#tracks.find((t) => t.config.kind === 'audio')?.config;
-    const tracks = muxTracks(audio ? [r.videoConfig, audio] : [r.videoConfig]);
+    const tracks = muxTracks(audio ? [video, audio] : [video]);
     r.writer = new PartWriter(tracks[0]!, tracks[1]);
     const init = initOutput(tracks);
     this.#o.output(r.rung, { type: 'init', init, bandwidth: nominalBandwidth(r.rung.videoBitrate) });

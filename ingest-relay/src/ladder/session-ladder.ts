@@ -7,7 +7,7 @@ import type { LadderHealth } from '../../../src/contract/health.ts';
 import type { PartMeta } from '../../../src/contract/ingest.ts';
 import { type LadderSetting, resolveLadder } from '../../../src/contract/ladder.ts';
 import type { MuxTrack } from '../cmaf/init-segment.ts';
-import type { PartOutput } from '../cmaf/output.ts';
+import type { InitOutput, PartOutput } from '../cmaf/output.ts';
 import type { Sample } from '../cmaf/sample-timing.ts';
 import type { Logger } from '../log.ts';
 import { counter } from '../metrics.ts';
@@ -178,12 +178,10 @@ export class SessionLadder {
   }
 }
 
-function pickDefined(init: { resolution?: string; frameRate?: number }): {
-  resolution?: string;
-  frameRate?: number;
-} {
-  const out: { resolution?: string; frameRate?: number } = {};
+function pickDefined(init: InitOutput): Pick<InitOutput, 'resolution' | 'frameRate' | 'closedCaptions'> {
+  const out: Pick<InitOutput, 'resolution' | 'frameRate' | 'closedCaptions'> = {};
   if (init.resolution) out.resolution = init.resolution;
   if (init.frameRate) out.frameRate = init.frameRate;
+  if (init.closedCaptions !== undefined) out.closedCaptions = init.closedCaptions;
   return out;
 }

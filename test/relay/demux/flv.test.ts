@@ -195,6 +195,29 @@ describe('FlvDemuxer', () => {
     });
   }
 
+  it('skips the empty AAC sequence header ffmpeg writes first when it copies ADTS audio', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flv-test-'));
+    try {
+      const adts = join(dir, 'a.adts');
+      const flv = join(dir, 'a.flv');
+      const ff = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y'];
+      execFileSync('ffmpeg', [...ff, '-f', 'lavfi', '-i', 'sine=duration=1', '-c:a', 'aac', adts]);
+      execFileSync('ffmpeg', [...ff, '-i', adts, '-c', 'copy', '-f', 'flv', flv]);
+      const copied = readFlvTags(readFileSync(flv));
+      expect([...(copied.find((t) => t.type === 8)?.body ?? [])]).toEqual([0xaf, 0]); // empty AudioSpecificConfig
+      const events = feed(new FlvDemuxer(), copied);
+      expect(events.filter((e) => e.type === 'error')).toEqual([
+        { type: 'error', reason: 'empty AAC sequence header, ignored', fatal: false },
+      ]);
+      expect(events.filter((e) => e.type === 'config')).toMatchObject([
+        { track: { codecString: 'mp4a.40.2' } },
+      ]);
+      expect(events.filter((e) => e.type === 'unit').length).toBeGreaterThan(40);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a malformed AVC sequence header and ignores command frames', () => {
     const demux = new FlvDemuxer();
     expect(demux.video(Uint8Array.of(0x57, 0), 0, 0)).toEqual([]); // frame type 5: video info/command frame

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PartHeaders } from '../../../src/contract/ingest.ts';
+import { PartHeaders, type StreamConfig } from '../../../src/contract/ingest.ts';
 
 export interface FakeRequest {
   method: string;
@@ -130,7 +130,7 @@ export class FakeWorker {
     return this.#send(res, 404, { type: 'not-found' });
   }
 
-  config: Record<string, unknown> = { partTarget: 0.333, segmentTarget: 2, reconnectWindow: 10 };
+  config: Partial<StreamConfig> = { partTarget: 0.333, segmentTarget: 2, reconnectWindow: 10 };
 
   #send(res: ServerResponse, status: number, body: unknown): boolean {
     res.writeHead(status, { 'content-type': 'application/json' });
