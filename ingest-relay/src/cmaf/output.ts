@@ -46,7 +46,15 @@ export interface PartMedia {
   audio: readonly Sample[];
 }
 
-export type SegmenterOutput = InitOutput | PartOutput | { type: 'fatal'; reason: string };
+/**
+ * `config-changed`: a track's codec config changed under a running segmenter. The init segment holds one config
+ * per track, so the segmenter has closed its last part (a segment end) and takes nothing more: the session
+ * starts a new one, with a new init, from the unit that carries the new config.
+ */
+export type SegmenterOutput =
+  | InitOutput
+  | PartOutput
+  | { type: 'config-changed'; kind: TrackConfig['kind']; before: TrackConfig; after: TrackConfig };
 
 /** The output tracks for `configs` (video first): track_IDs from 1, output timescales. */
 export function muxTracks(configs: readonly TrackConfig[]): MuxTrack[] {

@@ -9,7 +9,8 @@
  *   output           the init segment and each part's fragment bytes
  *
  * Parts are cut on the video track, or on audio when there is no video. The codec facts it needs (frame rate,
- * SAR, AAC object type) come on the track configs, as the demuxer parsed them.
+ * SAR, AAC object type) come on the track configs, as the demuxer parsed them. A config that changes after the
+ * start (a new resolution) ends the segmenter: one init per session (`config-changed` in output.ts).
  */
 import { sameBytes } from '../codec/bytes.ts';
 import type { AccessUnit, DemuxEvent, TrackConfig } from '../media/access-unit.ts';
@@ -73,7 +74,8 @@ export class CmafSegmenter {
   };
   readonly #gate: StartGate;
   #run: Running | undefined;
-  #fatal: string | undefined;
+  /** A config changed: the last part is out, nothing more is taken. */
+  #stopped = false;
 
   constructor(options: SegmenterOptions) {
     const { onVideoSample, ...rest } = options;
@@ -88,7 +90,7 @@ export class CmafSegmenter {
 
   /** Demux `error` and `ignored-track` events are the session's business and are ignored here. */
   push(ev: DemuxEvent): SegmenterOutput[] {
-    if (this.#fatal !== undefined || (ev.type !== 'config' && ev.type !== 'unit')) return [];
+    if (this.#stopped || (ev.type !== 'config' && ev.type !== 'unit')) return [];
     const out: SegmenterOutput[] = [];
     if (ev.type === 'config') this.#config(ev.track, out);
     else if (!this.#run) this.#begin(this.#gate.push(ev.unit), out);
@@ -98,7 +100,7 @@ export class CmafSegmenter {
 
   /** End of stream: start if possible, place the held-back samples, close the last part as a segment end. */
   flush(): SegmenterOutput[] {
-    if (this.#fatal !== undefined) return [];
+    if (this.#stopped) return [];
     const out: SegmenterOutput[] = [];
     if (!this.#run) this.#begin(this.#gate.flush(), out);
     const run = this.#run;
@@ -115,7 +117,7 @@ export class CmafSegmenter {
     if (current && this.#run) {
       const before = current.kind === 'video' ? current.avcC : current.audioSpecificConfig;
       const after = track.kind === 'video' ? track.avcC : track.audioSpecificConfig;
-      if (!sameBytes(before, after)) this.#fail(out, `${track.kind} codec configuration changed mid-session`);
+      if (!sameBytes(before, after)) this.#changed(current, track, out);
       return;
     }
     if (this.#run) return; // a track that appears after the start is not in the init segment: ignored
@@ -177,9 +179,11 @@ export class CmafSegmenter {
     }
   }
 
-  #fail(out: SegmenterOutput[], reason: string): void {
-    this.#fatal = reason;
-    out.push({ type: 'fatal', reason });
+  /** The last part closes as a segment end, then `config-changed` (output.ts); later input is not taken. */
+  #changed(before: TrackConfig, after: TrackConfig, out: SegmenterOutput[]): void {
+    out.push(...this.flush());
+    this.#stopped = true;
+    out.push({ type: 'config-changed', kind: after.kind, before, after });
   }
 }
 

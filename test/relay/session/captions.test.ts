@@ -81,7 +81,9 @@ describe('closed captions', () => {
 
   it('are declared on a rung whose source has them, and libx264 really carries them into the rung', async () => {
     const worker = new FakeWorker();
-    worker.config = { ...worker.config, ladder: [{ name: '144p', height: 144, videoBitrate: 200_000 }] };
+    // 1 s segments: a rung starts at a segment start, so on a loaded box a late ffmpeg start costs one second.
+    const ladder = [{ name: '144p', height: 144, videoBitrate: 200_000 }];
+    worker.config = { ...worker.config, segmentTarget: 1, ladder };
     try {
       const { initOf } = await publish(worker, 'ts', files.captioned.ts, true);
       expect(initOf('source')?.headers[InitHeaders.closedCaptions]).toBe('?1');
@@ -93,11 +95,11 @@ describe('closed captions', () => {
       const parts = worker.requests.filter(
         (r) => r.method === 'PUT' && r.path.includes('/renditions/144p/parts/') && r.attempt === 1,
       );
-      expect(parts.length).toBeGreaterThan(3);
+      expect(parts.length).toBeGreaterThanOrEqual(3);
       const rung = join(dir, 'rung.mp4');
       await writeFile(rung, Buffer.concat([rungInit!.body, ...parts.map((p) => p.body)]));
       const probed = await probeCaptionedFrames(rung);
-      expect(probed.frames).toBeGreaterThan(30);
+      expect(probed.frames).toBeGreaterThanOrEqual(25); // at least the last of the two 1 s segments
       expect(probed.captioned).toBe(probed.frames);
     } finally {
       await worker.stop();
