@@ -101,7 +101,10 @@ export class FakeWorker {
         return this.#send(res, 409, { type: 'already-live', detail: 'a session of this key is live' });
       const sessionId = `se_${this.sessions.length + 1}`;
       this.sessions.push({ id: sessionId, streamKey: body.streamKey, ended: undefined });
-      const msns = [...this.stored.keys()].map((id) => Number(id.split('.')[0]));
+      // The source's parts ("msn.part"; a rung's are "rendition/msn.part").
+      const msns = [...this.stored.keys()]
+        .filter((id) => !id.includes('/'))
+        .map((id) => Number(id.split('.')[0]));
       const firstMsn = msns.length > 0 ? Math.max(...msns) + 1 : 4;
       return this.#send(res, 201, {
         streamId: 'st_1',
