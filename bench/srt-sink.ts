@@ -3,7 +3,7 @@
 // does for libsrt's receiver. Usage: node bench/srt-sink.ts <port> <out.ts> [latencyMs]
 // On SIGTERM it prints the connection stats as JSON and exits.
 import { createWriteStream } from 'node:fs';
-import type { SrtIngestHub } from '../ingest-relay/src/listen/srt/hub.ts';
+import type { IngestHub } from '../ingest-relay/src/ingest-hub.ts';
 import { startSrtServer } from '../ingest-relay/src/listen/srt/server.ts';
 import { DEFAULT_STREAM_CONFIG } from '../src/contract/stream-config.ts';
 
@@ -11,7 +11,7 @@ const [port, outFile, latency] = process.argv.slice(2);
 const out = createWriteStream(outFile as string);
 let lastStats: unknown = null;
 
-const hub: SrtIngestHub = {
+const hub: IngestHub = {
   authorize: async () => ({
     streamId: 'st_bench',
     config: DEFAULT_STREAM_CONFIG,
@@ -21,6 +21,7 @@ const hub: SrtIngestHub = {
   open: async () => ({
     streamId: 'st_bench',
     sessionId: 'se_bench',
+    config: DEFAULT_STREAM_CONFIG,
     push: () => true,
     onDrain: () => undefined,
     onFatal: () => undefined,

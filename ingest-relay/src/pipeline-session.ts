@@ -18,7 +18,7 @@ import { log, RateLimitedLog } from './log.ts';
 import type { DemuxEvent, TrackConfig } from './media/access-unit.ts';
 import { counter, gauge } from './metrics.ts';
 import { forgetStream, observeHealth } from './monitoring.ts';
-import { HealthTracker } from './upload/health.ts';
+import { HealthTracker } from './session-health.ts';
 import type { MediaSink } from './upload/sink.ts';
 import { WorkerRefused } from './upload/worker-client.ts';
 

@@ -6,62 +6,23 @@
  * ends the publish with a reason through `onFatal`; it never throws into the listener and never touches another
  * stream.
  */
-import type { SessionHealthReport } from '../../src/contract/health.ts';
-import type {
-  AuthorizeResponse,
-  IngestProtocol,
-  StartSessionResponse,
-  StreamConfig,
-} from '../../src/contract/ingest.ts';
+import type { StartSessionResponse } from '../../src/contract/ingest.ts';
+import { type IngestHub, PublishRefused } from './ingest-hub.ts';
 import type { LadderRuntime } from './ladder/session-ladder.ts';
-import type { DemuxEvent } from './media/access-unit.ts';
 import { PipelineSession } from './pipeline-session.ts';
 import { Publish } from './publish.ts';
 import type { MediaSink } from './upload/sink.ts';
 import { WorkerClient, WorkerRefused } from './upload/worker-client.ts';
 import { WorkerSink } from './upload/worker-sink.ts';
 
-export interface PublishRequest {
-  streamKey: string;
-  protocol: IngestProtocol;
-  remoteAddress: string;
-}
-
-export type PublishRefusedCode = 'unknown-key' | 'already-live' | 'unavailable' | 'bad-request';
-
-export class PublishRefused extends Error {
-  override readonly name = 'PublishRefused';
-  readonly code: PublishRefusedCode;
-
-  constructor(code: PublishRefusedCode, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
-
-export interface OpenOptions {
-  /** Merged into every health report (e.g. SRT connection stats, container-level ingest bitrate). */
-  extraHealth?: () => Partial<SessionHealthReport>;
-}
-
-export interface IngestHub {
-  authorize(streamKey: string, protocol: IngestProtocol): Promise<AuthorizeResponse>;
-  open(req: PublishRequest, options?: OpenOptions): Promise<PublishSession>;
-}
-
-export interface PublishSession {
-  readonly streamId: string;
-  /** The Worker session published into now (a codec config change moves the publish to a new one). */
-  readonly sessionId: string;
-  readonly config: StreamConfig;
-  /** False: over the upload budget; pause the source until `onDrain` fires. */
-  push(ev: DemuxEvent): boolean;
-  onDrain(cb: () => void): void;
-  /** The pipeline gave up (unsupported codec, Worker refused): close the connection, then call `end`. */
-  onFatal(cb: (reason: string) => void): void;
-  /** Flushes the last part, waits for the uploads, ends the session at the Worker. Idempotent. */
-  end(reason: string): Promise<void>;
-}
+export {
+  type IngestHub,
+  type OpenOptions,
+  PublishRefused,
+  type PublishRefusedCode,
+  type PublishRequest,
+  type PublishSession,
+} from './ingest-hub.ts';
 
 export interface IngestHubOptions {
   workerUrl: string;

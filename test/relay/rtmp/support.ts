@@ -5,11 +5,7 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import pino, { type Logger } from 'pino';
-import type {
-  PublishHub,
-  PublishRequest,
-  PublishSessionPort,
-} from '../../../ingest-relay/src/listen/rtmp/hub.ts';
+import type { IngestHub, PublishRequest, PublishSession } from '../../../ingest-relay/src/ingest-hub.ts';
 import type { AccessUnit, DemuxEvent, TrackConfig } from '../../../ingest-relay/src/media/access-unit.ts';
 import { PublishRefused, type PublishRefusedCode } from '../../../ingest-relay/src/session.ts';
 import type { StreamConfig } from '../../../src/contract/ingest.ts';
@@ -17,7 +13,7 @@ import { DEFAULT_STREAM_CONFIG } from '../../../src/contract/stream-config.ts';
 
 const config: StreamConfig = DEFAULT_STREAM_CONFIG;
 
-export class RecordedSession implements PublishSessionPort {
+export class RecordedSession implements PublishSession {
   readonly streamId: string;
   readonly sessionId: string;
   readonly config = config;
@@ -62,7 +58,7 @@ export class RecordedSession implements PublishSessionPort {
   }
 }
 
-export class RecordingHub implements PublishHub {
+export class RecordingHub implements Pick<IngestHub, 'open'> {
   readonly sessions: RecordedSession[] = [];
   readonly refusals = new Map<string, PublishRefusedCode>();
 

@@ -2,28 +2,19 @@
  * A small IngestHub for SRT tests: a table of known keys (with optional passphrases) and a record of every
  * session opened and every event pushed. Refusals use the hub's PublishRefused shape (`code`).
  */
-
-import type { SrtIngestHub, SrtPublishSession } from '../../../ingest-relay/src/listen/srt/hub.ts';
+import { type IngestHub, PublishRefused, type PublishSession } from '../../../ingest-relay/src/ingest-hub.ts';
 import type { DemuxEvent } from '../../../ingest-relay/src/media/access-unit.ts';
 import type { SessionHealthReport } from '../../../src/contract/health.ts';
 import type { AuthorizeResponse, IngestProtocol } from '../../../src/contract/ingest.ts';
 import { DEFAULT_STREAM_CONFIG } from '../../../src/contract/stream-config.ts';
 
-export class TestRefusal extends Error {
-  readonly code: string;
-  constructor(code: string) {
-    super(code);
-    this.code = code;
-  }
-}
-
-export interface RecordedSession extends SrtPublishSession {
+export interface RecordedSession extends PublishSession {
   readonly streamKey: string;
   readonly events: DemuxEvent[];
   ended: string | undefined;
 }
 
-export class RecordingHub implements SrtIngestHub {
+export class RecordingHub implements IngestHub {
   readonly sessions: RecordedSession[] = [];
   readonly authorizations: string[] = [];
   readonly #keys: Map<string, string | null>;
@@ -36,7 +27,7 @@ export class RecordingHub implements SrtIngestHub {
   async authorize(streamKey: string, _protocol: IngestProtocol): Promise<AuthorizeResponse> {
     this.authorizations.push(streamKey);
     const passphrase = this.#keys.get(streamKey);
-    if (passphrase === undefined) throw new TestRefusal('unknown-key');
+    if (passphrase === undefined) throw new PublishRefused('unknown-key', 'unknown-key');
     return {
       streamId: `st_${streamKey}`,
       config: DEFAULT_STREAM_CONFIG,
@@ -51,16 +42,17 @@ export class RecordingHub implements SrtIngestHub {
   async open(
     req: { streamKey: string; protocol: IngestProtocol; remoteAddress: string },
     options?: { extraHealth?: () => Partial<SessionHealthReport> },
-  ): Promise<SrtPublishSession> {
-    if (!this.#keys.has(req.streamKey)) throw new TestRefusal('unknown-key');
+  ): Promise<PublishSession> {
+    if (!this.#keys.has(req.streamKey)) throw new PublishRefused('unknown-key', 'unknown-key');
     if (this.sessions.some((s) => s.streamKey === req.streamKey && s.ended === undefined)) {
-      throw new TestRefusal('already-live');
+      throw new PublishRefused('already-live', 'already-live');
     }
     const events: DemuxEvent[] = [];
     const session: RecordedSession = {
       streamKey: req.streamKey,
       streamId: `st_${req.streamKey}`,
       sessionId: `se_${this.sessions.length}`,
+      config: DEFAULT_STREAM_CONFIG,
       events,
       ended: undefined,
       push: (ev) => {

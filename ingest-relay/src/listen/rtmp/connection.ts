@@ -6,6 +6,7 @@
 import { randomFillSync } from 'node:crypto';
 import type { IngestProtocol } from '../../../../src/contract/ingest.ts';
 import { FlvDemuxer } from '../../demux/flv.ts';
+import { type IngestHub, type PublishSession, refusalOf } from '../../ingest-hub.ts';
 import { countLimitHit, DEFAULT_LIMITS, LIMIT_SPECS, type RelayLimits } from '../../limits.ts';
 import { type Logger, RateLimitedLog } from '../../log.ts';
 import { counter } from '../../metrics.ts';
@@ -14,8 +15,6 @@ import { type Amf0Object, type Amf0Value, decodeAmf0 } from './amf0.ts';
 import { ChunkReader, ChunkWriter } from './chunk-stream.ts';
 import { RtmpError } from './error.ts';
 import { ServerHandshake } from './handshake.ts';
-import type { PublishHub, PublishSessionPort } from './hub.ts';
-import { publishRefusal } from './hub.ts';
 import {
   acknowledgementMessage,
   commandMessage,
@@ -41,7 +40,8 @@ export interface ConnectionIo {
 }
 
 export interface RtmpConnectionOptions {
-  hub: PublishHub;
+  /** Only `open`: RTMP authorizes by opening (the Worker checks the key when the session starts). */
+  hub: Pick<IngestHub, 'open'>;
   protocol: IngestProtocol;
   remoteAddress: string;
   log: Logger;
@@ -96,7 +96,7 @@ export class RtmpConnection {
   readonly #limits: RelayLimits;
   #nextStreamId = 1;
   #state: 'connecting' | 'connected' | 'opening' | 'publishing' | 'closed' = 'connecting';
-  #session: PublishSessionPort | undefined;
+  #session: PublishSession | undefined;
   #publishStreamId = 0;
   #metadata: Amf0Value;
 
@@ -325,7 +325,7 @@ export class RtmpConnection {
     }
   }
 
-  #onOpened(session: PublishSessionPort): void {
+  #onOpened(session: PublishSession): void {
     if (this.#state !== 'opening') {
       // The encoder went away while the Worker answered.
       session.end('encoder disconnected').catch(() => {});
@@ -345,7 +345,7 @@ export class RtmpConnection {
 
   #onRefused(err: unknown): void {
     if (this.#state !== 'opening') return;
-    const refusal = publishRefusal(err);
+    const refusal = refusalOf(err);
     this.#send(refusalStatus(this.#publishStreamId, refusal.code));
     this.#close(`publish refused (${refusal.code}): ${refusal.message}`, `refused-${refusal.code}`);
   }

@@ -6,15 +6,16 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { IngestProtocol } from '../../../../src/contract/ingest.ts';
+import type { IngestHub } from '../../ingest-hub.ts';
 import { DEFAULT_LIMITS, hitLimit, type RelayLimits } from '../../limits.ts';
 import { type Logger, RateLimitedLog, log as rootLog } from '../../log.ts';
 import { connectionErrorsTotal, connectionsActive, connectionsTotal } from '../../metrics.ts';
 import { ConnectionAdmission } from '../admission.ts';
 import { RtmpConnection } from './connection.ts';
-import type { PublishHub } from './hub.ts';
 
 export interface RtmpServerOptions {
-  hub: PublishHub;
+  /** Only `open`: RTMP authorizes by opening (the Worker checks the key when the session starts). */
+  hub: Pick<IngestHub, 'open'>;
   host: string;
   /** 0 picks a free port (tests). */
   port: number;

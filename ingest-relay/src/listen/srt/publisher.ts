@@ -5,13 +5,13 @@
  * sees a unit whose references were dropped.
  */
 import { TsDemuxer, type TsDemuxStats } from '../../demux/mpegts/demuxer.ts';
+import type { PublishSession } from '../../ingest-hub.ts';
 import type { DemuxEvent } from '../../media/access-unit.ts';
-import type { SrtPublishSession } from './hub.ts';
 
 const MAX_QUEUED_EVENTS = 4096;
 
 export class TsPublisher {
-  readonly #session: SrtPublishSession;
+  readonly #session: PublishSession;
   readonly #demuxer = new TsDemuxer();
   readonly #queue: DemuxEvent[] = [];
   #blocked = false;
@@ -19,7 +19,7 @@ export class TsPublisher {
   #dropped = 0;
   #ended = false;
 
-  constructor(session: SrtPublishSession, onFatal: (reason: string) => void) {
+  constructor(session: PublishSession, onFatal: (reason: string) => void) {
     this.#session = session;
     session.onDrain(() => this.#drain());
     session.onFatal((reason) => onFatal(`session failed: ${reason}`));

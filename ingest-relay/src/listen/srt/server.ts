@@ -8,6 +8,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import type { SessionHealthReport } from '../../../../src/contract/health.ts';
+import type { IngestHub } from '../../ingest-hub.ts';
 import { DEFAULT_LIMITS, hitLimit, LIMIT_SPECS, type RelayLimits } from '../../limits.ts';
 import { log, RateLimitedLog, registerSecret } from '../../log.ts';
 import { connectionErrorsTotal, connectionsActive, connectionsTotal } from '../../metrics.ts';
@@ -22,10 +23,10 @@ import {
   rejection,
 } from './handshake.ts';
 import { type HandshakeCif, HandshakeType, parseHandshake, serializeHandshake } from './handshake-wire.ts';
-import { refusalFor, type SrtIngestHub } from './hub.ts';
 import { ControlType, control, MAX_DATAGRAM_BYTES, parsePacket, serializePacket } from './packet.ts';
 import { TsPublisher } from './publisher.ts';
 import { ReceiveFirstTicker } from './receive-first.ts';
+import { refusalFor } from './refusal.ts';
 import {
   forgetConnection,
   NOTHING_REPORTED,
@@ -38,7 +39,7 @@ import {
 export interface SrtServerOptions {
   host: string;
   port: number;
-  hub: SrtIngestHub;
+  hub: IngestHub;
   /** Our receiver latency (TSBPD delay), ms; the larger of this and the caller's proposal wins. Default 120. */
   latencyMs?: number;
   /** Peer idle timeout, pending handshakes, receive buffer (limits.ts); defaults when absent. */

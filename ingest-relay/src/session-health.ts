@@ -3,10 +3,10 @@
  * bitrate, frame rate, keyframe interval, B-frames, A/V drift, and the uploader's latency and retries.
  * Pure: the caller passes `now` (epoch ms) to `report`.
  */
-import type { SessionHealthReport, TrackHealth } from '../../../src/contract/health.ts';
-import type { IngestProtocol } from '../../../src/contract/ingest.ts';
-import type { AccessUnit, TrackConfig, TrackKind } from '../media/access-unit.ts';
-import type { UploadStats } from './sink.ts';
+import type { SessionHealthReport, TrackHealth } from '../../src/contract/health.ts';
+import type { IngestProtocol } from '../../src/contract/ingest.ts';
+import type { AccessUnit, TrackConfig, TrackKind } from './media/access-unit.ts';
+import type { UploadStats } from './upload/sink.ts';
 
 interface TrackCounters {
   config: TrackConfig;
