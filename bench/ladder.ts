@@ -48,13 +48,17 @@ function children(pid: number): number[] {
   }
 }
 
-/** CPU seconds of a process and its children, for a window. */
-async function treeCpuOver(pid: number, windowS: number): Promise<number> {
+/** CPU seconds of a process (`own`) and of its children (`children`: the ladder's ffmpeg), over a window. */
+async function treeCpuOver(pid: number, windowS: number): Promise<{ own: number; children: number }> {
   const tree = () => [pid, ...children(pid)];
   const before = new Map(tree().map((p) => [p, cpuSeconds(p)]));
   await sleep(windowS * 1000);
-  let used = 0;
-  for (const p of tree()) used += cpuSeconds(p) - (before.get(p) ?? 0);
+  const used = { own: 0, children: 0 };
+  for (const p of tree()) {
+    const spent = cpuSeconds(p) - (before.get(p) ?? 0);
+    if (p === pid) used.own += spent;
+    else used.children += spent;
+  }
   return used;
 }
 
@@ -92,7 +96,13 @@ async function relayRound(streams: number) {
     const since = Date.now();
     const cpu = await treeCpuOver(relay.pid, WINDOW_S);
     const perStream = sink.sessions.map((s) => lags(s, since));
-    return { cpuCores: cpu / WINDOW_S, perStream, sessions: sink.sessions.length };
+    return {
+      cpuCores: (cpu.own + cpu.children) / WINDOW_S,
+      relayCores: cpu.own / WINDOW_S,
+      ffmpegCores: cpu.children / WINDOW_S,
+      perStream,
+      sessions: sink.sessions.length,
+    };
   } finally {
     for (const p of pubs) await stopChild(p);
     await relay.stop();
@@ -111,18 +121,23 @@ async function standaloneRound(): Promise<number> {
   const child = spawn('ffmpeg', nulls, { stdio: 'ignore' });
   try {
     await sleep(SETTLE_S * 1000);
-    return (await treeCpuOver(child.pid as number, WINDOW_S)) / WINDOW_S;
+    const cpu = await treeCpuOver(child.pid as number, WINDOW_S);
+    return (cpu.own + cpu.children) / WINDOW_S;
   } finally {
     await stopChild(child);
   }
 }
 
 const relayCores: number[] = [];
+const relayOwnCores: number[] = [];
+const relayFfmpegCores: number[] = [];
 const standaloneCores: number[] = [];
 const lagRuns: Record<string, { p50: number; p99: number; gaps: number }>[] = [];
 for (let r = 0; r < ROUNDS; r++) {
   const one = await relayRound(1);
   relayCores.push(one.cpuCores);
+  relayOwnCores.push(one.relayCores);
+  relayFfmpegCores.push(one.ffmpegCores);
   if (one.perStream[0]) lagRuns.push(one.perStream[0]);
   standaloneCores.push(await standaloneRound());
   console.log(
@@ -147,6 +162,8 @@ const result = {
   window_s: WINDOW_S,
   cost: {
     relayPlusFfmpegCores: round(median(relayCores), 2),
+    ofWhichRelayNode: round(median(relayOwnCores), 3),
+    ofWhichLadderFfmpeg: round(median(relayFfmpegCores), 3),
     standaloneFfmpegCores: round(median(standaloneCores), 2),
     ratio: round(median(relayCores) / median(standaloneCores), 2),
     rounds: {
