@@ -1,8 +1,8 @@
 /**
  * The stream object's commands as pure reducers: `(state, command, now) -> { state, result, effects }`.
  * Each wraps the domain reducers (sessions.ts, parts.ts, failover.ts) and says, as plain data, what the shell
- * (stream-do.ts) must do besides persisting the new state: wake waiters, archive an event, send notices and
- * webhooks, tell the registry, set the one alarm. The shell decides nothing; tests run these in Node.
+ * (stream-do.ts) must do besides persisting the new state: wake waiters, push to replicas, archive an event,
+ * send notices and webhooks, tell the registry, set the one alarm. The shell decides nothing; tests run these in Node.
  */
 import type { IngestRole } from '../contract/ingest.ts';
 import { alertFromEndReason } from '../monitoring/alerts.ts';
@@ -26,6 +26,8 @@ import {
 export type Effect =
   /** Requests held for media (waiters.ts) check again: the published timeline moved. */
   | { type: 'wake-waiters' }
+  /** The stream's replicas get the new playlist state, all renditions in one push (src/fanout/feed.ts). */
+  | { type: 'push-replicas' }
   | { type: 'save-init'; rendition: string; sessionId: string; init: InitRecord }
   /** An event ENDLIST closed, replaced by a new one: keep it whole so its playlists stay servable. */
   | { type: 'archive-event'; event: StreamState; at: number }
@@ -150,7 +152,7 @@ export function alarmCommand(state: StreamState, now: number, shell: ShellView):
 function settle(before: StreamState, after: StreamState, now: number, shell: ShellView): Effect[] {
   const effects: Effect[] = [];
   if (after === before) return effects;
-  effects.push({ type: 'wake-waiters' });
+  effects.push({ type: 'wake-waiters' }, { type: 'push-replicas' });
   if (after.streamId && after.eventId) {
     for (const x of after.switches.filter((s) => !before.switches.includes(s))) {
       const base = { streamId: after.streamId, eventId: after.eventId, at: x.at };

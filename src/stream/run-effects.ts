@@ -30,6 +30,8 @@ export interface EffectPorts {
   /** Archived events, oldest first. */
   archive: StreamState[];
   streamId: () => string | null;
+  /** Pushes the current view to the stream's live replicas and waits for their answers (src/fanout/feed.ts). */
+  pushReplicas: () => Promise<void>;
 }
 
 export async function runEffects(effects: readonly Effect[], ports: EffectPorts): Promise<void> {
@@ -40,6 +42,9 @@ async function runEffect(effect: Effect, ports: EffectPorts): Promise<void> {
   switch (effect.type) {
     case 'wake-waiters':
       ports.held.settle();
+      return;
+    case 'push-replicas':
+      await ports.pushReplicas();
       return;
     case 'save-init':
       ports.store.saveInit(effect.rendition, effect.sessionId, effect.init);

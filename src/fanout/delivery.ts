@@ -1,0 +1,47 @@
+/**
+ * The stream's delivery figures (health `delivery`, /v1/metrics), from the stream object's own request rate and
+ * the answers its replicas gave to the latest push (feed.ts `ReplicaAck`). Pure.
+ */
+import type { FeedEntry } from './feed.ts';
+
+export interface DeliveryFigures {
+  /** Replicas the stream object feeds. */
+  replicas: number;
+  /** Everything the stream object handles a second: relay calls, replica catch-ups, viewer calls, pushes out. */
+  streamObjectRequestsPerSecond: number;
+  /** Viewer requests a second that reached each region's replicas (shards summed). */
+  replicaRequestsPerSecond: Record<string, number>;
+  /** Edge-cache hits over lookups (blocking playlists and parts) in the replicas' isolates; null before any. */
+  cacheHitRatio: number | null;
+  /** Distinct viewers the isolates saw within two part targets (src/edge/viewers.ts). */
+  viewers: number;
+}
+
+export function deliveryFigures(entries: readonly FeedEntry[], objectRate: number): DeliveryFigures {
+  const replicaRequestsPerSecond: Record<string, number> = {};
+  let viewers = 0;
+  let lookups = 0;
+  let hits = 0;
+  for (const e of entries) {
+    const ack = e.ack;
+    const region = e.ref.region;
+    replicaRequestsPerSecond[region] = round(
+      (replicaRequestsPerSecond[region] ?? 0) + (ack?.requestsPerSecond ?? 0),
+    );
+    if (!ack) continue;
+    viewers += ack.viewers;
+    lookups += ack.cacheLookups;
+    hits += ack.cacheHits;
+  }
+  return {
+    replicas: entries.length,
+    streamObjectRequestsPerSecond: round(objectRate),
+    replicaRequestsPerSecond,
+    cacheHitRatio: lookups > 0 ? round(hits / lookups, 3) : null,
+    viewers,
+  };
+}
+
+function round(n: number, digits = 1): number {
+  return Math.round(n * 10 ** digits) / 10 ** digits;
+}
