@@ -64,6 +64,8 @@ export class StreamDO extends DurableObject<Env> {
   private relays: RelayReport[] = [];
   /** RPC calls that render a media playlist: lets tests prove viewers are coalesced before they get here. */
   private playlistCalls = 0;
+  /** Replica catch-ups (syncReplica): tests prove they grow with replicas, not viewers. */
+  private syncCalls = 0;
   private readonly ports: EffectPorts;
   /** Its regions' replicas and the one push per part to each (src/fanout/feed.ts). */
   private readonly feed: ReplicaFeed;
@@ -187,6 +189,7 @@ export class StreamDO extends DurableObject<Env> {
   async syncReplica(ref: ReplicaRef): Promise<ReplicaView> {
     const now = this.clock.now();
     this.load.note(now);
+    this.syncCalls++;
     this.feed.register(ref, now);
     return this.feed.view(this.state, this.ports.archive);
   }
@@ -265,12 +268,14 @@ export class StreamDO extends DurableObject<Env> {
    */
   async stats(): Promise<{
     playlistCalls: number;
+    syncCalls: number;
     waiters: number;
     pushes: number;
     replicas: Record<string, number>;
   }> {
     const replicas = Object.fromEntries(this.feed.entries().map((e) => [e.name, e.pushes]));
-    return { playlistCalls: this.playlistCalls, waiters: this.held.size, pushes: this.feed.pushes, replicas };
+    const { playlistCalls, syncCalls } = this;
+    return { playlistCalls, syncCalls, waiters: this.held.size, pushes: this.feed.pushes, replicas };
   }
 
   /** Tests only (the TEST_CLOCK binding): moves this object's clock forward and times out what came due. */
