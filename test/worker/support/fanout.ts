@@ -26,7 +26,7 @@ export async function onlyReplica(streamId: string) {
       names = Object.keys((await streamStub(streamId).stats()).replicas);
       expect(names).toHaveLength(1);
     },
-    { interval: 10 },
+    { interval: 10, timeout: 5_000 },
   );
   return replicaByName(names[0] as string);
 }
