@@ -71,6 +71,8 @@ export class StreamDO extends DurableObject<Env> {
   private readonly feed: ReplicaFeed;
   /** Everything this object handles, pushes out included (health `delivery.streamObjectRequestsPerSecond`). */
   private readonly load = new RateMeter();
+  /** A push scheduled while a part's other renditions are due (src/fanout/push-timing.ts). */
+  private pushTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -87,7 +89,7 @@ export class StreamDO extends DurableObject<Env> {
       alarmAt: null,
       archive: [],
       streamId: () => this.state.streamId,
-      pushReplicas: () => this.pushReplicas(),
+      pushReplicas: (delayMs) => this.pushReplicas(delayMs),
     };
     void ctx.blockConcurrencyWhile(async () => {
       const loaded = this.store.load();
@@ -291,8 +293,14 @@ export class StreamDO extends DurableObject<Env> {
     return this.held.hold(rendition, isMet, Math.min(opts.timeoutMs ?? limit, limit));
   }
 
-  /** One push of the current view to every live replica (the `push-replicas` effect). */
-  private async pushReplicas(): Promise<void> {
+  /** One push of the current view to every live replica (the `push-replicas` effect), now or after `delayMs`. */
+  private async pushReplicas(delayMs = 0): Promise<void> {
+    if (delayMs > 0) {
+      this.pushTimer ??= setTimeout(() => void this.pushReplicas(), delayMs);
+      return;
+    }
+    if (this.pushTimer) clearTimeout(this.pushTimer);
+    this.pushTimer = null;
     const replicas = this.feed.entries().length;
     if (replicas === 0) return;
     this.load.note(this.clock.now(), replicas);

@@ -42,11 +42,13 @@ function lastPart(answer: PlaylistAnswer): { msn: number; parts: number } {
 }
 
 describe('fan-out loads', () => {
-  it('sends one push per replica per part and gets no request per viewer, whatever the crowd', async () => {
+  it('sends one push per replica per part, all renditions in it, and gets no request per viewer', async () => {
     const id = 'fan-load';
     await startSession(id, 'se_a', SLOW_STALE);
-    await putInit(id, 'se_a');
-    await putParts(id, 'se_a', fixtureParts.slice(0, 2)); // 0.0, 0.1
+    for (const r of ['source', '480p']) await putInit(id, 'se_a', r);
+    for (const p of fixtureParts.slice(0, 2)) {
+      for (const rendition of ['source', '480p']) await putPart(id, 'se_a', p, { rendition }); // 0.0, 0.1
+    }
     const regions = ['weur', 'apac'];
     const crowd = 60;
     // Each replica registers on its first viewer.
@@ -67,7 +69,9 @@ describe('fan-out loads', () => {
         { interval: 10 },
       );
       const pushesBefore = (await streamStub(id).stats()).replicas;
+      // The part's two renditions: the first waits for the second, whose upload pushes both at once.
       expect((await putPart(id, 'se_a', fixtureParts[part]!)).status).toBe(201);
+      expect((await putPart(id, 'se_a', fixtureParts[part]!, { rendition: '480p' })).status).toBe(201);
       const answers = await Promise.all(blocked);
       expect(answers.every((a) => a.answer.kind === 'playlist')).toBe(true);
       expect(new Set(answers.map((a) => (a.answer.kind === 'playlist' ? a.answer.text : ''))).size).toBe(1);
