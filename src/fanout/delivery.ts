@@ -4,6 +4,20 @@
  */
 import type { FeedEntry } from './feed.ts';
 
+/** What the stream object handled since it started, by who asked (totals). */
+export interface StreamObjectCalls {
+  /** The relay: sessions, inits, parts, health reports; and the object's own alarms. */
+  ingest: number;
+  /** Playlist, segment and hint reads (from replicas, for what their view lacks). */
+  reads: number;
+  /** Replica catch-ups and registrations (syncReplica). */
+  catchUps: number;
+  /** Pushes sent, one per replica per change. */
+  pushes: number;
+  /** Viewer QoE beacons and origin counters (the latter one per replica every 5 s). */
+  monitoring: number;
+}
+
 export interface DeliveryFigures {
   /** Replicas the stream object feeds. */
   replicas: number;
@@ -15,10 +29,18 @@ export interface DeliveryFigures {
   cacheHitRatio: number | null;
   /** Distinct viewers the isolates saw within two part targets (src/edge/viewers.ts). */
   viewers: number;
+  /** Totals behind the rates: the stream object's calls by tier, and viewer requests per region's replicas. */
+  streamObjectCalls: StreamObjectCalls;
+  replicaRequests: Record<string, number>;
 }
 
-export function deliveryFigures(entries: readonly FeedEntry[], objectRate: number): DeliveryFigures {
+export function deliveryFigures(
+  entries: readonly FeedEntry[],
+  objectRate: number,
+  calls: StreamObjectCalls,
+): DeliveryFigures {
   const replicaRequestsPerSecond: Record<string, number> = {};
+  const replicaRequests: Record<string, number> = {};
   let viewers = 0;
   let lookups = 0;
   let hits = 0;
@@ -28,6 +50,7 @@ export function deliveryFigures(entries: readonly FeedEntry[], objectRate: numbe
     replicaRequestsPerSecond[region] = round(
       (replicaRequestsPerSecond[region] ?? 0) + (ack?.requestsPerSecond ?? 0),
     );
+    replicaRequests[region] = (replicaRequests[region] ?? 0) + (ack?.requests ?? 0);
     if (!ack) continue;
     viewers += ack.viewers;
     lookups += ack.cacheLookups;
@@ -39,6 +62,8 @@ export function deliveryFigures(entries: readonly FeedEntry[], objectRate: numbe
     replicaRequestsPerSecond,
     cacheHitRatio: lookups > 0 ? round(hits / lookups, 3) : null,
     viewers,
+    streamObjectCalls: { ...calls },
+    replicaRequests,
   };
 }
 

@@ -17,6 +17,8 @@ export interface ReplicaAck {
   /** False once the replica has had no viewer request for REPLICA_IDLE_MS. */
   keep: boolean;
   requestsPerSecond: number;
+  /** Viewer calls it took since it started. */
+  requests: number;
   /** Distinct viewers its isolates reported (src/edge/viewers.ts). */
   viewers: number;
   /** Playlist and part lookups in its isolates' edge caches, and how many were hits. */
@@ -47,7 +49,7 @@ export interface FeedEntry {
   pushes: number;
 }
 
-type Namespace = {
+export type FeedNamespace = {
   idFromName(name: string): DurableObjectId;
   get(
     id: DurableObjectId,
@@ -71,7 +73,7 @@ export function kvFeedStore(kv: SyncKvStorage): FeedStore {
 }
 
 export class ReplicaFeed {
-  readonly #namespace: Namespace;
+  readonly #namespace: FeedNamespace;
   readonly #store: FeedStore;
   readonly #replicas = new Map<string, FeedEntry>();
   readonly #epoch: number;
@@ -81,7 +83,7 @@ export class ReplicaFeed {
   pushes = 0;
 
   /** `epoch`: the wall clock when this instance started (view.ts `FeedVersion`). */
-  constructor(namespace: Namespace, store: FeedStore, epoch: number, now: number) {
+  constructor(namespace: FeedNamespace, store: FeedStore, epoch: number, now: number) {
     this.#namespace = namespace;
     this.#store = store;
     this.#epoch = epoch;

@@ -80,6 +80,7 @@ export class StreamReplica extends DurableObject<Env> {
     return {
       keep: now - this.#lastViewerAt < REPLICA_IDLE_MS,
       requestsPerSecond: this.#requests.perSecond(now),
+      requests: this.#requests.total,
       viewers: this.#edge.viewers(now),
       cacheLookups: cache.lookups,
       cacheHits: cache.hits,

@@ -7,9 +7,8 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { SessionHealthReport } from '../contract/health.ts';
 import type { Env } from '../env.ts';
-import { type DeliveryFigures, deliveryFigures } from '../fanout/delivery.ts';
-import { kvFeedStore, ReplicaFeed } from '../fanout/feed.ts';
-import { RateMeter } from '../fanout/rate.ts';
+import type { DeliveryFigures } from '../fanout/delivery.ts';
+import { StreamObjectFanout } from '../fanout/object-side.ts';
 import type { ReplicaRef } from '../fanout/regions.ts';
 import type { ReplicaView } from '../fanout/view.ts';
 import type { Directives } from '../hls/directives.ts';
@@ -64,20 +63,19 @@ export class StreamDO extends DurableObject<Env> {
   private relays: RelayReport[] = [];
   /** RPC calls that render a media playlist: lets tests prove viewers are coalesced before they get here. */
   private playlistCalls = 0;
-  /** Replica catch-ups (syncReplica): tests prove they grow with replicas, not viewers. */
-  private syncCalls = 0;
   private readonly ports: EffectPorts;
-  /** Its regions' replicas and the one push per part to each (src/fanout/feed.ts). */
-  private readonly feed: ReplicaFeed;
-  /** Everything this object handles, pushes out included (health `delivery.streamObjectRequestsPerSecond`). */
-  private readonly load = new RateMeter();
-  /** A push scheduled while a part's other renditions are due (src/fanout/push-timing.ts). */
-  private pushTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Its replicas, the pushes to them and the count of what this object handles (src/fanout/). */
+  private readonly fanout: StreamObjectFanout;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new StreamStorage(ctx.storage.sql);
-    this.feed = new ReplicaFeed(env.REPLICA, kvFeedStore(ctx.storage.kv), Date.now(), this.clock.now());
+    this.fanout = new StreamObjectFanout({
+      namespace: env.REPLICA,
+      kv: ctx.storage.kv,
+      now: () => this.clock.now(),
+      current: () => ({ state: this.state, archive: this.ports.archive }),
+    });
     this.ports = {
       env,
       storage: ctx.storage,
@@ -89,7 +87,7 @@ export class StreamDO extends DurableObject<Env> {
       alarmAt: null,
       archive: [],
       streamId: () => this.state.streamId,
-      pushReplicas: (delayMs) => this.pushReplicas(delayMs),
+      pushReplicas: (delayMs) => this.fanout.push(delayMs),
     };
     void ctx.blockConcurrencyWhile(async () => {
       const loaded = this.store.load();
@@ -126,7 +124,7 @@ export class StreamDO extends DurableObject<Env> {
   }
 
   async reportHealth(sessionId: string, report: SessionHealthReport): Promise<boolean> {
-    this.load.note(this.clock.now());
+    this.fanout.note('ingest');
     const session = findSession(this.state, sessionId);
     if (!session || session.endedAt !== null) return false;
     const now = this.clock.now();
@@ -144,7 +142,7 @@ export class StreamDO extends DurableObject<Env> {
 
   /** Player beacons (src/api/qoe.ts). False: this object never held a stream, so the route answers 404. */
   async recordQoe(batch: QoeBatch, now: number): Promise<boolean> {
-    this.load.note(this.clock.now());
+    this.fanout.note('monitoring');
     if (!this.state.streamId) return false;
     this.monitor.recordQoe(batch, now);
     return true;
@@ -152,7 +150,7 @@ export class StreamDO extends DurableObject<Env> {
 
   /** Viewer request counts flushed by Worker isolates (src/monitoring/origin.ts). */
   async recordOrigin(counts: OriginCounts, _now: number): Promise<void> {
-    this.load.note(this.clock.now());
+    this.fanout.note('monitoring');
     if (this.state.streamId) this.monitor.recordOrigin(counts);
   }
 
@@ -181,7 +179,7 @@ export class StreamDO extends DurableObject<Env> {
 
   /** The fan-out figures (src/fanout/delivery.ts): replicas, request rates per tier, cache hits, viewers. */
   async delivery(): Promise<DeliveryFigures> {
-    return deliveryFigures(this.feed.entries(), this.load.perSecond(this.clock.now()));
+    return this.fanout.delivery();
   }
 
   /**
@@ -189,11 +187,7 @@ export class StreamDO extends DurableObject<Env> {
    * this object restarted) and answers the current view.
    */
   async syncReplica(ref: ReplicaRef): Promise<ReplicaView> {
-    const now = this.clock.now();
-    this.load.note(now);
-    this.syncCalls++;
-    this.feed.register(ref, now);
-    return this.feed.view(this.state, this.ports.archive);
+    return this.fanout.sync(ref);
   }
 
   /**
@@ -207,7 +201,7 @@ export class StreamDO extends DurableObject<Env> {
     eventId: string | null = null,
   ): Promise<PlaylistAnswer> {
     this.playlistCalls++;
-    this.load.note(this.clock.now());
+    this.fanout.note('reads');
     if (eventId !== null && eventId !== this.state.eventId) {
       return archivedAnswer(this.texts, this.ports.archive, this.state, eventId, rendition);
     }
@@ -223,13 +217,13 @@ export class StreamDO extends DurableObject<Env> {
   }
 
   async multivariant(): Promise<MultivariantAnswer> {
-    this.load.note(this.clock.now());
+    this.fanout.note('reads');
     return multivariantAnswer(this.state, this.texts);
   }
 
   /** Part sizes of a complete published segment (reads.ts `segmentParts`), or null. */
   async segmentInfo(rendition: string, sessionId: string, msn: number, fromPart = 0) {
-    this.load.note(this.clock.now());
+    this.fanout.note('reads');
     return segmentParts([this.state, ...this.ports.archive], rendition, sessionId, msn, fromPart);
   }
 
@@ -241,7 +235,7 @@ export class StreamDO extends DurableObject<Env> {
     part: number,
     opts: WaitOptions = {},
   ): Promise<PartReadyAnswer> {
-    this.load.note(this.clock.now());
+    this.fanout.note('reads');
     const ref = { rendition, sessionId, msn, part };
     const decision = hintDecision(this.state, ref);
     if (decision !== 'wait') return decision;
@@ -260,7 +254,7 @@ export class StreamDO extends DurableObject<Env> {
     this.relays = [];
     Object.assign(this.ports, { alarmAt: null, archive: [] });
     // Replicas learn the stream is gone (their playlists turn 404) instead of serving the last view.
-    await this.pushReplicas();
+    await this.fanout.push();
     if (streamId) await deleteMedia(this.env.MEDIA, streamPrefix(streamId));
   }
 
@@ -275,9 +269,7 @@ export class StreamDO extends DurableObject<Env> {
     pushes: number;
     replicas: Record<string, number>;
   }> {
-    const replicas = Object.fromEntries(this.feed.entries().map((e) => [e.name, e.pushes]));
-    const { playlistCalls, syncCalls } = this;
-    return { playlistCalls, syncCalls, waiters: this.held.size, pushes: this.feed.pushes, replicas };
+    return { playlistCalls: this.playlistCalls, waiters: this.held.size, ...this.fanout.stats() };
   }
 
   /** Tests only (the TEST_CLOCK binding): moves this object's clock forward and times out what came due. */
@@ -293,23 +285,9 @@ export class StreamDO extends DurableObject<Env> {
     return this.held.hold(rendition, isMet, Math.min(opts.timeoutMs ?? limit, limit));
   }
 
-  /** One push of the current view to every live replica (the `push-replicas` effect), now or after `delayMs`. */
-  private async pushReplicas(delayMs = 0): Promise<void> {
-    if (delayMs > 0) {
-      this.pushTimer ??= setTimeout(() => void this.pushReplicas(), delayMs);
-      return;
-    }
-    if (this.pushTimer) clearTimeout(this.pushTimer);
-    this.pushTimer = null;
-    const replicas = this.feed.entries().length;
-    if (replicas === 0) return;
-    this.load.note(this.clock.now(), replicas);
-    await this.feed.push(this.feed.view(this.state, this.ports.archive));
-  }
-
   /** Adopts a reducer's step: persists the new state, runs its effects, answers its result. */
   private async step<R>(step: C.Step<R>): Promise<R> {
-    this.load.note(this.clock.now());
+    this.fanout.note('ingest');
     if (step.state !== this.state) {
       this.store.saveChanges(this.state, step.state);
       this.state = step.state;
