@@ -13,6 +13,8 @@ const all = [
   'failover',
   'relay-capacity',
   'hostile-clients',
+  'fanout-load',
+  'fanout-model',
 ];
 const wanted = process.argv.slice(2).map((n) => all.find((a) => a === n || a.startsWith(n)) ?? n);
 for (const name of wanted.length ? wanted : all) {

@@ -84,7 +84,7 @@ async function partResponse(c: C, streamId: string, ref: PartRef, now: number): 
   const cache = caches.default;
   const key = mediaCacheKey(c.req.url);
   const hit = await cache.match(new Request(key));
-  noteCacheLookup(streamId, hit !== undefined, now);
+  noteCacheLookup(c, streamId, hit !== undefined, now);
   if (hit) return hit;
   const route = routeOf(c, streamId, now);
   const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);

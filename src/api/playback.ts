@@ -110,7 +110,7 @@ playback.get('/live/:streamId/:rendition/:playlist', async (c) => {
       : null;
   if (cacheKey) {
     const hit = await matchPlaylist(caches.default, cacheKey, now);
-    noteCacheLookup(streamId, hit !== null, now);
+    noteCacheLookup(c, streamId, hit !== null, now);
     if (hit) {
       flushEdgeFigures(c, streamId, now);
       return hit;

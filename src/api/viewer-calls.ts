@@ -47,24 +47,35 @@ function isolateOf(c: C): string {
 /** Counts one viewer request (before any cache: every request passes here). */
 export function noteViewer(c: C, streamId: string, now: number): void {
   const ip = c.req.header('cf-connecting-ip') ?? 'local';
-  edgeTally.request(streamId, clientHash(ip, c.req.header('user-agent') ?? ''), now);
+  edgeTally.request(tallyKey(c, streamId), clientHash(ip, c.req.header('user-agent') ?? ''), now);
 }
 
-export function noteCacheLookup(streamId: string, hit: boolean, now: number): void {
-  edgeTally.cacheLookup(streamId, hit, now);
+export function noteCacheLookup(c: C, streamId: string, hit: boolean, now: number): void {
+  edgeTally.cacheLookup(tallyKey(c, streamId), hit, now);
+}
+
+/** Figures are kept per stream and (simulated) isolate, so each isolate reports its own. */
+function tallyKey(c: C, streamId: string): string {
+  return `${isolateOf(c)}|${streamId}`;
 }
 
 /** The request's replica, with the isolate's edge report when one is due. */
 export function routeOf(c: C, streamId: string, now = Date.now()): ReplicaRoute {
   const isolate = isolateOf(c);
-  return replicaRoute(c.env, c.req.raw, streamId, edgeTally.take(streamId, isolate, now), isolate);
+  return replicaRoute(
+    c.env,
+    c.req.raw,
+    streamId,
+    edgeTally.take(tallyKey(c, streamId), isolate, now),
+    isolate,
+  );
 }
 
 /** Calls the replica and takes what it says besides the answer (shard count, part target). */
 export async function ask<T>(route: ReplicaRoute, call: () => Promise<Delivered<T>>): Promise<T> {
   const delivered = await call();
   noteDelivered(route, delivered);
-  edgeTally.partTarget(route.call.ref.streamId, delivered.partTarget, Date.now());
+  edgeTally.partTarget(`${route.isolate}|${route.call.ref.streamId}`, delivered.partTarget, Date.now());
   return delivered.answer;
 }
 
@@ -97,7 +108,8 @@ export function sharedPlaylist(
 /** Sends the isolate's edge figures on their own when no replica call carried them for a while. */
 export function flushEdgeFigures(c: C, streamId: string, now: number): void {
   const isolate = isolateOf(c);
-  if (!edgeTally.overdue(streamId, now)) return;
-  const route = replicaRoute(c.env, c.req.raw, streamId, edgeTally.take(streamId, isolate, now), isolate);
+  const key = tallyKey(c, streamId);
+  if (!edgeTally.overdue(key, now)) return;
+  const route = replicaRoute(c.env, c.req.raw, streamId, edgeTally.take(key, isolate, now), isolate);
   if (route.call.edge) c.executionCtx.waitUntil(route.stub.recordEdge(route.call).catch(() => undefined));
 }

@@ -46,11 +46,12 @@ export function clientHash(ip: string, userAgent: string): number {
   return fnv1a(`${ip}\u0000${userAgent}`);
 }
 
+/** Per key: a stream as one isolate sees it (src/api/viewer-calls.ts keys by isolate and stream). */
 export class EdgeTally {
   readonly #streams = new Map<string, StreamTally>();
 
-  #of(streamId: string, now: number): StreamTally {
-    let t = this.#streams.get(streamId);
+  #of(key: string, now: number): StreamTally {
+    let t = this.#streams.get(key);
     if (!t) {
       t = {
         clients: new Map(),
@@ -60,39 +61,39 @@ export class EdgeTally {
         lastReport: now,
         windowMs: DEFAULT_WINDOW_MS,
       };
-      this.#streams.set(streamId, t);
+      this.#streams.set(key, t);
     }
     return t;
   }
 
   /** One viewer request of `client` (clientHash). */
-  request(streamId: string, client: number, now: number): void {
-    const t = this.#of(streamId, now);
+  request(key: string, client: number, now: number): void {
+    const t = this.#of(key, now);
     t.requests++;
     if (t.clients.size >= MAX_CLIENTS && !t.clients.has(client)) prune(t, now);
     if (t.clients.size < MAX_CLIENTS || t.clients.has(client)) t.clients.set(client, now);
   }
 
-  cacheLookup(streamId: string, hit: boolean, now: number): void {
-    const t = this.#of(streamId, now);
+  cacheLookup(key: string, hit: boolean, now: number): void {
+    const t = this.#of(key, now);
     t.cacheLookups++;
     if (hit) t.cacheHits++;
   }
 
   /** The stream's part target (seconds), from an answer: the viewer window is two of them. */
-  partTarget(streamId: string, seconds: number, now: number): void {
-    if (seconds > 0) this.#of(streamId, now).windowMs = 2 * seconds * 1000;
+  partTarget(key: string, seconds: number, now: number): void {
+    if (seconds > 0) this.#of(key, now).windowMs = 2 * seconds * 1000;
   }
 
   /** A report is due and no replica call has carried one for EDGE_REPORT_OVERDUE_MS. */
-  overdue(streamId: string, now: number): boolean {
-    const t = this.#streams.get(streamId);
+  overdue(key: string, now: number): boolean {
+    const t = this.#streams.get(key);
     return t !== undefined && now - t.lastReport >= EDGE_REPORT_OVERDUE_MS;
   }
 
-  /** The report due for `streamId` (EDGE_REPORT_MS since the last), or null; counts start afresh after one. */
-  take(streamId: string, isolateId: string, now: number): EdgeReport | null {
-    const t = this.#streams.get(streamId);
+  /** The report due for `key` (EDGE_REPORT_MS since the last), or null; counts start afresh after one. */
+  take(key: string, isolateId: string, now: number): EdgeReport | null {
+    const t = this.#streams.get(key);
     if (!t || now - t.lastReport < EDGE_REPORT_MS) return null;
     prune(t, now);
     const report = {
@@ -104,7 +105,7 @@ export class EdgeTally {
       at: now,
     };
     Object.assign(t, { requests: 0, cacheLookups: 0, cacheHits: 0, lastReport: now });
-    if (t.clients.size === 0) this.#streams.delete(streamId);
+    if (t.clients.size === 0) this.#streams.delete(key);
     return report;
   }
 }

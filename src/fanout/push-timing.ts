@@ -8,11 +8,35 @@
 import { activeRenditions, type StreamState } from '../stream/model.ts';
 import { lastPosition } from '../stream/timeline.ts';
 
-/** Milliseconds the push of `after` may wait for the other renditions' copies of its part; 0: push now. */
-export function pushDelayMs(before: StreamState, after: StreamState): number {
+/**
+ * Milliseconds the push of `after` may wait for the other renditions' copies of its part (0: push now), or
+ * null when nothing a playlist is rendered from changed (an input's activity, its health): no push at all.
+ */
+export function pushDelayMs(before: StreamState, after: StreamState): number | null {
+  if (!viewChanged(before, after)) return null;
   const partTarget = after.config?.partTarget;
   if (!partTarget || !partChangeOnly(before, after) || aligned(after)) return 0;
   return Math.round((partTarget * 1000) / 2);
+}
+
+/**
+ * Whether the change reaches what replicas render: reducers return new objects only for what changed, so
+ * identity tells. Sessions count by the fields playlists read (id, first msn, whether it ended).
+ */
+function viewChanged(before: StreamState, after: StreamState): boolean {
+  if (
+    before.renditions !== after.renditions ||
+    !partChangeOnly(before, after) ||
+    before.config !== after.config ||
+    before.streamId !== after.streamId ||
+    before.sessions.length !== after.sessions.length
+  ) {
+    return true;
+  }
+  return before.sessions.some((s, i) => {
+    const t = after.sessions[i];
+    return !t || t.id !== s.id || t.firstMsn !== s.firstMsn || t.endedAt !== s.endedAt;
+  });
 }
 
 /** Every published rendition's newest part is the same (msn, part). */

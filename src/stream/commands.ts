@@ -156,7 +156,9 @@ export function alarmCommand(state: StreamState, now: number, shell: ShellView):
 function settle(before: StreamState, after: StreamState, now: number, shell: ShellView): Effect[] {
   const effects: Effect[] = [];
   if (after === before) return effects;
-  effects.push({ type: 'wake-waiters' }, { type: 'push-replicas', delayMs: pushDelayMs(before, after) });
+  effects.push({ type: 'wake-waiters' });
+  const delayMs = pushDelayMs(before, after);
+  if (delayMs !== null) effects.push({ type: 'push-replicas', delayMs });
   if (after.streamId && after.eventId) {
     for (const x of after.switches.filter((s) => !before.switches.includes(s))) {
       const base = { streamId: after.streamId, eventId: after.eventId, at: x.at };

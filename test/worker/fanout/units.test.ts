@@ -1,12 +1,15 @@
 // The fan-out's pure parts: regions, shards, cache keys, encodings, rates, coalesced catch-ups, viewer counts.
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_STREAM_CONFIG } from '../../../src/contract/stream-config.ts';
 import { playlistCacheKey, playlistEncoding } from '../../../src/edge/playlist-cache.ts';
 import { clientHash, EdgeTally } from '../../../src/edge/viewers.ts';
 import { CatchUp, MIN_CATCH_UP_INTERVAL_MS } from '../../../src/fanout/catch-up.ts';
+import { pushDelayMs } from '../../../src/fanout/push-timing.ts';
 import { RateMeter } from '../../../src/fanout/rate.ts';
 import { regionFromCf, replicaName, requestRegion } from '../../../src/fanout/regions.ts';
 import { MAX_SHARDS, recommendShards, shardOf } from '../../../src/fanout/shards.ts';
 import { parseDirectives } from '../../../src/hls/directives.ts';
+import { emptyRendition, emptyState, type StreamState } from '../../../src/stream/model.ts';
 
 describe('regions', () => {
   it('maps request.cf to the nine location hints', () => {
@@ -150,5 +153,61 @@ describe('viewers in the isolate', () => {
     tally.request('st', clientHash('10.0.0.1', 'ua'), 3_500);
     tally.request('st', clientHash('10.0.0.2', 'ua'), 3_800);
     expect(tally.take('st', 'iso', 4_000)?.viewers).toBe(2);
+  });
+});
+
+describe('push timing', () => {
+  const part = { duration: 0.2, independent: true, programDateTime: 0, size: 1 };
+  const segment = (parts: number) => ({
+    msn: 0,
+    sessionId: 'se_a',
+    localMsn: 0,
+    firstPart: 0,
+    discontinuity: false,
+    parts: Array.from({ length: parts }, () => part),
+    complete: false,
+  });
+  const withParts = (state: StreamState, counts: Record<string, number>): StreamState => ({
+    ...state,
+    renditions: Object.fromEntries(
+      Object.entries(counts).map(([id, n]) => [
+        id,
+        { ...emptyRendition(id), inits: { se_a: { codecs: [], size: 1 } }, segments: [segment(n)] },
+      ]),
+    ),
+  });
+  const session = {
+    id: 'se_a',
+    protocol: 'rtmp' as const,
+    remoteAddress: '',
+    relayId: '',
+    role: 'primary' as const,
+    startedAt: 0,
+    endedAt: null,
+    endReason: null,
+    firstMsn: 0,
+    lastPartAt: 1,
+    healthySince: 1,
+  };
+  const base: StreamState = {
+    ...emptyState(),
+    streamId: 'st',
+    eventId: 'ev',
+    status: 'live',
+    config: { ...DEFAULT_STREAM_CONFIG, partTarget: 0.2 },
+    activeSessionId: 'se_a',
+    sessions: [session],
+  };
+
+  it('waits for the last rendition of a part, pushes other changes at once, skips what nothing renders', () => {
+    const one = withParts(base, { source: 1, '720p': 1 });
+    const sourceAhead = withParts(base, { source: 2, '720p': 1 });
+    const both = withParts(base, { source: 2, '720p': 2 });
+    expect(pushDelayMs(one, sourceAhead)).toBe(100); // half a part target for 720p's copy
+    expect(pushDelayMs(sourceAhead, both)).toBe(0);
+    expect(pushDelayMs(sourceAhead, { ...sourceAhead, status: 'ended' })).toBe(0);
+    const healthOnly = { ...both, sessions: [{ ...session, lastPartAt: 99, healthySince: null }] };
+    expect(pushDelayMs(both, healthOnly)).toBeNull();
+    expect(pushDelayMs(both, { ...both, sessions: [{ ...session, endedAt: 5 }] })).toBe(0);
   });
 });
