@@ -19,7 +19,7 @@ export interface StreamObjectCalls {
 }
 
 export interface DeliveryFigures {
-  /** Replicas the stream object feeds. */
+  /** Replicas fed: the regions' shard 0s the stream object feeds, and the shards they feed. */
   replicas: number;
   /** Everything the stream object handles a second: relay calls, replica catch-ups, viewer calls, pushes out. */
   streamObjectRequestsPerSecond: number;
@@ -57,7 +57,7 @@ export function deliveryFigures(
     hits += ack.cacheHits;
   }
   return {
-    replicas: entries.length,
+    replicas: entries.reduce((n, e) => n + (e.ack?.replicas ?? 1), 0),
     streamObjectRequestsPerSecond: round(objectRate),
     replicaRequestsPerSecond,
     cacheHitRatio: lookups > 0 ? round(hits / lookups, 3) : null,

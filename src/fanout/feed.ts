@@ -24,6 +24,8 @@ export interface ReplicaAck {
   /** Playlist and part lookups in its isolates' edge caches, and how many were hits. */
   cacheLookups: number;
   cacheHits: number;
+  /** Replicas this answer covers: 1, plus the shards a region's shard 0 feeds (region-shards.ts). */
+  replicas: number;
 }
 
 /** What the stream object calls on a replica (replica-do.ts). */

@@ -95,6 +95,40 @@ describe('fan-out loads', () => {
   });
 });
 
+describe('a sharded region', () => {
+  it('is fed through its shard 0: the stream object pushes once per region, not once per shard', async () => {
+    const id = 'fan-shards';
+    await startSession(id, 'se_a', SLOW_STALE);
+    await putInit(id, 'se_a');
+    await putParts(id, 'se_a', fixtureParts.slice(0, 2));
+    const shard = (n: number) => ({ ref: { streamId: id, region: 'weur', shard: n }, shards: 3, edge: null });
+    for (const n of [0, 1, 2]) {
+      const call = shard(n);
+      expect((await replicaStub(call.ref).playlist(call, 'source', {}, null)).answer.kind).toBe('playlist');
+    }
+    const blocked = [0, 1, 2].map((n) => {
+      const call = shard(n);
+      return replicaStub(call.ref).playlist(call, 'source', { msn: 0, part: 2 }, null);
+    });
+    await vi.waitFor(async () => {
+      for (const n of [0, 1, 2]) expect((await replicaStub(shard(n).ref).stats()).waiters).toBe(1);
+    });
+    const before = await streamStub(id).stats();
+    await putPart(id, 'se_a', fixtureParts[2]!);
+    const answers = await Promise.all(blocked);
+    expect(
+      new Set(answers.map((a) => (a.answer.kind === 'playlist' ? a.answer.text : a.answer.kind))).size,
+    ).toBe(1);
+    const after = await streamStub(id).stats();
+    expect(Object.keys(after.replicas)).toEqual([`${id}/weur/0`]);
+    expect(after.pushes - before.pushes).toBe(1);
+    expect(after.syncCalls).toBe(before.syncCalls);
+    expect((await replicaStub(shard(0).ref).stats()).shardsFed).toBe(2);
+    expect((await replicaStub(shard(2).ref).stats()).pushes).toBeGreaterThanOrEqual(1);
+    expect((await streamStub(id).getHealth()).delivery.replicas).toBe(3);
+  });
+});
+
 describe('a replica cut off from its feed', () => {
   it('catches up from the stream object and never goes back in time', async () => {
     const id = 'fan-cut';
