@@ -7,6 +7,8 @@
  */
 import type { Context } from 'hono';
 import { Coalescer } from '../edge/coalesce.ts';
+import { edgeHint } from '../edge/edge-view.ts';
+import { segmentFromView } from '../fanout/replica-reads.ts';
 import { notFoundCacheControl } from '../hls/cache-policy.ts';
 import { initKey, partKey } from '../media/keys.ts';
 import {
@@ -19,7 +21,7 @@ import {
 import type { PartRef } from '../stream/reads.ts';
 import type { AppEnv } from './app.ts';
 import { refusal as fail, playbackAccess } from './playback-access.ts';
-import { ask, flightKey, noteCacheLookup, noteViewer, routeOf } from './viewer-calls.ts';
+import { ask, edgeOf, flightKey, noteCacheLookup, noteViewer, routeOf, sourceOf } from './viewer-calls.ts';
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const PART_FILE = /^([0-9]{1,9})\.([0-9]{1,9})\.m4s$/;
@@ -63,7 +65,9 @@ export async function mediaRoute(c: C): Promise<Response> {
     return throughCache(c.req.raw, waitUntil, async () => {
       const route = routeOf(c, streamId, now);
       const ref = { rendition, sessionId, msn, part: fromPart };
-      const info = await ask(route, () => route.stub.segmentInfo(route.call, ref));
+      const local = segmentFromView(edgeOf(route).view, ref);
+      const info =
+        local.kind === 'found' ? local.info : await ask(route, () => route.stub.segmentInfo(route.call, ref));
       if (!info) return notFound();
       const keys = info.partSizes.map((_, i) => partKey(streamId, sessionId, rendition, msn, fromPart + i));
       return concatenatedResponse(c.env.MEDIA, keys, info.partSizes, CORS);
@@ -94,8 +98,14 @@ async function partResponse(c: C, streamId: string, ref: PartRef, now: number): 
       const r2Key = partKey(streamId, ref.sessionId, ref.rendition, ref.msn, ref.part);
       let object = await c.env.MEDIA.get(r2Key);
       if (!object) {
-        // Not uploaded yet: a preload hint's part. Held at the replica until a push publishes it.
-        const ready = await ask(route, () => route.stub.partReady(route.call, ref));
+        // Not uploaded yet: a preload hint's part. Held until a view publishes it (the isolate's own, else the
+        // replica's when the isolate's view cannot tell).
+        const edge = edgeOf(route);
+        const source = sourceOf(route);
+        await edge.fresh(source, now);
+        const ready =
+          (await edgeHint(edge, source, ref)) ??
+          (await ask(route, () => route.stub.partReady(route.call, ref)));
         if (ready !== 'ready') return null;
         object = await c.env.MEDIA.get(r2Key);
         if (!object) return null;

@@ -8,6 +8,7 @@
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { CURRENT_PLAYLIST_FILE } from '../contract/playback.ts';
+import { edgeMultivariant } from '../edge/edge-view.ts';
 import {
   matchPlaylist,
   type PlaylistEncoding,
@@ -28,12 +29,14 @@ import { refusal as fail, playbackAccess } from './playback-access.ts';
 import { mediaRoute } from './playback-media.ts';
 import {
   ask,
+  edgeOf,
   flushEdgeFigures,
   noteCacheLookup,
   noteViewer,
   routeOf,
   type SharedPlaylist,
   sharedPlaylist,
+  sourceOf,
 } from './viewer-calls.ts';
 
 export const playback = new Hono<AppEnv>();
@@ -68,7 +71,9 @@ playback.get('/live/:streamId/master.m3u8', async (c) => {
   const now = Date.now();
   noteViewer(c, streamId, now);
   const route = routeOf(c, streamId, now);
-  const answer = await ask(route, () => route.stub.multivariant(route.call));
+  const edge = edgeOf(route);
+  await edge.current(sourceOf(route));
+  const answer = edgeMultivariant(edge) ?? (await ask(route, () => route.stub.multivariant(route.call)));
   if (answer.kind === 'not-found') return fail(c, 404, 'stream is not live', notFoundCacheControl(1));
   const encoding = playlistEncoding(c.req.header('accept-encoding'));
   const shared: SharedPlaylist = {

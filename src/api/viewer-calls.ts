@@ -6,8 +6,10 @@
  */
 import type { Context } from 'hono';
 import { Coalescer } from '../edge/coalesce.ts';
+import { type EdgeView, EdgeViews, edgePlaylist, type ViewSource } from '../edge/edge-view.ts';
 import type { PlaylistEncoding } from '../edge/playlist-cache.ts';
 import { clientHash, EdgeTally } from '../edge/viewers.ts';
+import { replicaName } from '../fanout/regions.ts';
 import type { Delivered } from '../fanout/replica-api.ts';
 import { isolateIdentity, noteDelivered, type ReplicaRoute, replicaRoute } from '../fanout/route.ts';
 import type { Directives } from '../hls/directives.ts';
@@ -33,6 +35,7 @@ export interface SharedPlaylist {
 
 export const edgeTally = new EdgeTally();
 export const playlistFlights = new Coalescer<SharedPlaylist>();
+const edgeViews = new EdgeViews();
 
 const encoder = new TextEncoder();
 
@@ -85,6 +88,16 @@ export function flightKey(route: ReplicaRoute, parts: readonly unknown[]): strin
   return [streamId, region, shard, route.isolate, ...parts].join('|');
 }
 
+/** The isolate's copy of the route's replica view (src/edge/edge-view.ts). */
+export function edgeOf(route: ReplicaRoute): EdgeView {
+  return edgeViews.of(`${replicaName(route.call.ref)}|${route.isolate}`);
+}
+
+/** The route's replica as the edge view's source: one `nextView` call per isolate and part. */
+export function sourceOf(route: ReplicaRoute): ViewSource {
+  return (after) => ask(route, () => route.stub.nextView(route.call, after));
+}
+
 export function sharedPlaylist(
   c: C,
   streamId: string,
@@ -97,7 +110,14 @@ export function sharedPlaylist(
   return playlistFlights.run(
     key,
     async () => {
-      const answer = await ask(route, () => route.stub.playlist(route.call, rendition, d, eventId));
+      const edge = edgeOf(route);
+      const source = sourceOf(route);
+      const view = d.msn === undefined ? await edge.current(source) : await edge.fresh(source, Date.now());
+      // The current event's playlists are answered here; refusals and other events by the replica.
+      const current = view !== null && (eventId === null || eventId === view.state.eventId);
+      const answer =
+        (current ? await edgePlaylist(edge, source, rendition, d) : null) ??
+        (await ask(route, () => route.stub.playlist(route.call, rendition, d, eventId)));
       const body = encoder.encode(answer.kind === 'playlist' ? answer.text : '');
       return { answer, body, gzipped: null, stored: new Set(), answeredAt: Date.now() };
     },

@@ -37,7 +37,7 @@ import type { Delivered, ReplicaCall } from './replica-api.ts';
 import { segmentFromView } from './replica-reads.ts';
 import { DEFAULT_REPLICA_CEILING, recommendShards } from './shards.ts';
 import { originUpstream, streamObjectOf, syncFromUpstream } from './upstream.ts';
-import type { ReplicaView } from './view.ts';
+import { type FeedVersion, newerThan, type ReplicaView } from './view.ts';
 
 /** A replica with no viewer request for this long answers pushes idle and leaves the feed. */
 export const REPLICA_IDLE_MS = 30_000;
@@ -60,7 +60,7 @@ export class StreamReplica extends DurableObject<Env> {
   readonly #requests = new RateMeter();
   readonly #edge = new EdgeFigures();
   readonly #origin = new OriginForward((counts) => originUpstream(this.env, this.#identity(), counts));
-  readonly #counts = { pushes: 0, playlistCalls: 0, partReadyCalls: 0, forwarded: 0 };
+  readonly #counts = { pushes: 0, viewCalls: 0, playlistCalls: 0, partReadyCalls: 0, forwarded: 0 };
 
   /** A push from upstream (feed.ts); the answer carries the figures of this replica and the shards it feeds. */
   async receive(view: ReplicaView): Promise<ReplicaAck> {
@@ -91,6 +91,20 @@ export class StreamReplica extends DurableObject<Env> {
     await this.#view.refresh(now);
     if (!this.#view.view) throw new Error('no view from the stream object yet');
     return this.#view.view;
+  }
+
+  /**
+   * The view for an isolate's own answering (src/edge/edge-view.ts): now when `after` is null or older than
+   * the view held, else once a newer one arrives, or the view as it stands after three target durations.
+   * One call per isolate and part, whatever its viewers ask.
+   */
+  async nextView(call: ReplicaCall, after: FeedVersion | null): Promise<Delivered<ReplicaView | null>> {
+    await this.#arrive(call);
+    this.#counts.viewCalls++;
+    const isNewer = () =>
+      after === null || (this.#view.view !== null && newerThan(this.#view.view.version, after));
+    if (!isNewer()) await this.#view.hold('*', isNewer);
+    return this.#deliver(this.#view.view);
   }
 
   async playlist(
