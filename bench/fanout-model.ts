@@ -6,8 +6,12 @@
 //   target behind another of the same PoP.
 //
 //   npm run bench -- fanout-model          (MODEL_VIEWERS, MODEL_RENDITIONS, MODEL_PART_SECONDS, MODEL_POPS,
-//                                           MODEL_REGIONS, MODEL_ISOLATES_PER_POP, MODEL_ZIPF, MODEL_HINT_SHARE,
-//                                           MODEL_QOE_SHARE override the scenario)
+//                                           MODEL_REGIONS, MODEL_ISOLATES_PER_POP, MODEL_ZIPF, MODEL_QOE_SHARE
+//                                           override the scenario)
+//
+// Per part, each isolate with viewers makes one replica call (its long poll, src/edge/edge-view.ts: every
+// rendition, variant and preload hint is answered from the isolate's copy of the view) and one R2 read per
+// rendition its viewers watch (the first request for the new part; the rest of the PoP hits the edge cache).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MAX_SHARDS } from '../src/fanout/shards.ts';
@@ -23,8 +27,6 @@ interface Scenario {
   isolatesPerPop: number;
   /** Zipf exponent of viewers over PoPs (0: even). */
   zipf: number;
-  /** Viewers whose player asks for the preload-hinted part before it is listed (Safari, AVPlayer). */
-  hintShare: number;
   /** Viewers on our player page, which sends a QoE beacon every 10 s straight to the stream object. */
   qoeShare: number;
 }
@@ -36,7 +38,7 @@ interface Costs {
   pushesPerRegion: number;
   catchUpsPerRegion: number;
   readsLeak: number;
-  replicaCallsPerIsolateRendition: number;
+  replicaCallsPerIsolate: number;
   wakeSpreadMs: number;
 }
 
@@ -53,7 +55,6 @@ const base: Scenario = {
   regions: env('MODEL_REGIONS', 9),
   isolatesPerPop: env('MODEL_ISOLATES_PER_POP', 16),
   zipf: env('MODEL_ZIPF', 1),
-  hintShare: env('MODEL_HINT_SHARE', 0.3),
   qoeShare: env('MODEL_QOE_SHARE', 0),
 };
 
@@ -66,7 +67,7 @@ function measuredCosts(): Costs {
       pushesPerRegion: 1,
       catchUpsPerRegion: 0,
       readsLeak: 0,
-      replicaCallsPerIsolateRendition: 1,
+      replicaCallsPerIsolate: 1,
       wakeSpreadMs: 0,
     };
   }
@@ -83,7 +84,7 @@ function measuredCosts(): Costs {
     pushesPerRegion: perPart.pushes / p.regions,
     catchUpsPerRegion: perPart.catchUps / p.regions,
     readsLeak: perPart.reads,
-    replicaCallsPerIsolateRendition: replicaCalls / (p.regions * p.isolatesPerRegion * p.renditions),
+    replicaCallsPerIsolate: replicaCalls / (p.regions * p.isolatesPerRegion),
     wakeSpreadMs: r.wakeMs.p99 - r.wakeMs.p50,
   };
 }
@@ -116,15 +117,8 @@ function evaluate(s: Scenario, c: Costs) {
     const perIsolate = viewers / isolates;
     const region = i % s.regions; // PoPs dealt out by rank: each region gets big and small ones
     regionIsolates[region] = (regionIsolates[region] ?? 0) + isolates;
-    for (const share of shares) {
-      const withRendition = isolates * (1 - (1 - share) ** perIsolate);
-      const withHinters = isolates * (1 - (1 - share * s.hintShare) ** perIsolate);
-      // One coalesced blocking playlist call per isolate and rendition, one coalesced hint wait where a viewer
-      // asks for the hinted part; the first part request of each isolate reads R2, the rest hit the colo cache.
-      regionCalls[region] =
-        (regionCalls[region] ?? 0) + withRendition * c.replicaCallsPerIsolateRendition + withHinters;
-      r2Reads += withRendition;
-    }
+    regionCalls[region] = (regionCalls[region] ?? 0) + isolates * c.replicaCallsPerIsolate;
+    for (const share of shares) r2Reads += isolates * (1 - (1 - share) ** perIsolate);
     viewerRequests += viewers * 2; // a blocking playlist and a part, per viewer and part
     partRequests += viewers;
   }
@@ -174,6 +168,9 @@ const passes = (r: ReturnType<typeof evaluate>) => r.ok.streamObject && r.ok.rep
 
 /** Scales one parameter until the scenario fails; the factor (and the failing value) where it broke. */
 function breakingPoint(c: Costs, name: keyof Scenario, step: (v: number) => number, limit: number) {
+  if (!passes(evaluate(base, c))) {
+    return { parameter: name, from: base[name], breaksAt: base[name], failed: ['scenario'], factor: 1 };
+  }
   let value = base[name];
   for (let i = 0; i < 64 && Math.abs(value) <= limit; i++) {
     const next = step(value);
