@@ -72,7 +72,7 @@ const encoders: Partial<Record<Role, ChildProcess>> = {};
 async function measure(partTarget: number) {
   const stream = await call<Stream>('/v1/streams', {
     method: 'POST',
-    body: JSON.stringify({ name: `failover ${partTarget}`, partTarget }),
+    body: JSON.stringify({ name: `failover ${partTarget}`, partTarget, ladder: 'passthrough' }),
   });
   const urls: Record<Role, string> = { primary: stream.ingest.rtmp, backup: stream.ingest.backup.rtmp };
   encoders.primary = encoder(urls.primary);

@@ -71,7 +71,7 @@ try {
     const res = await fetch(`${stack.workerUrl}/v1/streams`, {
       method: 'POST',
       headers: { authorization: 'Bearer bench-api', 'content-type': 'application/json' },
-      body: JSON.stringify({ name: `cpu ${r}` }),
+      body: JSON.stringify({ name: `cpu ${r}`, ladder: 'passthrough' }),
     });
     const stream = (await res.json()) as { ingest: { rtmp: string } };
     const publisher = run(['-f', 'flv', stream.ingest.rtmp]);

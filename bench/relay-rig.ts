@@ -37,15 +37,25 @@ export interface SinkSession {
   arrivals: number[];
   health: SessionHealthReport[];
   ended: string | undefined;
+  /** Parts of the ladder's rungs: rendition -> "msn.part" -> arrival wall clock (ms) and whether a gap. */
+  rungs: Map<string, Map<string, { at: number; gap: boolean }>>;
 }
 
-const CONFIG: StreamConfig = { ...DEFAULT_STREAM_CONFIG, reconnectWindow: 5 };
+const CONFIG: StreamConfig = { ...DEFAULT_STREAM_CONFIG, reconnectWindow: 5, ladder: 'passthrough' };
 
-/** The Worker's ingest routes, answered at once; every stream key starting with `bench` is authorized. */
+/**
+ * The Worker's ingest routes, answered at once; every stream key starting with `bench` is authorized. Streams
+ * are passed through unless `config` asks for a ladder.
+ */
 export class SinkWorker {
   readonly sessions: SinkSession[] = [];
+  readonly #config: StreamConfig;
   #server: Server | undefined;
   url = '';
+
+  constructor(config: Partial<StreamConfig> = {}) {
+    this.#config = { ...CONFIG, ...config };
+  }
 
   async start(): Promise<string> {
     this.#server = createServer((req, res) => void this.#handle(req, res));
@@ -96,7 +106,7 @@ export class SinkWorker {
       if (!streamKey.startsWith('bench')) return send(res, 404, { type: 'unknown-stream-key', detail: 'no' });
       const streamId = `st_${streamKey.replace(/[^a-z0-9]/gi, '')}`;
       if (path.endsWith('/authorize'))
-        return send(res, 200, { streamId, config: CONFIG, srtPassphrase: null, role: 'primary' });
+        return send(res, 200, { streamId, config: this.#config, srtPassphrase: null, role: 'primary' });
       const sessionId = `se_${this.sessions.length + 1}`;
       this.sessions.push({
         streamKey,
@@ -106,21 +116,30 @@ export class SinkWorker {
         arrivals: [],
         health: [],
         ended: undefined,
+        rungs: new Map(),
       });
       const answer: StartSessionResponse = {
         streamId,
         sessionId,
         eventId: 'ev_bench',
-        config: CONFIG,
+        config: this.#config,
         role: 'primary',
         firstMsn: 0,
       };
       return send(res, 201, answer);
     }
     if (!session) return send(res, 404, { type: 'not-found' });
-    const part = /\/parts\/(\d+)\/(\d+)$/.exec(path);
+    const part = /\/renditions\/([^/]+)\/parts\/(\d+)\/(\d+)$/.exec(path);
+    if (part && part[1] !== 'source') {
+      const rendition = part[1] as string;
+      if (!session.rungs.has(rendition)) session.rungs.set(rendition, new Map());
+      session.rungs
+        .get(rendition)
+        ?.set(`${part[2]}.${part[3]}`, { at: Date.now(), gap: req.headers['ingest-gap'] === '?1' });
+      return send(res, 201, { status: 'committed' });
+    }
     if (part) {
-      const id = `${part[1]}.${part[2]}`;
+      const id = `${part[2]}.${part[3]}`;
       if (session.parts.includes(id)) {
         session.duplicates++;
         return send(res, 200, { status: 'duplicate' });

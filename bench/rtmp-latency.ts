@@ -38,7 +38,7 @@ async function createStream(partTarget: number): Promise<Stream> {
   const res = await fetch(`${stack.workerUrl}/v1/streams`, {
     method: 'POST',
     headers: { authorization: 'Bearer bench-api', 'content-type': 'application/json' },
-    body: JSON.stringify({ name: `latency ${partTarget}`, partTarget }),
+    body: JSON.stringify({ name: `latency ${partTarget}`, partTarget, ladder: 'passthrough' }),
   });
   if (res.status !== 201) throw new Error(`create: ${res.status} ${await res.text()}`);
   return (await res.json()) as Stream;

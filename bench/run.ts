@@ -13,6 +13,8 @@ const all = [
   'failover',
   'relay-capacity',
   'hostile-clients',
+  'ladder',
+  'ladder-switch',
   'fanout-load',
   'fanout-model',
 ];

@@ -22,7 +22,7 @@ try {
   const created = await fetch(`${api}/v1/streams`, {
     method: 'POST',
     headers: { authorization: 'Bearer bench-api', 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'bench', partTarget: 0.2, segmentTarget: 1 }),
+    body: JSON.stringify({ name: 'bench', partTarget: 0.2, segmentTarget: 1, ladder: 'passthrough' }),
   });
   if (created.status !== 201) throw new Error(`create: ${created.status} ${await created.text()}`);
   const stream = (await created.json()) as { id: string; streamKey: string };

@@ -3,7 +3,7 @@
  * at once, with the variable's name, so a misconfigured container fails on start with one clear message.
  */
 import { existsSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { type RelayLimits, readLimits } from './limits.ts';
 
 export interface RelayConfig {
@@ -30,7 +30,22 @@ export interface RelayConfig {
   limits: RelayLimits;
   /** Stable id of this relay process in health reports and logs (`RELAY_ID`, default hostname-pid). */
   relayId: string;
+  /** The ABR ladder's transcoder (issue 12). */
+  ladder: LadderConfig;
 }
+
+export interface LadderConfig {
+  /** The ffmpeg binary (`FFMPEG_PATH`, default `ffmpeg` on the PATH). */
+  ffmpegPath: string;
+  /** x264 preset of every rung (`LADDER_PRESET`, default `veryfast`). */
+  preset: string;
+  /** Ladders one relay runs at once (`LADDER_MAX_INPUTS`, default: the number of CPUs). */
+  maxInputs: number;
+  /** Idle CPU below which no new ladder starts, percent of the box (`LADDER_MIN_IDLE_PERCENT`, default 20). */
+  minIdlePercent: number;
+}
+
+const X264_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium'];
 
 export class ConfigError extends Error {
   readonly problems: readonly string[];
@@ -56,6 +71,17 @@ export function loadConfig(env: Env = process.env): RelayConfig {
     const n = Number(raw);
     if (!/^\d+$/.test(raw) || n < 1 || n > 65535) {
       problems.push(`${name}=${raw} is not a port number (1-65535)`);
+      return fallback;
+    }
+    return n;
+  };
+
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = text(name);
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || n < min || n > max) {
+      problems.push(`${name}=${raw} is not an integer in ${min}-${max}`);
       return fallback;
     }
     return n;
@@ -101,7 +127,16 @@ export function loadConfig(env: Env = process.env): RelayConfig {
     metricsHost: text('METRICS_HOST') ?? '127.0.0.1',
     limits: readLimits(env, problems),
     relayId: text('RELAY_ID') ?? `${hostname()}-${process.pid}`,
+    ladder: {
+      ffmpegPath: text('FFMPEG_PATH') ?? 'ffmpeg',
+      preset: text('LADDER_PRESET') ?? 'veryfast',
+      maxInputs: integer('LADDER_MAX_INPUTS', availableParallelism(), 0, 1000),
+      minIdlePercent: integer('LADDER_MIN_IDLE_PERCENT', 20, 0, 100),
+    },
   };
+  if (!X264_PRESETS.includes(config.ladder.preset)) {
+    problems.push(`LADDER_PRESET=${config.ladder.preset} is not one of ${X264_PRESETS.join(', ')}`);
+  }
   const tcpPorts = [
     ['RTMP_PORT', config.rtmpPort],
     ['METRICS_PORT', config.metricsPort],

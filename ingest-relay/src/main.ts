@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig, type RelayConfig } from './config.ts';
+import { LadderAdmission } from './ladder/admission.ts';
 import { ConnectionAdmission } from './listen/admission.ts';
 import { startRtmpServer } from './listen/rtmp/server.ts';
 import { startSrtServer } from './listen/srt/server.ts';
@@ -26,6 +27,11 @@ async function start(config: RelayConfig): Promise<Closable[]> {
     workerUrl: config.workerUrl,
     ingestToken: config.ingestToken,
     relayId: config.relayId,
+    ladder: {
+      ffmpegPath: config.ladder.ffmpegPath,
+      preset: config.ladder.preset,
+      admission: new LadderAdmission(config.ladder),
+    },
   });
   const servers: Closable[] = [];
   const urls: Record<string, string> = {};

@@ -1,37 +1,25 @@
 /**
- * One publishing session: listener -> demux events -> CMAF segmenter -> sink (Worker uploads), with one error
- * boundary. Anything that goes wrong inside (malformed media, an unsupported or changed codec, the Worker
- * refusing the session) ends this session with a reason through `onFatal`; it never throws into the listener
- * and never touches another stream.
+ * The session layer the listeners drive: authorize a publish, open it, push demux events into it, end it.
+ * A publish (publish.ts) runs one Worker session at a time (pipeline-session.ts: demux events -> CMAF
+ * segmenter -> sink, one error boundary) and moves to a new one when the source's codec config changes.
+ * Anything else that goes wrong inside (malformed media, an unsupported codec, the Worker refusing the session)
+ * ends the publish with a reason through `onFatal`; it never throws into the listener and never touches another
+ * stream.
  */
 import type { SessionHealthReport } from '../../src/contract/health.ts';
-import {
-  type AuthorizeResponse,
-  type IngestProtocol,
-  type PartMeta,
-  SOURCE_RENDITION,
-  type StartSessionResponse,
-  type StreamConfig,
+import type {
+  AuthorizeResponse,
+  IngestProtocol,
+  StartSessionResponse,
+  StreamConfig,
 } from '../../src/contract/ingest.ts';
-import { CmafSegmenter, type SegmenterOutput } from './cmaf/segmenter.ts';
-import { log, RateLimitedLog } from './log.ts';
+import type { LadderRuntime } from './ladder/session-ladder.ts';
 import type { DemuxEvent } from './media/access-unit.ts';
-import { counter, gauge } from './metrics.ts';
-import { forgetStream, observeHealth } from './monitoring.ts';
-import { HealthTracker } from './upload/health.ts';
+import { PipelineSession } from './pipeline-session.ts';
+import { Publish } from './publish.ts';
 import type { MediaSink } from './upload/sink.ts';
 import { WorkerClient, WorkerRefused } from './upload/worker-client.ts';
 import { WorkerSink } from './upload/worker-sink.ts';
-
-const sessionsActive = gauge('relay_sessions_active', 'Publishing sessions open now', ['protocol']);
-const sessionsFailed = counter('relay_sessions_failed_total', 'Sessions ended by the pipeline', ['reason']);
-const partsProduced = counter('relay_parts_produced_total', 'CMAF parts cut by the segmenter');
-const samplesDropped = counter('relay_samples_dropped_total', 'Access units the segmenter dropped', [
-  'reason',
-]);
-const demuxErrors = counter('relay_demux_errors_total', 'Non-fatal demux errors reported by listeners', [
-  'protocol',
-]);
 
 export interface PublishRequest {
   streamKey: string;
@@ -63,6 +51,7 @@ export interface IngestHub {
 
 export interface PublishSession {
   readonly streamId: string;
+  /** The Worker session published into now (a codec config change moves the publish to a new one). */
   readonly sessionId: string;
   readonly config: StreamConfig;
   /** False: over the upload budget; pause the source until `onDrain` fires. */
@@ -80,12 +69,19 @@ export interface IngestHubOptions {
   relayId: string;
   /** Where media goes; default: a WorkerSink uploading to `workerUrl`. */
   sink?: (session: StartSessionResponse, client: WorkerClient) => MediaSink;
+  /**
+   * Where a ladder rung's media goes, one sink per rung (default: a WorkerSink that never ends the session, so a
+   * rung's refusal or backlog fails that rung only). With `sink` given and this absent, rungs share `sink`.
+   */
+  rungSink?: (session: StartSessionResponse, client: WorkerClient, rendition: string) => MediaSink;
   /** Health report period, ms (default 2000). */
   healthIntervalMs?: number;
   /** Wall clock, epoch ms (default Date.now). */
   now?: () => number;
   /** How long an `already-live` refusal is retried before the publish is refused (ms, default 2500). */
   takeoverWaitMs?: number;
+  /** The ABR ladder's ffmpeg and admission; absent: every session is its source only. */
+  ladder?: LadderRuntime;
 }
 
 export function createIngestHub(opts: IngestHubOptions): IngestHub {
@@ -93,16 +89,31 @@ export function createIngestHub(opts: IngestHubOptions): IngestHub {
   return {
     authorize: (streamKey, protocol) => refusedOnError(() => client.authorize({ streamKey, protocol })),
     async open(req, options = {}) {
-      const start = await refusedOnError(() =>
-        startWaitingForTakeover(
-          () => client.startSession({ ...req, relayId: opts.relayId }),
-          opts.takeoverWaitMs ?? TAKEOVER_WAIT_MS,
-        ),
-      );
-      const sink =
-        opts.sink?.(start, client) ??
-        new WorkerSink({ client, streamId: start.streamId, sessionId: start.sessionId });
-      return new PipelineSession(req, start, sink, { ...options, ...opts });
+      const startSession = () =>
+        refusedOnError(() =>
+          startWaitingForTakeover(
+            () => client.startSession({ ...req, relayId: opts.relayId }),
+            opts.takeoverWaitMs ?? TAKEOVER_WAIT_MS,
+          ),
+        );
+      const pipeline = (start: StartSessionResponse) => {
+        const sink =
+          opts.sink?.(start, client) ??
+          new WorkerSink({ client, streamId: start.streamId, sessionId: start.sessionId });
+        const rungSink = (rendition: string): MediaSink | undefined =>
+          opts.rungSink?.(start, client, rendition) ??
+          (opts.sink
+            ? undefined
+            : new WorkerSink({
+                client,
+                streamId: start.streamId,
+                sessionId: start.sessionId,
+                endsSession: false,
+                budgetBytes: RUNG_BUDGET_BYTES,
+              }));
+        return new PipelineSession(req, start, sink, { ...options, ...opts, rungSink });
+      };
+      return new Publish(await startSession(), { startSession, pipeline, now: opts.now ?? Date.now });
     },
   };
 }
@@ -115,6 +126,8 @@ export function createIngestHub(opts: IngestHubOptions): IngestHub {
  * keeps delivering and the publish is still refused, only later.
  */
 const TAKEOVER_WAIT_MS = 2500;
+/** A rung's unacknowledged bytes (its sink fails the rung past four times this: 32 MiB). */
+const RUNG_BUDGET_BYTES = 8 * 1024 * 1024;
 const TAKEOVER_RETRY_MS = 250;
 
 async function startWaitingForTakeover<T>(call: () => Promise<T>, waitMs: number): Promise<T> {
@@ -142,169 +155,4 @@ async function refusedOnError<T>(call: () => Promise<T>): Promise<T> {
     }
     throw new PublishRefused('unavailable', err instanceof Error ? err.message : String(err));
   }
-}
-
-class PipelineSession implements PublishSession {
-  readonly streamId: string;
-  readonly sessionId: string;
-  readonly config: StreamConfig;
-  readonly #req: PublishRequest;
-  readonly #sink: MediaSink;
-  readonly #segmenter: CmafSegmenter;
-  readonly #health: HealthTracker;
-  readonly #now: () => number;
-  readonly #extraHealth: (() => Partial<SessionHealthReport>) | undefined;
-  readonly #logger;
-  readonly #warn;
-  #droppedReported = 0;
-  readonly #timer: ReturnType<typeof setInterval>;
-  readonly #fatalCbs: ((reason: string) => void)[] = [];
-  #fatal: string | undefined;
-  #ending: Promise<void> | undefined;
-  #backpressure = false;
-
-  constructor(
-    req: PublishRequest,
-    start: StartSessionResponse,
-    sink: MediaSink,
-    opts: OpenOptions & Pick<IngestHubOptions, 'healthIntervalMs' | 'now'>,
-  ) {
-    this.#req = req;
-    this.streamId = start.streamId;
-    this.sessionId = start.sessionId;
-    this.config = start.config;
-    this.#sink = sink;
-    this.#now = opts.now ?? Date.now;
-    this.#extraHealth = opts.extraHealth;
-    this.#segmenter = new CmafSegmenter({
-      partTarget: start.config.partTarget,
-      segmentTarget: start.config.segmentTarget,
-      firstMsn: start.firstMsn,
-    });
-    this.#health = new HealthTracker(req.protocol, req.remoteAddress, this.#now());
-    this.#logger = log.child({ streamId: this.streamId, sessionId: this.sessionId, protocol: req.protocol });
-    this.#warn = new RateLimitedLog(this.#logger);
-    sink.onFailed((err) => this.#fail('upload', err.message));
-    sink.onDrain(() => {
-      this.#backpressure = false;
-    });
-    this.#timer = setInterval(() => void this.#report(), opts.healthIntervalMs ?? 2000);
-    this.#timer.unref();
-    sessionsActive.inc({ protocol: req.protocol });
-    this.#logger.info({ remoteAddress: req.remoteAddress, firstMsn: start.firstMsn }, 'session started');
-  }
-
-  push(ev: DemuxEvent): boolean {
-    if (this.#fatal !== undefined || this.#ending) return true;
-    try {
-      if (ev.type === 'error') {
-        if (ev.fatal) this.#fail('demux', `demux: ${ev.reason}`);
-        else {
-          demuxErrors.inc({ protocol: this.#req.protocol });
-          this.#warn.warn({ reason: ev.reason }, 'demux error');
-        }
-        return true;
-      }
-      if (ev.type === 'config') this.#health.config(ev.track);
-      else this.#health.unit(ev.unit);
-      this.#deliver(this.#segmenter.push(ev));
-    } catch (err) {
-      this.#fail('internal', `internal error: ${err instanceof Error ? err.message : String(err)}`);
-    }
-    return !this.#backpressure;
-  }
-
-  onDrain(cb: () => void): void {
-    this.#sink.onDrain(cb);
-  }
-
-  onFatal(cb: (reason: string) => void): void {
-    this.#fatalCbs.push(cb);
-  }
-
-  end(reason: string): Promise<void> {
-    this.#ending ??= this.#end(reason);
-    return this.#ending;
-  }
-
-  async #end(reason: string): Promise<void> {
-    clearInterval(this.#timer);
-    if (this.#fatal === undefined) {
-      try {
-        this.#deliver(this.#segmenter.flush());
-      } catch (err) {
-        this.#logger.error({ err: String(err) }, 'flush failed');
-      }
-    }
-    await this.#report();
-    const result = await this.#sink.end(this.#fatal ?? reason);
-    const stats = this.#segmenter.stats;
-    for (const [key, value] of Object.entries(stats))
-      if (value > 0) samplesDropped.inc({ reason: key }, value);
-    sessionsActive.dec({ protocol: this.#req.protocol });
-    forgetStream(this.streamId, this.#req.protocol);
-    this.#logger.info({ reason: this.#fatal ?? reason, ...result, ...stats }, 'session ended');
-  }
-
-  #deliver(outputs: SegmenterOutput[]): void {
-    for (const out of outputs) {
-      if (out.type === 'fatal') {
-        this.#fail('codec', out.reason);
-        return;
-      }
-      if (out.type === 'init') {
-        const meta = {
-          rendition: SOURCE_RENDITION,
-          codecs: out.codecs,
-          ...pick(out, ['resolution', 'frameRate']),
-        };
-        this.#logger.info(meta, 'init segment');
-        this.#note(this.#sink.putInit(meta, out.bytes).backpressure);
-        continue;
-      }
-      // The segmenter's part is the contract's PartMeta, less the rendition and size added here.
-      const { type: _, bytes, ...part } = out;
-      const meta: PartMeta = { rendition: SOURCE_RENDITION, ...part, size: bytes.byteLength };
-      partsProduced.inc();
-      // Debug level: one line per part, with the wall clock it was cut (bench/rtmp-latency.ts reads these).
-      this.#logger.debug({ msn: meta.msn, part: meta.part, cutAt: this.#now() }, 'part cut');
-      this.#note(this.#sink.putPart(meta, bytes).backpressure);
-    }
-    // The segmenter's counters are cumulative: warn only when they grow, not on every unit after the first drop.
-    const s = this.#segmenter.stats;
-    const dropped = s.droppedBeforeKeyframe + s.droppedNonMonotonic + s.droppedWithoutTrack;
-    if (dropped > this.#droppedReported) {
-      this.#droppedReported = dropped;
-      this.#warn.warn({ ...s }, 'access units dropped by the segmenter');
-    }
-  }
-
-  #note(backpressure: boolean): void {
-    if (backpressure) this.#backpressure = true;
-  }
-
-  async #report(): Promise<void> {
-    const report = { ...this.#health.report(this.#now(), this.#sink.stats), ...this.#extraHealth?.() };
-    observeHealth(this.streamId, report);
-    try {
-      await this.#sink.health(report);
-    } catch (err) {
-      this.#warn.warn({ err: String(err) }, 'health report failed');
-    }
-  }
-
-  /** `kind` is the low-cardinality metric label; `reason` the human text sent to the Worker and the logs. */
-  #fail(kind: 'demux' | 'codec' | 'upload' | 'internal', reason: string): void {
-    if (this.#fatal !== undefined) return;
-    this.#fatal = reason;
-    sessionsFailed.inc({ reason: kind });
-    this.#logger.warn({ reason }, 'session failed');
-    for (const cb of this.#fatalCbs) cb(reason);
-  }
-}
-
-function pick<T extends object, K extends keyof T>(obj: T, keys: readonly K[]): Partial<Pick<T, K>> {
-  const out: Partial<Pick<T, K>> = {};
-  for (const k of keys) if (obj[k] !== undefined) out[k] = obj[k];
-  return out;
 }

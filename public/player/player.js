@@ -1,6 +1,6 @@
-// The viewer page: hls.js in low-latency mode, native HLS where MSE is missing (Safari on iOS), and an
-// overlay with glass-to-glass latency (now minus the program-date-time of the frame on screen), bitrate,
-// buffer and stalls. The page serves every stream: the stream id is the last path segment of /play/{id}.
+// The viewer page: hls.js in low-latency mode, native HLS where MSE is missing (Safari on iOS), a quality menu
+// (Auto or one rung of the ladder), and an overlay with glass-to-glass latency (now minus the program-date-time
+// of the frame on screen), the rung playing, bitrate, buffer and stalls. The page serves every stream: the stream id is the last path segment of /play/{id}.
 
 const streamId = decodeURIComponent(location.pathname.split('/').filter(Boolean).pop() ?? '');
 const src = new URL(`/live/${encodeURIComponent(streamId)}/master.m3u8`, location.href).toString();
@@ -193,6 +193,42 @@ function playingDate(hls) {
   return hls.playingDate ? hls.playingDate.getTime() : null;
 }
 
+/** The rendition id of a level: the path segment before its playlist (`/live/{id}/480p/ev_….m3u8`). */
+function rungName(level) {
+  const uri = String(level?.uri ?? level?.url ?? '');
+  const parts = new URL(uri, location.href).pathname.split('/');
+  return parts.at(-2) || (level?.height ? `${level.height}p` : '?');
+}
+
+/**
+ * The quality menu: Auto (hls.js's ABR) and every level hls.js parsed, tallest first. Choosing one pins it
+ * (`currentLevel`: switch now, flushing what is buffered); Auto hands the choice back (-1).
+ */
+function qualityMenu(hls) {
+  const select = /** @type {HTMLSelectElement} */ (document.getElementById('quality'));
+  const label = select.closest('label');
+  const build = () => {
+    const levels = (hls.levels ?? []).map((level, index) => ({ level, index }));
+    levels.sort((a, b) => (b.level.height ?? 0) - (a.level.height ?? 0) || b.level.bitrate - a.level.bitrate);
+    const auto = new Option('Auto', '-1');
+    const options = levels.map(({ level, index }) => {
+      const size = level.height ? `${level.height}p` : rungName(level);
+      return new Option(
+        `${size} · ${(level.bitrate / 1e6).toFixed(1)} Mb/s (${rungName(level)})`,
+        String(index),
+      );
+    });
+    select.replaceChildren(auto, ...options);
+    select.value = hls.autoLevelEnabled ? '-1' : String(hls.currentLevel);
+    if (label) label.hidden = levels.length < 2;
+  };
+  select.addEventListener('change', () => {
+    hls.currentLevel = Number(select.value);
+  });
+  hls.on(window.Hls.Events.MANIFEST_PARSED, build);
+  hls.on(window.Hls.Events.LEVELS_UPDATED, build);
+}
+
 function start() {
   const Hls = window.Hls;
   if (Hls?.isSupported()) {
@@ -210,6 +246,7 @@ function start() {
       else if (data.type === Hls.ErrorTypes.NETWORK_ERROR) setTimeout(() => hls.startLoad(), 1000);
       else if (data.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
     });
+    qualityMenu(hls);
     hls.on(Hls.Events.LEVEL_SWITCHED, (_event, data) => {
       const level = hls.levels?.[data.level];
       if (level)
@@ -226,6 +263,7 @@ function start() {
       stats.latency = date === null ? null : (Date.now() - date) / 1000;
       const level = hls.levels?.[hls.currentLevel];
       setStat('latency', fmt(stats.latency, 's'));
+      setStat('rung', level ? `${rungName(level)}${hls.autoLevelEnabled ? ' (auto)' : ''}` : '–');
       setStat('bitrate', level ? fmt(level.bitrate / 1e6, 'Mb/s') : '–');
       setStat('buffer', fmt(bufferAhead(), 's'));
       setStat('stalls', String(stats.stalls));

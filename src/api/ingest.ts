@@ -7,27 +7,25 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import {
   type EndSessionRequest,
-  InitHeaders,
   MAX_INIT_BYTES,
   MAX_PART_BYTES,
   PartHeaders,
   type PartUploadResponse,
-  parseSfBoolean,
   RENDITION_PATTERN,
 } from '../contract/ingest.ts';
 import type { Env } from '../env.ts';
-import { InitInfoError, readInitInfo } from '../media/init-info.ts';
+import { type InitInfo, InitInfoError, readInitInfo } from '../media/init-info.ts';
 import { initKey, partKey } from '../media/keys.ts';
 import type { InitRecord } from '../stream/model.ts';
 import type { AppEnv } from './app.ts';
 import { ApiError } from './errors.ts';
+import { HealthReportSchema } from './health-report.ts';
+import { initExtras, initInfoFromHeaders, partFields } from './ingest-headers.ts';
 
 export const ingestMedia = new Hono<AppEnv>();
 
 const SESSION = '/streams/:streamId/sessions/:sessionId';
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-/** `ingest-duration`: decimal seconds, at most 6 fractional digits. */
-const DURATION_PATTERN = /^[0-9]{1,4}(\.[0-9]{1,6})?$/;
 const INDEX_PATTERN = /^[0-9]{1,9}$/;
 
 function streamStub(env: Env, streamId: string) {
@@ -60,44 +58,22 @@ async function boundedBody(req: Request, max: number): Promise<Uint8Array> {
   return bytes;
 }
 
-const CODECS_PATTERN = /^[A-Za-z0-9.]{1,40}(,[A-Za-z0-9.]{1,40}){0,3}$/;
-const RESOLUTION_PATTERN = /^([0-9]{1,5})x([0-9]{1,5})$/;
-
-function initInfoFromHeaders(codecs: string | undefined, resolution: string | undefined) {
-  if (!codecs || !CODECS_PATTERN.test(codecs)) return null;
-  const info: ReturnType<typeof readInitInfo> = { codecs: codecs.split(',') };
-  const size = RESOLUTION_PATTERN.exec(resolution ?? '');
-  if (size) {
-    info.width = Number(size[1]);
-    info.height = Number(size[2]);
-  }
-  return info;
-}
-
 ingestMedia.put(`${SESSION}/renditions/:rendition/init`, async (c) => {
   const { streamId, sessionId } = ids((n) => c.req.param(n));
   const rendition = renditionParam(c.req.param('rendition'));
   const bytes = await boundedBody(c.req.raw, MAX_INIT_BYTES);
-  let info: ReturnType<typeof readInitInfo>;
+  const header = (name: string) => c.req.header(name);
+  let info: InitInfo;
   try {
     info = readInitInfo(bytes);
   } catch (err) {
     if (!(err instanceof InitInfoError)) throw err;
     // A sample entry this walker does not read: trust the relay's headers when it sent them.
-    const fromHeaders = initInfoFromHeaders(
-      c.req.header(InitHeaders.codecs),
-      c.req.header(InitHeaders.resolution),
-    );
+    const fromHeaders = initInfoFromHeaders(header);
     if (!fromHeaders) throw new ApiError(422, 'bad-init', err.message);
     info = fromHeaders;
   }
-  const init: InitRecord = { ...info, size: bytes.byteLength };
-  const frameRate = c.req.header(InitHeaders.frameRate);
-  if (frameRate !== undefined) {
-    const fps = Number(frameRate);
-    if (!(fps > 0 && fps <= 1000)) throw new ApiError(400, 'bad-request', `bad ${InitHeaders.frameRate}`);
-    init.frameRate = fps;
-  }
+  const init: InitRecord = { ...info, ...initExtras(header), size: bytes.byteLength };
   await c.env.MEDIA.put(initKey(streamId, sessionId, rendition), bytes, {
     httpMetadata: { contentType: 'video/mp4' },
   });
@@ -114,45 +90,31 @@ ingestMedia.put(`${SESSION}/renditions/:rendition/parts/:msn/:part`, async (c) =
   if (!INDEX_PATTERN.test(msnText) || !INDEX_PATTERN.test(partText)) {
     throw new ApiError(400, 'bad-request', 'msn and part must be non-negative integers');
   }
-  const duration = c.req.header(PartHeaders.duration) ?? '';
-  if (!DURATION_PATTERN.test(duration)) throw new ApiError(400, 'bad-request', `bad ${PartHeaders.duration}`);
-  const independent = parseSfBoolean(c.req.header(PartHeaders.independent) ?? null);
-  if (independent === undefined) throw new ApiError(400, 'bad-request', `bad ${PartHeaders.independent}`);
-  const segmentEnd = parseSfBoolean(c.req.header(PartHeaders.segmentEnd) ?? '?0');
-  if (segmentEnd === undefined) throw new ApiError(400, 'bad-request', `bad ${PartHeaders.segmentEnd}`);
-  const programDateTime = Date.parse(c.req.header(PartHeaders.programDateTime) ?? '');
-  if (Number.isNaN(programDateTime))
-    throw new ApiError(400, 'bad-request', `bad ${PartHeaders.programDateTime}`);
-  const bytes = await boundedBody(c.req.raw, MAX_PART_BYTES);
+  const fields = partFields((name) => c.req.header(name));
   const msn = Number(msnText);
   const part = Number(partText);
-
-  // Create-only put: bytes under a part key never change once written, so viewers may cache them forever.
   const key = partKey(streamId, sessionId, rendition, msn, part);
-  const stored = await c.env.MEDIA.put(key, bytes, {
-    httpMetadata: { contentType: 'video/mp4' },
-    onlyIf: { etagDoesNotMatch: '*' },
-  });
-  if (stored === null) {
-    // Already there: a retry of the same part is fine; different bytes at the same position are a conflict.
-    const existing = await c.env.MEDIA.head(key);
-    if (existing && existing.size !== bytes.byteLength) {
-      throw new ApiError(409, 'conflict', `part ${msn}.${part} already stored with ${existing.size} bytes`);
-    }
+  let size = 0;
+  let created = false;
+  if (fields.gap) {
+    await emptyBody(c.req.raw);
+  } else {
+    const bytes = await boundedBody(c.req.raw, MAX_PART_BYTES);
+    created = await storePart(c.env, key, bytes, `${msn}.${part}`);
+    size = bytes.byteLength;
   }
-
   const result = await streamStub(c.env, streamId).addPart({
     sessionId,
     rendition,
     msn,
     part,
-    duration: Number(duration),
-    independent,
-    programDateTime,
-    segmentEnd,
-    size: bytes.byteLength,
+    ...fields,
+    size,
   });
   if (result.kind === 'rejected') {
+    // Bytes this request wrote for a part the stream refused (a session that ended, a timeline break) must not
+    // be served: media GETs read R2 first. A retry that is accepted later writes them again.
+    if (created) await c.env.MEDIA.delete(key);
     const type =
       result.status === 410 ? 'session-gone' : result.status === 409 ? 'timeline-break' : 'bad-part';
     throw new ApiError(result.status, type, result.reason);
@@ -160,6 +122,45 @@ ingestMedia.put(`${SESSION}/renditions/:rendition/parts/:msn/:part`, async (c) =
   const body: PartUploadResponse = { status: result.kind };
   return c.json(body, result.kind === 'duplicate' ? 200 : 201);
 });
+
+/**
+ * A gap part (PartHeaders.gap) has no body, and nothing is written to R2 for it: there are no bytes to keep,
+ * a zero-byte object would be one more write per part of a failed rung for nothing, and with no object under
+ * its key no path can ever serve a gap as an empty 200 (playback.ts answers it 404 from the part record).
+ */
+async function emptyBody(req: Request): Promise<void> {
+  const refuse = () =>
+    new ApiError(400, 'bad-request', `a part with ${PartHeaders.gap}: ?1 has an empty body`);
+  if (Number(req.headers.get('content-length') ?? '0') > 0) throw refuse();
+  // A chunked body declares no length: read until its end or its first byte, never more.
+  const reader = req.body?.getReader();
+  for (;;) {
+    const chunk = await reader?.read();
+    if (!chunk || chunk.done) return;
+    if (chunk.value.byteLength > 0) {
+      await reader?.cancel();
+      throw refuse();
+    }
+  }
+}
+
+/**
+ * Create-only put: bytes under a part key never change once written, so viewers may cache them forever. True
+ * when this call wrote them, false when they were there already.
+ */
+async function storePart(env: Env, key: string, bytes: Uint8Array, name: string): Promise<boolean> {
+  const stored = await env.MEDIA.put(key, bytes, {
+    httpMetadata: { contentType: 'video/mp4' },
+    onlyIf: { etagDoesNotMatch: '*' },
+  });
+  if (stored !== null) return true;
+  // Already there: a retry of the same part is fine; different bytes at the same position are a conflict.
+  const existing = await env.MEDIA.head(key);
+  if (existing && existing.size !== bytes.byteLength) {
+    throw new ApiError(409, 'conflict', `part ${name} already stored with ${existing.size} bytes`);
+  }
+  return false;
+}
 
 const EndSchema = z.object({ reason: z.string().max(500) }) satisfies z.ZodType<EndSessionRequest>;
 
@@ -182,45 +183,9 @@ ingestMedia.post(`${SESSION}/end`, async (c) => {
   );
 });
 
-const TrackSchema = z.object({
-  codec: z.string().max(64),
-  profile: z.string().max(64).optional(),
-  bitrate: z.number().nonnegative(),
-  frameRate: z.number().nonnegative().optional(),
-  width: z.number().int().nonnegative().optional(),
-  height: z.number().int().nonnegative().optional(),
-  keyframeInterval: z.number().nonnegative().optional(),
-  bFrames: z.boolean().optional(),
-});
-
-const HealthSchema = z.object({
-  at: z.number().int().nonnegative(),
-  protocol: z.enum(['rtmp', 'rtmps', 'srt']),
-  remoteAddress: z.string().max(128),
-  ingestBitrate: z.number().nonnegative(),
-  video: TrackSchema.optional(),
-  audio: TrackSchema.optional(),
-  avDriftMs: z.number().optional(),
-  uploadLatencyMs: z.object({ p50: z.number().nonnegative(), p99: z.number().nonnegative() }).optional(),
-  uploadRetries: z.number().int().nonnegative(),
-  partsGivenUp: z.number().int().nonnegative(),
-  srt: z
-    .object({
-      rttMs: z.number(),
-      packetsReceived: z.number().int(),
-      packetsLost: z.number().int(),
-      packetsRetransmitted: z.number().int(),
-      packetsDropped: z.number().int(),
-      packetsUndecryptable: z.number().int(),
-      bitrate: z.number(),
-      latencyMs: z.number(),
-    })
-    .optional(),
-});
-
 ingestMedia.post(`${SESSION}/health`, async (c) => {
   const { streamId, sessionId } = ids((n) => c.req.param(n));
-  const parsed = HealthSchema.safeParse(await c.req.json().catch(() => null));
+  const parsed = HealthReportSchema.safeParse(await c.req.json().catch(() => null));
   if (!parsed.success) {
     throw new ApiError(400, 'bad-request', 'invalid health report', {
       issues: parsed.error.issues.slice(0, 5),

@@ -129,7 +129,12 @@ export const StreamListSchema = z
 export const HealthSchema = z
   .object({ streamId: z.string(), status: z.enum(STREAM_STATUSES as ['idle', 'live', 'ended']) })
   .catchall(z.unknown())
-  .openapi('StreamHealth', { description: "The stream's live health, as its Durable Object reports it." });
+  .openapi('StreamHealth', {
+    description:
+      "The stream's live health, as its Durable Object reports it: the session and inputs, per-rendition " +
+      'timeline, bitrate and gap parts, the relay report, `ladder` (the ABR ladder and each rung as the active ' +
+      "input's relay reports them) and `ignoredAudioPids`.",
+  });
 
 export const ProblemSchema = z
   .object({

@@ -9,7 +9,7 @@ import type { Context } from 'hono';
 import { Coalescer } from '../edge/coalesce.ts';
 import { edgeHint } from '../edge/edge-view.ts';
 import { segmentFromView } from '../fanout/replica-reads.ts';
-import { notFoundCacheControl } from '../hls/cache-policy.ts';
+import { GAP_CACHE_CONTROL, notFoundCacheControl } from '../hls/cache-policy.ts';
 import { initKey, partKey } from '../media/keys.ts';
 import {
   concatenatedResponse,
@@ -37,12 +37,13 @@ interface FetchedPart {
   etag: string;
 }
 
-export const partFlights = new Coalescer<FetchedPart | null>();
+export const partFlights = new Coalescer<FetchedPart | 'gap' | null>();
 
 export async function mediaRoute(c: C): Promise<Response> {
   const { streamId } = playbackAccess(c.req.param('streamId') ?? '');
   const { rendition = '', sessionId = '', file = '' } = c.req.param();
   const notFound = () => fail(c, 404, 'no such media', notFoundCacheControl(1, 'media'));
+  const gap = () => fail(c, 404, 'listed as a gap: this rendition has no media here', GAP_CACHE_CONTROL);
   if (!ID_PATTERN.test(sessionId) || !ID_PATTERN.test(rendition)) return notFound();
   const now = Date.now();
   noteViewer(c, streamId, now);
@@ -56,7 +57,8 @@ export async function mediaRoute(c: C): Promise<Response> {
   const partMatch = PART_FILE.exec(file);
   if (partMatch) {
     const ref = { rendition, sessionId, msn: Number(partMatch[1]), part: Number(partMatch[2]) };
-    return (await partResponse(c, streamId, ref, now)) ?? notFound();
+    const answer = await partResponse(c, streamId, ref, now);
+    return answer === 'gap' ? gap() : (answer ?? notFound());
   }
   const segmentMatch = SEGMENT_FILE.exec(file);
   if (segmentMatch) {
@@ -69,6 +71,7 @@ export async function mediaRoute(c: C): Promise<Response> {
       const info =
         local.kind === 'found' ? local.info : await ask(route, () => route.stub.segmentInfo(route.call, ref));
       if (!info) return notFound();
+      if ('gap' in info) return gap();
       const keys = info.partSizes.map((_, i) => partKey(streamId, sessionId, rendition, msn, fromPart + i));
       return concatenatedResponse(c.env.MEDIA, keys, info.partSizes, CORS);
     });
@@ -84,7 +87,12 @@ function partBody(part: FetchedPart): Response {
   return new Response(part.bytes, { headers });
 }
 
-async function partResponse(c: C, streamId: string, ref: PartRef, now: number): Promise<Response | null> {
+async function partResponse(
+  c: C,
+  streamId: string,
+  ref: PartRef,
+  now: number,
+): Promise<Response | 'gap' | null> {
   const cache = caches.default;
   const key = mediaCacheKey(c.req.url);
   const hit = await cache.match(new Request(key));
@@ -106,6 +114,8 @@ async function partResponse(c: C, streamId: string, ref: PartRef, now: number): 
         const ready =
           (await edgeHint(edge, source, ref)) ??
           (await ask(route, () => route.stub.partReady(route.call, ref)));
+        // A gap part (no R2 object, ever) is answered at once, or as soon as the held part is listed as one.
+        if (ready === 'gap') return 'gap';
         if (ready !== 'ready') return null;
         object = await c.env.MEDIA.get(r2Key);
         if (!object) return null;
@@ -117,5 +127,5 @@ async function partResponse(c: C, streamId: string, ref: PartRef, now: number): 
     },
     waitUntil,
   );
-  return fetched ? partBody(fetched) : null;
+  return fetched === 'gap' || fetched === null ? fetched : partBody(fetched);
 }

@@ -164,8 +164,12 @@ export function resolveConfig(base: StreamConfigInput, change: Partial<StreamCon
   for (const [key, f] of Object.entries(CONFIG_FIELDS) as [StreamConfigField, ConfigField<z.ZodType>][]) {
     const parsed = f.schema.safeParse(merged[key]);
     if (!parsed.success) {
-      const why = parsed.error.issues[0]?.message ?? 'is invalid';
-      return { ok: false, field: key, detail: `${key}: ${why}, got ${String(merged[key])}` };
+      const issue = parsed.error.issues[0];
+      const why = issue?.message ?? 'is invalid';
+      // A list's issue names its element (`ladder.1.height`); a list or object is shown as JSON.
+      const at = issue && issue.path.length > 0 ? `.${issue.path.map(String).join('.')}` : '';
+      const got = typeof merged[key] === 'object' ? JSON.stringify(merged[key]) : String(merged[key]);
+      return { ok: false, field: key, detail: `${key}${at}: ${why}, got ${got}` };
     }
   }
   const config = merged as StreamConfig;

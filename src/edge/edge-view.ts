@@ -19,7 +19,7 @@ import {
   renderLive,
 } from '../stream/playlist-answers.ts';
 import { PlaylistTexts } from '../stream/playlist-texts.ts';
-import { hintDecision, type PartRef, partPublished } from '../stream/reads.ts';
+import { hintDecision, type PartRef } from '../stream/reads.ts';
 
 /** How the isolate asks its replica for a view: now (`after` null) or once newer than `after`; null: none. */
 export type ViewSource = (after: FeedVersion | null) => Promise<ReplicaView | null>;
@@ -106,17 +106,21 @@ export async function edgePlaylist(
   }
 }
 
-/** A preload-hinted part: 'ready' once a view publishes it, 'timeout' when none did; null: ask the replica. */
+/**
+ * A preload-hinted part: 'ready' once a view lists it with media, 'gap' once listed as a gap (RFC 8216bis
+ * 4.4.4.9: no media will ever come), 'timeout' when no view did; null: ask the replica.
+ */
 export async function edgeHint(
   edge: EdgeView,
   source: ViewSource,
   part: PartRef,
-): Promise<'ready' | 'timeout' | null> {
+): Promise<'ready' | 'gap' | 'timeout' | null> {
   for (;;) {
     const state = edge.view?.state;
     if (!state) return null;
-    if (partPublished(state, part)) return 'ready';
-    if (hintDecision(state, part) !== 'wait') return null;
+    const decision = hintDecision(state, part);
+    if (decision === 'ready' || decision === 'gap') return decision;
+    if (decision !== 'wait') return null;
     if (!(await edge.next(source))) return 'timeout';
   }
 }
@@ -124,7 +128,7 @@ export async function edgeHint(
 export function edgeMultivariant(edge: EdgeView): MultivariantAnswer | null {
   const state = edge.view?.state;
   if (!state) return null;
-  const answer = multivariantAnswer(state, edge.texts);
+  const answer = multivariantAnswer(state, edge.texts, edge.view?.multivariantHints);
   return answer.kind === 'playlist' ? answer : null;
 }
 

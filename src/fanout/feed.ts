@@ -7,6 +7,7 @@
  * only when a replica joins or leaves), so a restarted object goes on feeding its replicas from its first
  * change instead of leaving them to notice the silence.
  */
+import type { MultivariantHints } from '../hls/variants.ts';
 import type { StreamState } from '../stream/model.ts';
 import { asLocationHint, type ReplicaRef, replicaName } from './regions.ts';
 import type { FeedVersion, ReplicaView } from './view.ts';
@@ -93,12 +94,13 @@ export class ReplicaFeed {
   }
 
   /** The view of `state`; the same value (same version) for as long as the state and archive are the same. */
-  view(state: StreamState, archive: readonly StreamState[]): ReplicaView {
+  view(state: StreamState, archive: readonly StreamState[], hints: MultivariantHints = {}): ReplicaView {
     const memo = this.#memo;
-    if (memo && memo.state === state && memo.archive === archive) return memo.view;
+    const same = memo?.view.multivariantHints.ingestBitrate === hints.ingestBitrate;
+    if (memo && memo.state === state && memo.archive === archive && same) return memo.view;
     const version: FeedVersion = { epoch: this.#epoch, seq: ++this.#seq };
     const archivedEventIds = archive.flatMap((e) => (e.eventId ? [e.eventId] : []));
-    const view = { version, state: viewState(state), archivedEventIds };
+    const view = { version, state: viewState(state), archivedEventIds, multivariantHints: { ...hints } };
     this.#memo = { state, archive, view };
     return view;
   }

@@ -3,6 +3,7 @@
  * replicas (feed.ts), when pushes go (push-timing.ts decides, this runs it), the replicas' catch-ups, and the
  * count of everything the object handles (health `delivery`).
  */
+import type { MultivariantHints } from '../hls/variants.ts';
 import type { StreamState } from '../stream/model.ts';
 import { type DeliveryFigures, deliveryFigures, type StreamObjectCalls } from './delivery.ts';
 import { type FeedNamespace, kvFeedStore, ReplicaFeed } from './feed.ts';
@@ -16,7 +17,7 @@ export interface ObjectSideDeps {
   /** The object's clock (epoch ms). */
   now: () => number;
   /** The current state and archived events: what a view is made of. */
-  current: () => { state: StreamState; archive: readonly StreamState[] };
+  current: () => { state: StreamState; archive: readonly StreamState[]; hints: MultivariantHints };
 }
 
 export class StreamObjectFanout {
@@ -69,7 +70,7 @@ export class StreamObjectFanout {
   }
 
   #view(): ReplicaView {
-    const { state, archive } = this.#deps.current();
-    return this.#feed.view(state, archive);
+    const { state, archive, hints } = this.#deps.current();
+    return this.#feed.view(state, archive, hints);
   }
 }

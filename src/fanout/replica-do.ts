@@ -34,7 +34,7 @@ import { RateMeter } from './rate.ts';
 import { RegionShards } from './region-shards.ts';
 import type { ReplicaRef } from './regions.ts';
 import type { Delivered, ReplicaCall } from './replica-api.ts';
-import { segmentFromView } from './replica-reads.ts';
+import { type SegmentParts, segmentFromView } from './replica-reads.ts';
 import { DEFAULT_REPLICA_CEILING, recommendShards } from './shards.ts';
 import { originUpstream, streamObjectOf, syncFromUpstream } from './upstream.ts';
 import { type FeedVersion, newerThan, type ReplicaView } from './view.ts';
@@ -127,10 +127,10 @@ export class StreamReplica extends DurableObject<Env> {
 
   async multivariant(call: ReplicaCall): Promise<Delivered<MultivariantAnswer>> {
     const arrived = await this.#arrive(call);
-    let answer = multivariantAnswer(this.#view.state, this.#texts);
+    let answer = multivariantAnswer(this.#view.state, this.#texts, this.#view.view?.multivariantHints);
     if (answer.kind === 'not-found') {
       await this.#view.refresh(arrived);
-      answer = multivariantAnswer(this.#view.state, this.#texts);
+      answer = multivariantAnswer(this.#view.state, this.#texts, this.#view.view?.multivariantHints);
     }
     return this.#deliver(answer);
   }
@@ -147,12 +147,14 @@ export class StreamReplica extends DurableObject<Env> {
     if (decision !== 'wait') return this.#deliver(decision);
     const isMet = () => partPublished(this.#view.state, part);
     const outcome = await this.#view.hold(part.rendition, isMet);
-    const ready = outcome === 'ready' || isMet();
-    return this.#deliver(ready ? 'ready' : outcome === 'timeout' ? 'timeout' : 'not-found');
+    if (outcome !== 'ready' && !isMet())
+      return this.#deliver(outcome === 'timeout' ? 'timeout' : 'not-found');
+    // Listed now: with media, or as a gap (a failed rung's part), which no wait would ever fill.
+    return this.#deliver(hintDecision(this.#view.state, part) === 'gap' ? 'gap' : 'ready');
   }
 
   /** Part sizes of a published segment; segments older than the view come from the stream object. */
-  async segmentInfo(call: ReplicaCall, part: PartRef): Promise<Delivered<{ partSizes: number[] } | null>> {
+  async segmentInfo(call: ReplicaCall, part: PartRef): Promise<Delivered<SegmentParts | null>> {
     const arrived = await this.#arrive(call);
     let found = segmentFromView(this.#view.view, part);
     if (found.kind === 'unknown') {

@@ -9,8 +9,11 @@ import { segmentParts } from '../stream/reads.ts';
 import { findPublished } from '../stream/timeline.ts';
 import type { ReplicaView } from './view.ts';
 
+/** A segment's parts (reads.ts `segmentParts`), or that it is an EXT-X-GAP segment. */
+export type SegmentParts = { partSizes: number[] } | { gap: true };
+
 export type SegmentLookup =
-  | { kind: 'found'; info: { partSizes: number[] } }
+  | { kind: 'found'; info: SegmentParts }
   | { kind: 'absent' }
   | { kind: 'unknown' }
   | { kind: 'ask-stream-object' };

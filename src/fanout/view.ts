@@ -4,6 +4,7 @@
  * side, so a replica's playlists are the stream object's byte for byte), all renditions in one value, with a
  * version that orders pushes and catch-ups. Pure.
  */
+import type { MultivariantHints } from '../hls/variants.ts';
 import { PLAYLIST_SEGMENTS, type RenditionState, type StreamState } from '../stream/model.ts';
 
 /**
@@ -23,6 +24,11 @@ export interface ReplicaView {
   state: StreamState;
   /** Ended events the stream object still serves (their playlists never change: replicas fetch them once). */
   archivedEventIds: string[];
+  /**
+   * What the multivariant playlist takes from outside the state (the encoder's bitrate from the relay's
+   * report, src/hls/variants.ts), as of the view: a new report reaches replicas with the next change.
+   */
+  multivariantHints: MultivariantHints;
 }
 
 export const NO_VERSION: FeedVersion = Object.freeze({ epoch: 0, seq: 0 });

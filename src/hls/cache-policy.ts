@@ -57,6 +57,14 @@ export function notFoundCacheControl(targetDuration: number, request: CachedRequ
  */
 export const REFUSAL_CACHE_CONTROL = 'no-store';
 
+/**
+ * A 404 for a part or segment listed as a gap (GAP=YES, EXT-X-GAP, 4.4.4.7: clients SHOULD NOT load it): not
+ * cached. The origin answers it from the object's memory without touching R2, a client that follows the
+ * playlist never asks, and a 404 kept under a media URL, whose other answers are immutable, is an answer no
+ * cache should be trusted to expire.
+ */
+export const GAP_CACHE_CONTROL = 'no-store';
+
 /** The multivariant playlist changes only when renditions change: half a target duration, like a reload. */
 export function multivariantCacheControl(targetDuration: number): string {
   return maxAge(targetDuration / 2);

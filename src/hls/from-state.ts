@@ -2,11 +2,11 @@
  * Builds playlist models (model.ts) from a stream's state. Pure: the same state gives the same playlist, so
  * rendering can move to a replica or to the Worker unchanged.
  */
-import { relativeMediaUri, relativePlaylistUri } from '../contract/playback.ts';
+import { relativeMediaUri } from '../contract/playback.ts';
 import {
   activeRenditions,
   activeSession,
-  own,
+  isGap,
   PLAYLIST_SEGMENTS,
   type RenditionState,
   renditionOf,
@@ -14,9 +14,9 @@ import {
   type StreamState,
   segmentDuration,
 } from '../stream/model.ts';
-import { findSegment, lastPosition, measureBandwidth, trackNext } from '../stream/timeline.ts';
+import { findSegment, lastPosition, nextListedPart } from '../stream/timeline.ts';
 import { type PlaylistPosition, skipBoundary } from './directives.ts';
-import type { MediaPlaylist, MultivariantPlaylist, PartEntry, SegmentEntry, VariantStream } from './model.ts';
+import type { MediaPlaylist, PartEntry, SegmentEntry } from './model.ts';
 
 export type SkipRequest = 'YES' | 'v2' | null;
 
@@ -75,21 +75,25 @@ export function buildMediaPlaylist(
         )
       : 0;
 
-  const segments: SegmentEntry[] = windowed.slice(skippedSegments).map((s) => ({
-    msn: s.msn,
-    uri: relativeMediaUri.segment(s.sessionId, s.localMsn, s.firstPart),
-    duration: round6(segmentDuration(s)),
-    parts: withParts.has(s.msn) ? partEntries(s) : [],
-    discontinuity: s.discontinuity,
-    programDateTime: s.parts[0]?.programDateTime ?? 0,
-    mapUri: relativeMediaUri.init(s.sessionId),
-  }));
+  const segments: SegmentEntry[] = windowed.slice(skippedSegments).map((s) => {
+    const entry: SegmentEntry = {
+      msn: s.msn,
+      uri: relativeMediaUri.segment(s.sessionId, s.localMsn, s.firstPart),
+      duration: round6(segmentDuration(s)),
+      parts: withParts.has(s.msn) ? partEntries(s) : [],
+      discontinuity: s.discontinuity,
+      programDateTime: s.parts[0]?.programDateTime ?? 0,
+      mapUri: relativeMediaUri.init(s.sessionId),
+    };
+    if (isGapSegment(s)) entry.gap = true;
+    return entry;
+  });
 
   const isEnded = ended(state);
   // The hint names the active session's next part, in its own numbering, once the playlist has joined it
   // (while a switch waits for the new input's keyframe there is nothing to hint).
   const publishing = session.endedAt === null && !isEnded && state.join?.sessionId === session.id;
-  const hint = publishing ? trackNext(own(r.tracks, session.id), session.firstMsn) : null;
+  const hint = publishing ? nextListedPart(r, session, state.join) : null;
 
   return {
     version: 6,
@@ -99,18 +103,18 @@ export function buildMediaPlaylist(
     discontinuitySequence,
     serverControl,
     segments,
-    openSegment:
-      open && open.parts.length > 0
-        ? {
-            msn: open.msn,
-            parts: partEntries(open),
-            programDateTime: open.parts[0]?.programDateTime ?? 0,
-            discontinuity: open.discontinuity,
-            mapUri: relativeMediaUri.init(open.sessionId),
-          }
-        : awaitingJoin(state, r, isEnded),
+    // An open segment without parts yet is a lagging rung's at a join: announced like one awaiting its join.
+    openSegment: open
+      ? {
+          msn: open.msn,
+          parts: partEntries(open),
+          programDateTime: open.parts[0]?.programDateTime ?? 0,
+          discontinuity: open.discontinuity,
+          mapUri: relativeMediaUri.init(open.sessionId),
+        }
+      : awaitingJoin(state, r, isEnded),
     preloadHint: hint ? { uri: relativeMediaUri.part(session.id, hint.msn, hint.part) } : null,
-    renditionReports: activeRenditions(state)
+    renditionReports: listedRenditions(state)
       .filter((o) => o.id !== r.id)
       .flatMap((o) => {
         const last = lastPosition(o);
@@ -124,29 +128,13 @@ export function buildMediaPlaylist(
   };
 }
 
-export function buildMultivariantPlaylist(state: StreamState): MultivariantPlaylist | null {
-  const sessionId = state.activeSessionId;
-  const eventId = state.eventId;
-  if (!sessionId || eventId === null) return null;
-  const variants: VariantStream[] = [];
-  for (const r of activeRenditions(state)) {
-    const init = own(r.inits, sessionId);
-    if (!init) continue;
-    const bandwidth = measureBandwidth(r);
-    const variant: VariantStream = {
-      uri: relativePlaylistUri.variant(r.id, eventId),
-      bandwidth: bandwidth?.peak ?? 0,
-      averageBandwidth: bandwidth?.average ?? 0,
-      codecs: init.codecs.join(','),
-    };
-    if (init.width && init.height) variant.resolution = { width: init.width, height: init.height };
-    if (init.frameRate) variant.frameRate = init.frameRate;
-    variants.push(variant);
-  }
-  if (variants.length === 0) return null;
-  // Highest bandwidth first: players start with the first listed variant (RFC 8216bis 6.3.1 leaves the choice).
-  variants.sort((a, b) => b.bandwidth - a.bandwidth);
-  return { version: 6, independentSegments: true, variants };
+/**
+ * The renditions the multivariant lists and every media playlist reports (4.4.5.4: a report for every other
+ * rendition): those of the active session with a published part. A rung whose init arrived but whose media
+ * playlist has nothing yet is left out until it has, so no listed variant answers 404.
+ */
+export function listedRenditions(state: StreamState): RenditionState[] {
+  return activeRenditions(state).filter((r) => lastPosition(r) !== null);
 }
 
 /** Where a rendition's live edge is, for the blocking decision (directives.ts `resolveDirective`). */
@@ -172,18 +160,20 @@ export function playlistPosition(state: StreamState, renditionId: string): Playl
  * joins every new input with one). It is announced ahead as a part-less open segment, because hls.js already
  * places that msn after the last segment, numbered with the discontinuity count it has seen: announcing it
  * late would change an msn's discontinuity number, which RFC 8216bis 6.2.2 does not allow a server to do
- * (hls.js: fatal "discontinuity sequence mismatch").
+ * (hls.js: fatal "discontinuity sequence mismatch"). The same holds for a rung that has not reached a join
+ * decided on the source yet (its parts trail the source's): its next segment is the joined one.
  */
 function awaitingJoin(state: StreamState, r: RenditionState, isEnded: boolean): MediaPlaylist['openSegment'] {
   const last = r.segments.at(-1);
   const session = activeSession(state);
   if (isEnded || !last?.complete || !session) return null;
-  if (session.endedAt === null && state.join?.sessionId === session.id) return null;
+  const join = session.endedAt === null && state.join?.sessionId === session.id ? state.join : null;
+  if (join && last.msn >= join.msn) return null;
   return {
     msn: last.msn + 1,
     parts: [],
     programDateTime: 0,
-    discontinuity: true,
+    discontinuity: join ? join.discontinuity : true,
     mapUri: relativeMediaUri.init(session.id),
   };
 }
@@ -192,13 +182,31 @@ export function ended(state: StreamState): boolean {
   return state.status === 'ended';
 }
 
-/** Part URIs carry local numbers (published part i of a joined segment is local part firstPart + i). */
+/**
+ * A complete segment holding a gap part is a gap (EXT-X-GAP, RFC 8216bis 4.4.4.7): its URI, the parts
+ * concatenated, would not be the media it stands for. An open segment has no URI yet, so only its gap parts are.
+ */
+function isGapSegment(s: Segment): boolean {
+  return s.complete && s.parts.some(isGap);
+}
+
+/**
+ * Part URIs carry local numbers (published part i of a joined segment is local part firstPart + i). 4.4.4.9:
+ * GAP=YES "is REQUIRED for a Partial Segment if its Parent Segment has an EXT-X-GAP tag", so once a segment
+ * with a gap completes, every part of it is GAP=YES: its parts with media were listed without it while the
+ * segment was open, and turn GAP=YES when it closes (players skip them then; their bytes stay servable).
+ */
 function partEntries(s: Segment): PartEntry[] {
-  return s.parts.map((p, i) => ({
-    uri: relativeMediaUri.part(s.sessionId, s.localMsn, s.firstPart + i),
-    duration: round6(p.duration),
-    independent: p.independent,
-  }));
+  const wholeGap = isGapSegment(s);
+  return s.parts.map((p, i) => {
+    const entry: PartEntry = {
+      uri: relativeMediaUri.part(s.sessionId, s.localMsn, s.firstPart + i),
+      duration: round6(p.duration),
+      independent: p.independent,
+    };
+    if (wholeGap || isGap(p)) entry.gap = true;
+    return entry;
+  });
 }
 
 function round6(n: number): number {

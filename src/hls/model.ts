@@ -9,6 +9,8 @@ export interface PartEntry {
   duration: number;
   /** Starts with a keyframe: `INDEPENDENT=YES`. */
   independent: boolean;
+  /** Not available (4.4.4.9 `GAP=YES`): no media, or a part of a segment that is a gap. Absent: false. */
+  gap?: boolean;
 }
 
 export interface SegmentEntry {
@@ -24,6 +26,11 @@ export interface SegmentEntry {
   programDateTime: number;
   /** `EXT-X-MAP:URI` to emit before this segment when it differs from the previous segment's (session change). */
   mapUri: string;
+  /**
+   * `EXT-X-GAP` (4.4.4.7): the segment URI holds no (complete) media and must not be loaded; every one of its
+   * parts is then `GAP=YES` too (4.4.4.9: REQUIRED for a part whose parent segment is a gap). Absent: false.
+   */
+  gap?: boolean;
 }
 
 export interface PreloadHint {
@@ -91,10 +98,28 @@ export interface VariantStream {
   codecs: string;
   resolution?: { width: number; height: number };
   frameRate?: number;
+  /**
+   * `CLOSED-CAPTIONS` (4.4.6.2): the GROUP-ID of a CLOSED-CAPTIONS rendition, or `NONE` (no captions; then
+   * every variant of the playlist says NONE). Absent: the attribute is not written.
+   */
+  closedCaptions?: { groupId: string } | 'NONE';
+}
+
+/** An `EXT-X-MEDIA` rendition (4.4.6.1). Only in-stream closed captions are carried here. */
+export interface MediaRendition {
+  type: 'CLOSED-CAPTIONS';
+  groupId: string;
+  name: string;
+  /** `CC1`..`CC4` (CEA-608) or `SERVICE1`..`SERVICE63` (CEA-708). */
+  instreamId: string;
+  default: boolean;
+  autoselect: boolean;
 }
 
 export interface MultivariantPlaylist {
   version: number;
   independentSegments: boolean;
+  /** EXT-X-MEDIA renditions, written before the variants. */
+  media: MediaRendition[];
   variants: VariantStream[];
 }

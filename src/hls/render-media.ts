@@ -100,6 +100,9 @@ interface SegmentTags {
 function pushSegment(lines: string[], segment: SegmentEntry, lastMap: string | null): string {
   pushSegmentTags(lines, segment, lastMap);
   for (const part of segment.parts) lines.push(partLine(part));
+  // 4.4.4.7: EXT-X-GAP applies to the next Media Segment URI; the segment keeps its EXTINF, so MSNs and time
+  // stay aligned with the other renditions while this one has no media.
+  if (segment.gap) lines.push('#EXT-X-GAP');
   // 4.4.4.1: EXTINF:<duration>,[<title>] — no title.
   lines.push(`#EXTINF:${decimal(segment.duration)},`, segment.uri);
   return segment.mapUri;
@@ -113,10 +116,11 @@ function pushSegmentTags(lines: string[], tags: SegmentTags, lastMap: string | n
   lines.push(`#EXT-X-PROGRAM-DATE-TIME:${programDateTime(tags.programDateTime)}`);
 }
 
-/** 4.4.4.9. INDEPENDENT=YES when the part starts with a keyframe. */
+/** 4.4.4.9. INDEPENDENT=YES when the part starts with a keyframe; GAP=YES when it is not available. */
 function partLine(part: PartEntry): string {
   const independent = part.independent ? ',INDEPENDENT=YES' : '';
-  return `#EXT-X-PART:DURATION=${decimal(part.duration)},URI=${quoted(part.uri)}${independent}`;
+  const gap = part.gap ? ',GAP=YES' : '';
+  return `#EXT-X-PART:DURATION=${decimal(part.duration)},URI=${quoted(part.uri)}${independent}${gap}`;
 }
 
 /**

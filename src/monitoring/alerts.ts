@@ -11,8 +11,19 @@ export const ALERT_CODES = [
   'unsupported-codec',
   'bitrate-above-limit',
   'sustained-packet-loss',
+  // The ABR ladder (issue 12, src/contract/health.ts LadderHealth): a rung's transcoder failed (its parts are
+  // gaps until ffmpeg, restarted, rejoins), or the input is passed through alone.
+  'rung-failed',
+  'ladder-no-capacity',
+  'ladder-unavailable',
 ] as const;
 export type AlertCode = (typeof ALERT_CODES)[number];
+
+/**
+ * An active alert: its code, or `code:rendition` for one about a rung, so each rung is debounced on its own (a
+ * second rung failing while the first is down raises its own alert).
+ */
+export type AlertKey = string;
 
 export interface AlertLimits {
   /** Keyframe interval bounds, seconds. Apple's HLS authoring spec asks for keyframes about every 2 s; LL-HLS
@@ -44,7 +55,7 @@ export function alertLimitsFor(config: Partial<StreamConfig> | null): AlertLimit
 }
 
 export interface AlertState {
-  active: AlertCode[];
+  active: AlertKey[];
   /** SRT cumulative counters of recent reports, oldest first (packetsLost/Received are totals since connect). */
   srt: { at: number; received: number; lost: number }[];
 }
@@ -52,46 +63,78 @@ export interface AlertState {
 export interface RaisedAlert {
   code: AlertCode;
   detail: string;
+  /** The rendition (a ladder rung) the alert is about. */
+  rendition?: string;
 }
 
 export interface AlertOutcome {
   state: AlertState;
   raised: RaisedAlert[];
-  cleared: AlertCode[];
+  cleared: AlertKey[];
 }
 
 export function emptyAlertState(): AlertState {
   return { active: [], srt: [] };
 }
 
-/** What is wrong in this report, by code (independent of debouncing). */
+/** What is wrong in this report, by key (independent of debouncing). */
 function conditions(report: SessionHealthReport, limits: AlertLimits, srtLoss: number | null) {
-  const found = new Map<AlertCode, string>();
+  const found = new Map<AlertKey, RaisedAlert>();
+  const set = (code: AlertCode, detail: string) => found.set(code, { code, detail });
   const kfi = report.video?.keyframeInterval;
   if (kfi !== undefined && (kfi < limits.keyframeMin || kfi > limits.keyframeMax)) {
-    found.set(
+    set(
       'keyframe-interval-out-of-range',
       `keyframe interval ${kfi} s is outside ${limits.keyframeMin}-${limits.keyframeMax} s`,
     );
   }
   for (const track of [report.video, report.audio]) {
     if (track && !SUPPORTED_CODEC.test(track.codec)) {
-      found.set('unsupported-codec', `codec ${track.codec} is not H.264/AAC`);
+      set('unsupported-codec', `codec ${track.codec} is not H.264/AAC`);
     }
   }
   if (limits.maxBitrate !== undefined && report.ingestBitrate > limits.maxBitrate) {
-    found.set(
+    set(
       'bitrate-above-limit',
       `ingest bitrate ${report.ingestBitrate} b/s is above the stream's limit of ${limits.maxBitrate} b/s`,
     );
   }
   if (srtLoss !== null && srtLoss > limits.lossRatio) {
-    found.set(
+    set(
       'sustained-packet-loss',
       `SRT packet loss ${(srtLoss * 100).toFixed(1)} % over ${limits.lossWindowMs / 1000} s`,
     );
   }
+  for (const alert of ladderConditions(report)) {
+    found.set(alert.rendition ? `${alert.code}:${alert.rendition}` : alert.code, alert);
+  }
   return found;
+}
+
+/**
+ * The ladder's: every failed rung (the source keeps playing; the rung is EXT-X-GAP until it rejoins), and an
+ * input the relay passes through alone for want of CPU or of ffmpeg. A `passthrough` ladder is what the config
+ * or the source's height asked for: no alert.
+ */
+function ladderConditions(report: SessionHealthReport): RaisedAlert[] {
+  const ladder = report.ladder;
+  if (!ladder) return [];
+  const out: RaisedAlert[] = [];
+  if (ladder.state === 'no-capacity' || ladder.state === 'unavailable') {
+    const why =
+      ladder.state === 'no-capacity' ? 'the relay has no CPU left for its ladder' : 'ffmpeg cannot run';
+    out.push({ code: `ladder-${ladder.state}`, detail: `source only: ${ladder.reason ?? why}` });
+  }
+  for (const rung of ladder.rungs) {
+    if (rung.state !== 'failed') continue;
+    const detail = `rung ${rung.id} failed (${rung.gapParts} gap parts, ${rung.restarts} restarts)`;
+    out.push({
+      code: 'rung-failed',
+      rendition: rung.id,
+      detail: rung.reason ? `${detail}: ${rung.reason}` : detail,
+    });
+  }
+  return out;
 }
 
 /** Loss ratio over the newest window of at least `lossWindowMs`, or null while the samples span less. */
@@ -122,8 +165,8 @@ export function evaluateAlerts(
   }
   const found = conditions(report, limits, srtLossOver(srt, limits.lossWindowMs));
   const raised: RaisedAlert[] = [];
-  for (const [code, detail] of found) if (!previous.active.includes(code)) raised.push({ code, detail });
-  const cleared = previous.active.filter((code) => !found.has(code));
+  for (const [key, alert] of found) if (!previous.active.includes(key)) raised.push(alert);
+  const cleared = previous.active.filter((key) => !found.has(key));
   return { state: { active: [...found.keys()], srt }, raised, cleared };
 }
 

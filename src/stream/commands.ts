@@ -4,7 +4,7 @@
  * (stream-do.ts) must do besides persisting the new state: wake waiters, push to replicas, archive an event,
  * send notices and webhooks, tell the registry, set the one alarm. The shell decides nothing; tests run these in Node.
  */
-import type { IngestRole } from '../contract/ingest.ts';
+import { type IngestRole, SOURCE_RENDITION } from '../contract/ingest.ts';
 import { pushDelayMs } from '../fanout/push-timing.ts';
 import { alertFromEndReason } from '../monitoring/alerts.ts';
 import type { WebhookEventType } from '../webhooks/events.ts';
@@ -102,8 +102,10 @@ export function addPartCommand(
   // Pending and duplicate parts publish nothing, but the input's activity moved (failover.ts): persist it and
   // re-arm the alarm (evaluate may still have switched inputs: then waiters must wake).
   const effects = settle(state, next, now, shell);
-  if (result.kind === 'committed') {
-    // Part complete at the relay (first sample's wall clock + duration) to advertised here.
+  // Part complete at the relay (first sample's wall clock + duration) to advertised here: the source's media
+  // parts only. A rung's trail the source by its transcode (the relay reports that lag itself, health.ts
+  // RungHealth.lagMs), and a gap part is no media at all.
+  if (result.kind === 'committed' && upload.rendition === SOURCE_RENDITION && !upload.gap) {
     effects.push({ type: 'commit-latency', ms: now - upload.programDateTime - upload.duration * 1000 });
   }
   return { state: next, result, effects };

@@ -3,11 +3,12 @@
  * state and the latest relay reports (src/contract/health.ts).
  */
 
-import type { SessionHealthReport } from '../contract/health.ts';
+import type { LadderHealth, SessionHealthReport } from '../contract/health.ts';
 import type { IngestProtocol, IngestRole } from '../contract/ingest.ts';
 import type { MonitoringHealth } from '../monitoring/stream-monitor.ts';
 import {
   activeSession,
+  isGap,
   isHealthy,
   own,
   type StreamState,
@@ -27,8 +28,12 @@ export interface RenditionHealth {
   /** Parts recorded in the retained segments. */
   parts: number;
   segments: number;
-  /** Bits per second measured from uploaded bytes over recent segments; null before any media. */
+  /** Bits per second measured from uploaded bytes over recent segments (gaps left out); null before any media. */
   bitrate: { peak: number; average: number } | null;
+  /** Parts in the retained segments published as gaps (a rung's failed transcoder, or padding at a switch). */
+  gapParts: number;
+  /** Nominal peak bits per second the relay declared for this rung (absent for the source). */
+  nominalBandwidth?: number;
 }
 
 export interface StreamHealth {
@@ -58,6 +63,14 @@ export interface StreamHealth {
   switches: SwitchRecord[];
   /** The latest relay report of the active input, and when it arrived (epoch ms); null before its first. */
   relay: { report: SessionHealthReport; receivedAt: number } | null;
+  /**
+   * The active input's ABR ladder as its relay last reported it (issue 12): `state` and `reason` say why the
+   * stream has the renditions it has, each rung its own state, lag, gap parts, restarts and reason. Null before
+   * a report, or from a relay that predates ladders.
+   */
+  ladder: LadderHealth | null;
+  /** MPEG-TS audio PIDs the active input's relay ignores (it uses the first one in the PMT); [] when none. */
+  ignoredAudioPids: number[];
   /** Viewer QoE, origin counters, active alerts and recent history (src/monitoring/stream-monitor.ts). */
   monitoring?: MonitoringHealth;
 }
@@ -111,6 +124,7 @@ export function buildHealth(
     const r = reports.find((x) => x.sessionId === sessionId);
     return r ? { report: r.report, receivedAt: r.receivedAt } : null;
   };
+  const activeReport = session ? reportOf(session.id) : null;
   return {
     streamId: state.streamId,
     status: state.status,
@@ -143,7 +157,9 @@ export function buildHealth(
           parts: r.segments.reduce((n, s) => n + s.parts.length, 0),
           segments: r.segments.length,
           bitrate: measureBandwidth(r),
+          gapParts: r.segments.reduce((n, s) => n + s.parts.filter(isGap).length, 0),
         };
+        if (init?.bandwidth !== undefined) health.nominalBandwidth = init.bandwidth;
         if (init?.width !== undefined) health.width = init.width;
         if (init?.height !== undefined) health.height = init.height;
         if (init?.frameRate !== undefined) health.frameRate = init.frameRate;
@@ -172,6 +188,8 @@ export function buildHealth(
       alerts: alertsOf(s.id),
     })),
     switches: state.switches,
-    relay: session ? reportOf(session.id) : null,
+    relay: activeReport,
+    ladder: activeReport?.report.ladder ?? null,
+    ignoredAudioPids: activeReport?.report.ignoredAudioPids ?? [],
   };
 }

@@ -2,7 +2,7 @@
  * A stream's live state as plain data (what its Durable Object holds) and the lookups every module of this
  * room shares. Types and pure queries only: the reducers that change the state live in sessions.ts (session
  * lifecycle), parts.ts (a part lands), projection.ts (the published timeline) and failover.ts (which input is
- * published); the imports run one way: model <- timeline <- projection <- failover <- sessions, parts <-
+ * published); the imports run one way: model <- timeline, alignment <- projection <- failover <- sessions, parts <-
  * commands <- stream-do.
  *
  * Two numberings (issue 6): each relay session cuts its own timeline, numbered session-locally (`localMsn`,
@@ -22,6 +22,16 @@ export interface PartRecord {
   independent: boolean;
   programDateTime: number;
   size: number;
+  /**
+   * No media in this rendition for this part (a failed rung's `ingest-gap`, or a rung's part the published
+   * timeline had to close without): size 0, nothing in R2, advertised GAP=YES (RFC 8216bis 4.4.4.9). Set only
+   * when true, so stored rows of plain parts stay as they were.
+   */
+  gap?: true;
+}
+
+export function isGap(p: PartRecord): boolean {
+  return p.gap === true;
 }
 
 /** A published media segment of one rendition: its parts in order. `complete` once its last part landed. */
@@ -92,6 +102,13 @@ export interface InitRecord {
   height?: number;
   /** Frames per second, from the `ingest-frame-rate` header. */
   frameRate?: number;
+  /**
+   * Nominal peak bits per second of a ladder rung (`ingest-bandwidth`): the multivariant's BANDWIDTH until the
+   * rendition is measured. Absent for the source, which the relay leaves to measurement.
+   */
+  bandwidth?: number;
+  /** The video carries CEA-608/708 captions (`ingest-closed-captions`); absent: unknown, treated as none. */
+  closedCaptions?: boolean;
   size: number;
 }
 

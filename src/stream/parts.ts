@@ -67,9 +67,10 @@ export function addPart(
     track.pending.find((p) => p.msn === upload.msn && p.part === upload.part);
   if (recorded) {
     // A retry whose first answer was lost: the relay is alive, so it counts as activity.
-    return recorded.size === upload.size
+    const same = recorded.size === upload.size && (recorded.gap === true) === (upload.gap === true);
+    return same
       ? { state: evaluate(delivered(state, session, now), now).state, result: { kind: 'duplicate' } }
-      : reject(409, `part ${upload.msn}.${upload.part} already recorded with ${recorded.size} bytes`);
+      : reject(409, `part ${upload.msn}.${upload.part} already recorded as ${describe(recorded)}`);
   }
 
   const expected = trackNext(track, session.firstMsn);
@@ -88,7 +89,8 @@ export function addPart(
     duration: upload.duration,
     independent: upload.independent,
     programDateTime: upload.programDateTime,
-    size: upload.size,
+    size: upload.gap ? 0 : upload.size,
+    ...(upload.gap ? { gap: true as const } : {}),
   };
   if (order > 0) {
     const ahead =
@@ -145,6 +147,10 @@ function delivered(state: StreamState, session: SessionInfo, now: number): Strea
   return { ...state, sessions: state.sessions.map((s) => (s.id === session.id ? alive : s)) };
 }
 
+function describe(p: PartRecord): string {
+  return p.gap ? 'a gap' : `${p.size} bytes`;
+}
+
 function compare(a: Position, b: Position): number {
   return a.msn === b.msn ? a.part - b.part : a.msn - b.msn;
 }
@@ -156,6 +162,7 @@ function appendLocal(recent: LocalSegment[], p: PendingPart): LocalSegment[] {
     independent: p.independent,
     programDateTime: p.programDateTime,
     size: p.size,
+    ...(p.gap ? { gap: true as const } : {}),
   };
   const next = recent.slice();
   if (p.part === 0) {

@@ -6,6 +6,7 @@
  */
 import { type Directives, resolveDirective } from '../hls/directives.ts';
 import { ended, playlistPosition } from '../hls/from-state.ts';
+import type { MultivariantHints } from '../hls/variants.ts';
 import { renditionOf, type StreamState } from './model.ts';
 import type { PlaylistTexts } from './playlist-texts.ts';
 
@@ -59,8 +60,12 @@ export function archivedAnswer(
     : { kind: 'playlist', text, targetDuration, ended: true };
 }
 
-export function multivariantAnswer(state: StreamState, texts: PlaylistTexts): MultivariantAnswer {
-  const text = texts.multivariant(state);
+export function multivariantAnswer(
+  state: StreamState,
+  texts: PlaylistTexts,
+  hints: MultivariantHints = {},
+): MultivariantAnswer {
+  const text = texts.multivariant(state, hints);
   return text === null
     ? { kind: 'not-found' }
     : { kind: 'playlist', text, targetDuration: state.targetDuration };

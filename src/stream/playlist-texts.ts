@@ -5,9 +5,10 @@
  */
 import type { Directives } from '../hls/directives.ts';
 import { deltaRequest } from '../hls/directives.ts';
-import { buildMediaPlaylist, buildMultivariantPlaylist, ended, serverControlFor } from '../hls/from-state.ts';
+import { buildMediaPlaylist, ended, serverControlFor } from '../hls/from-state.ts';
 import { renderMediaPlaylist } from '../hls/render-media.ts';
 import { renderMultivariantPlaylist } from '../hls/render-multivariant.ts';
+import { buildMultivariantPlaylist, type MultivariantHints } from '../hls/variants.ts';
 import type { StreamState } from './model.ts';
 
 export class PlaylistTexts {
@@ -27,9 +28,10 @@ export class PlaylistTexts {
     });
   }
 
-  multivariant(state: StreamState): string | null {
-    return this.#memo(state, 'master', () => {
-      const model = buildMultivariantPlaylist(state);
+  /** The hints are part of the key: a new relay report re-renders it, even when the state did not move. */
+  multivariant(state: StreamState, hints: MultivariantHints = {}): string | null {
+    return this.#memo(state, `master|${hints.ingestBitrate ?? ''}`, () => {
+      const model = buildMultivariantPlaylist(state, hints);
       return model ? renderMultivariantPlaylist(model) : null;
     });
   }

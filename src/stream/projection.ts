@@ -22,6 +22,7 @@
  * runs behind the previous one ever gets a non-zero offset.
  */
 import { SOURCE_RENDITION } from '../contract/ingest.ts';
+import { alignRenditions } from './alignment.ts';
 import {
   type Attachment,
   activeSession,
@@ -223,14 +224,19 @@ export function closeOpenSegments(state: StreamState): StreamState {
   return detachAll(closeAll(state));
 }
 
-function closeAll(state: StreamState): StreamState {
+/**
+ * Every rendition padded to the furthest one first (alignment.ts: a lagging rung ends at the same msn and part
+ * as the source, its missing parts as gaps), then each open segment closed as it stands.
+ */
+function closeAll(current: StreamState): StreamState {
+  const state = alignRenditions(current);
   const renditions: Record<string, RenditionState> = {};
-  let changed = false;
+  let changed = state !== current;
   for (const [id, r] of Object.entries(state.renditions)) {
     renditions[id] = closeOpen(r);
     changed = changed || renditions[id] !== r;
   }
-  return changed ? { ...state, renditions } : state;
+  return changed ? { ...state, renditions } : current;
 }
 
 function closeOpen(r: RenditionState): RenditionState {

@@ -3,8 +3,15 @@
  * held, which parts make up a published segment. Session ids are unique across events, so a lookup by
  * session id finds its event (the current one or an archived one).
  */
-import { activeSession, findSession, own, renditionOf, type StreamState } from './model.ts';
-import { findPublished, trackNext } from './timeline.ts';
+import {
+  activeSession,
+  findSession,
+  isGap,
+  type PartRecord,
+  renditionOf,
+  type StreamState,
+} from './model.ts';
+import { findPublished, findPublishedPart, nextListedPart } from './timeline.ts';
 
 /** Preload hints a request may be held for: the next expected part and the two after it. */
 export const HINT_LOOKAHEAD = 2;
@@ -17,25 +24,29 @@ export interface PartRef {
   part: number;
 }
 
-export function partPublished(state: StreamState, p: PartRef): boolean {
+/** The published part `p` names, or undefined while the playlist does not list it. */
+function publishedPart(state: StreamState, p: PartRef): PartRecord | undefined {
   const r = renditionOf(state, p.rendition);
-  const segment = r ? findPublished(r, p.sessionId, p.msn) : undefined;
-  return (
-    segment !== undefined && p.part >= segment.firstPart && p.part - segment.firstPart < segment.parts.length
-  );
+  return r ? findPublishedPart(r, p.sessionId, p.msn, p.part) : undefined;
+}
+
+export function partPublished(state: StreamState, p: PartRef): boolean {
+  return publishedPart(state, p) !== undefined;
 }
 
 /**
- * A request for a part the playlist does not list yet: held (RFC 8216bis 6.2.6, the server SHOULD hold a
- * request for a hinted resource until it is available) only for the active session's next expected part and
- * the two after it; anything else is not found.
+ * A request for a part: `ready` when listed with media, `gap` when listed as a gap (no media will ever come:
+ * RFC 8216bis 4.4.4.9 GAP=YES), held (6.2.6: the server SHOULD hold a request for a hinted resource until it
+ * is available) only for the active session's next expected part and the two after it; anything else is not
+ * found.
  */
-export function hintDecision(state: StreamState, p: PartRef): 'ready' | 'wait' | 'not-found' {
-  if (partPublished(state, p)) return 'ready';
+export function hintDecision(state: StreamState, p: PartRef): 'ready' | 'gap' | 'wait' | 'not-found' {
+  const listed = publishedPart(state, p);
+  if (listed) return isGap(listed) ? 'gap' : 'ready';
   const session = activeSession(state);
   const r = renditionOf(state, p.rendition);
   if (!r || !session || session.id !== p.sessionId || session.endedAt !== null) return 'not-found';
-  const next = trackNext(own(r.tracks, session.id), session.firstMsn);
+  const next = nextListedPart(r, session, state.join);
   const near =
     (p.msn === next.msn && p.part >= next.part && p.part - next.part <= HINT_LOOKAHEAD) ||
     (p.msn === next.msn + 1 && p.part < HINT_LOOKAHEAD);
@@ -53,10 +64,12 @@ export function segmentParts(
   sessionId: string,
   msn: number,
   fromPart: number,
-): { partSizes: number[] } | null {
+): { partSizes: number[] } | { gap: true } | null {
   const event = events.find((e) => findSession(e, sessionId) !== undefined) ?? events[0];
   const r = event ? renditionOf(event, rendition) : undefined;
   const segment = r ? findPublished(r, sessionId, msn) : undefined;
   if (!segment?.complete || segment.firstPart !== fromPart) return null;
+  // An EXT-X-GAP segment (4.4.4.7): its parts concatenated would not be the media it stands for.
+  if (segment.parts.some(isGap)) return { gap: true };
   return { partSizes: segment.parts.map((p) => p.size) };
 }

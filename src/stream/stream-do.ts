@@ -12,6 +12,7 @@ import { StreamObjectFanout } from '../fanout/object-side.ts';
 import type { ReplicaRef } from '../fanout/regions.ts';
 import type { ReplicaView } from '../fanout/view.ts';
 import type { Directives } from '../hls/directives.ts';
+import type { MultivariantHints } from '../hls/variants.ts';
 import { streamPrefix } from '../media/keys.ts';
 import { deleteMedia } from '../media/purge.ts';
 import { alertLimitsFor } from '../monitoring/alerts.ts';
@@ -41,7 +42,8 @@ import { HeldRequests } from './waiters.ts';
 
 export type { MultivariantAnswer, PlaylistAnswer } from './playlist-answers.ts';
 
-export type PartReadyAnswer = 'ready' | 'not-found' | 'timeout';
+/** `gap`: the part is listed as a gap (GAP=YES), so it has no media and never will. */
+export type PartReadyAnswer = 'ready' | 'gap' | 'not-found' | 'timeout';
 
 export interface WaitOptions {
   /** Milliseconds to hold the request; capped at, and defaulting to, three target durations (DESIGN.md). */
@@ -74,7 +76,7 @@ export class StreamDO extends DurableObject<Env> {
       namespace: env.REPLICA,
       kv: ctx.storage.kv,
       now: () => this.clock.now(),
-      current: () => ({ state: this.state, archive: this.ports.archive }),
+      current: () => ({ state: this.state, archive: this.ports.archive, hints: this.multivariantHints() }),
     });
     this.ports = {
       env,
@@ -134,7 +136,14 @@ export class StreamDO extends DurableObject<Env> {
     const effects: C.Effect[] = alerts.raised.map((a) => ({
       type: 'webhook',
       event: 'stream.errored',
-      data: { sessionId, role: session.role, eventId: this.state.eventId, code: a.code, detail: a.detail },
+      data: {
+        sessionId,
+        role: session.role,
+        eventId: this.state.eventId,
+        code: a.code,
+        detail: a.detail,
+        ...(a.rendition ? { rendition: a.rendition } : {}),
+      },
     }));
     await runEffects(effects, this.ports);
     return true;
@@ -218,7 +227,7 @@ export class StreamDO extends DurableObject<Env> {
 
   async multivariant(): Promise<MultivariantAnswer> {
     this.fanout.note('reads');
-    return multivariantAnswer(this.state, this.texts);
+    return multivariantAnswer(this.state, this.texts, this.multivariantHints());
   }
 
   /** Part sizes of a complete published segment (reads.ts `segmentParts`), or null. */
@@ -240,7 +249,16 @@ export class StreamDO extends DurableObject<Env> {
     const decision = hintDecision(this.state, ref);
     if (decision !== 'wait') return decision;
     const outcome = await this.hold(rendition, () => partPublished(this.state, ref), opts);
-    return outcome === 'ready' ? 'ready' : outcome === 'timeout' ? 'timeout' : 'not-found';
+    if (outcome !== 'ready') return outcome === 'timeout' ? 'timeout' : 'not-found';
+    // Listed now: with media, or as a gap (a failed rung's part), which no wait would ever fill.
+    const listed = hintDecision(this.state, ref);
+    return listed === 'gap' ? 'gap' : 'ready';
+  }
+
+  /** The source's BANDWIDTH before it is measured: the encoder's bitrate as the active input's relay reports it. */
+  private multivariantHints(): MultivariantHints {
+    const active = this.relays.find((r) => r.sessionId === this.state.activeSessionId);
+    return { ingestBitrate: active?.report.ingestBitrate };
   }
 
   /** Deletes everything: storage, alarm, waiting requests and the stream's media in R2. */

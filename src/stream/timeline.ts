@@ -2,7 +2,15 @@
  * Queries over the part timeline: where a session's next part must land (session-local numbers), whether the
  * published playlist holds a part (published numbers), a rendition's measured bandwidth. Pure.
  */
-import { type InputTrack, type RenditionState, type Segment, segmentDuration } from './model.ts';
+import {
+  type Attachment,
+  type InputTrack,
+  isGap,
+  own,
+  type RenditionState,
+  type Segment,
+  type SessionInfo,
+} from './model.ts';
 
 export interface Position {
   msn: number;
@@ -18,11 +26,30 @@ export function trackNext(track: InputTrack | undefined, firstMsn: number): Posi
     : { msn: last.localMsn, part: last.parts.length };
 }
 
-/** The last committed part (for EXT-X-RENDITION-REPORT and the blocking decision), or null. */
+/**
+ * The next part the playlist of `r` will list for `session` (local numbers; the preload hint): the session's
+ * next part in this rendition, but never one before where `join` starts publishing it. A rung lagging the
+ * source at a join decided on the source has parts to come that are before the joined keyframe and will
+ * never be listed.
+ */
+export function nextListedPart(r: RenditionState, session: SessionInfo, join: Attachment | null): Position {
+  const next = trackNext(own(r.tracks, session.id), session.firstMsn);
+  if (join?.sessionId !== session.id) return next;
+  const from = { msn: join.localMsn, part: join.localPart };
+  return next.msn < from.msn || (next.msn === from.msn && next.part < from.part) ? from : next;
+}
+
+/**
+ * The last published part (for EXT-X-RENDITION-REPORT and the blocking decision), or null before any. A last
+ * segment without parts yet (a lagging rung's segment at a join, opened before its first part arrived) is not
+ * in the playlist, so the part before it is the last one.
+ */
 export function lastPosition(r: RenditionState): Position | null {
-  const last = r.segments.at(-1);
-  if (!last || last.parts.length === 0) return null;
-  return { msn: last.msn, part: last.parts.length - 1 };
+  for (let i = r.segments.length - 1; i >= 0; i--) {
+    const s = r.segments[i];
+    if (s && s.parts.length > 0) return { msn: s.msn, part: s.parts.length - 1 };
+  }
+  return null;
 }
 
 export function findSegment(r: RenditionState, msn: number): Segment | undefined {
@@ -69,20 +96,39 @@ export interface Bandwidth {
   average: number;
 }
 
-/** Measured over the last `count` complete segments, or the open segment's parts when none is complete. */
-export function measureBandwidth(r: RenditionState, count = 6): Bandwidth | null {
-  const complete = r.segments.filter((s) => s.complete && segmentDuration(s) > 0).slice(-count);
-  const sample = complete.length > 0 ? complete : r.segments.filter((s) => segmentDuration(s) > 0).slice(-1);
+export interface MeasureOptions {
+  /** Complete segments to measure over. */
+  count?: number;
+  /** Only complete segments: no estimate from the open segment's first parts (a keyframe part runs large). */
+  completeOnly?: boolean;
+}
+
+/**
+ * Measured over the last `count` complete segments, or the open segment's parts when none is complete. Gap
+ * parts carry no bytes and are left out, bytes and time alike: a rung that was a gap for half a segment
+ * streamed at its own rate for the other half, not at half of it. Segments with no media at all are skipped.
+ */
+export function measureBandwidth(r: RenditionState, opts: MeasureOptions = {}): Bandwidth | null {
+  const withMedia = r.segments.filter((s) => mediaSeconds(s) > 0);
+  const complete = withMedia.filter((s) => s.complete).slice(-(opts.count ?? 6));
+  const sample = complete.length > 0 || opts.completeOnly ? complete : withMedia.slice(-1);
   if (sample.length === 0) return null;
   let bits = 0;
   let seconds = 0;
   let peak = 0;
   for (const s of sample) {
-    const size = s.parts.reduce((sum, p) => sum + p.size, 0) * 8;
-    const duration = segmentDuration(s);
+    const size = s.parts.reduce((sum, p) => sum + (isGap(p) ? 0 : p.size), 0) * 8;
+    const duration = mediaSeconds(s);
     bits += size;
     seconds += duration;
     peak = Math.max(peak, size / duration);
   }
   return { peak: Math.round(peak), average: Math.round(bits / seconds) };
+}
+
+/** Seconds of a segment that are media (its parts that are not gaps). */
+function mediaSeconds(segment: Segment): number {
+  let total = 0;
+  for (const p of segment.parts) if (!isGap(p)) total += p.duration;
+  return total;
 }

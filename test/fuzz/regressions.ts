@@ -7,7 +7,7 @@ import { concatBytes } from '../../ingest-relay/src/codec/bytes.ts';
 import { ChunkWriter, MAX_CHUNK_SIZE } from '../../ingest-relay/src/listen/rtmp/chunk-stream.ts';
 import { setChunkSizeMessage } from '../../ingest-relay/src/listen/rtmp/messages.ts';
 import type { FuzzCase } from './mutate.ts';
-import { capture, nestedBoxes } from './seeds.ts';
+import { capture, frameDatagrams, nestedBoxes, srtRecords } from './seeds.ts';
 
 export interface Regression {
   target: string;
@@ -17,6 +17,24 @@ export interface Regression {
 }
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
+
+/**
+ * The caller's first 12 datagrams after its handshake, as the srt-connection seeds hold them, with the last
+ * data packet's sequence number moved `jump` ahead.
+ */
+function srtJumpAhead(jump: number): Uint8Array {
+  const sent = srtRecords()
+    .filter((r) => r.direction === 0)
+    .map((r) => r.datagram.slice())
+    .slice(2, 14);
+  // A data packet has the top bit of its first word clear; the rest of the word is the sequence number.
+  const data = sent.filter((d) => ((d[0] ?? 0x80) & 0x80) === 0);
+  const last = data[data.length - 1];
+  if (last === undefined) throw new Error('the SRT capture has no data packet after the handshake');
+  const view = new DataView(last.buffer, last.byteOffset, last.byteLength);
+  view.setUint32(0, (view.getUint32(0) + jump) & 0x7fffffff);
+  return frameDatagrams(sent);
+}
 
 /** Set Chunk Size to the largest allowed, then one message of `length` bytes: a single chunk. */
 function oneHugeChunk(length: number): Uint8Array {
@@ -68,5 +86,12 @@ export const REGRESSIONS: readonly Regression[] = [
     found:
       'trak boxes nested 20,000 deep (160 KB): parseBoxes recursed until "Maximum call stack size exceeded"',
     input: () => ({ cuts: [], bytes: nestedBoxes('trak', 20_000) }),
+  },
+  {
+    target: 'srt-connection',
+    found:
+      'a data packet 2,300 sequence numbers ahead took 124 ms: the too-late drop gave up one missing packet at a ' +
+      'time and rescanned the gap for the next buffered one each time, quadratic in the jump',
+    input: () => ({ cuts: [1], bytes: srtJumpAhead(8000) }),
   },
 ];

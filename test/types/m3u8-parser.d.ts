@@ -4,6 +4,7 @@ declare module 'm3u8-parser' {
     uri: string;
     duration: number;
     independent?: boolean;
+    gap?: boolean;
   }
   export interface ParsedHint {
     type: string;
@@ -41,6 +42,15 @@ declare module 'm3u8-parser' {
     preloadSegment?: ParsedSegment;
     renditionReports?: { uri: string; lastMsn: number; lastPart?: number }[];
     playlists?: ParsedPlaylistRef[];
+    /** By TYPE, then GROUP-ID, then NAME. */
+    mediaGroups?: Record<string, Record<string, Record<string, ParsedMediaRendition>>>;
+  }
+  export interface ParsedMediaRendition {
+    default: boolean;
+    autoselect: boolean;
+    instreamId?: string;
+    uri?: string;
+    language?: string;
   }
   export interface ParsedPlaylistRef {
     uri: string;

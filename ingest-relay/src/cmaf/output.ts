@@ -18,6 +18,8 @@ export interface InitOutput {
   resolution?: string;
   /** From the SPS VUI timing, when present. */
   frameRate?: number;
+  /** The video carries CEA-608/708 captions (InitHeaders.closedCaptions); absent for audio-only. */
+  closedCaptions?: boolean;
   tracks: TrackConfig[];
 }
 
@@ -28,9 +30,31 @@ export interface InitOutput {
 export interface PartOutput extends Omit<PartMeta, 'rendition' | 'size'> {
   type: 'part';
   bytes: Uint8Array;
+  /** What went into the part, for the ladder's rungs to cut theirs at the same place (never uploaded). */
+  media: PartMedia;
 }
 
-export type SegmenterOutput = InitOutput | PartOutput | { type: 'fatal'; reason: string };
+/** A part's samples as cut: primary-track ticks on the output timeline. */
+export interface PartMedia {
+  /** Decode time of the part's first primary sample. */
+  dts: number;
+  /** Its composition offset (pts - dts): the source's reorder delay on a keyframe, 0 without B-frames. */
+  cto: number;
+  /** Primary-track ticks. */
+  duration: number;
+  /** The audio samples interleaved into the part (empty without audio). */
+  audio: readonly Sample[];
+}
+
+/**
+ * `config-changed`: a track's codec config changed under a running segmenter. The init segment holds one config
+ * per track, so the segmenter has closed its last part (a segment end) and takes nothing more: the session
+ * starts a new one, with a new init, from the unit that carries the new config.
+ */
+export type SegmenterOutput =
+  | InitOutput
+  | PartOutput
+  | { type: 'config-changed'; kind: TrackConfig['kind']; before: TrackConfig; after: TrackConfig };
 
 /** The output tracks for `configs` (video first): track_IDs from 1, output timescales. */
 export function muxTracks(configs: readonly TrackConfig[]): MuxTrack[] {
@@ -49,6 +73,7 @@ export function initOutput(tracks: readonly MuxTrack[]): InitOutput {
   const video = configs.find((c) => c.kind === 'video');
   if (video) init.resolution = `${video.width}x${video.height}`;
   if (video?.frameRate) init.frameRate = video.frameRate;
+  if (video) init.closedCaptions = video.closedCaptions === true;
   return init;
 }
 
@@ -66,8 +91,9 @@ export class PartWriter {
 
   write(p: ClosedPart, audioSamples: readonly Sample[]): PartOutput {
     const primary = this.#primary;
+    const first = p.primary[0]!;
     const tracks: FragmentTrack[] = [
-      { trackId: primary.id, baseMediaDecodeTime: p.primary[0]!.dts, samples: p.primary },
+      { trackId: primary.id, baseMediaDecodeTime: first.dts, samples: p.primary },
     ];
     if (this.#audio && audioSamples.length > 0) {
       tracks.push({
@@ -85,6 +111,7 @@ export class PartWriter {
       independent: p.independent,
       programDateTime: p.programDateTime,
       segmentEnd: p.segmentEnd,
+      media: { dts: first.dts, cto: first.cto, duration: p.duration, audio: audioSamples },
     };
   }
 }

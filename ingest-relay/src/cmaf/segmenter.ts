@@ -9,7 +9,8 @@
  *   output           the init segment and each part's fragment bytes
  *
  * Parts are cut on the video track, or on audio when there is no video. The codec facts it needs (frame rate,
- * SAR, AAC object type) come on the track configs, as the demuxer parsed them.
+ * SAR, AAC object type) come on the track configs, as the demuxer parsed them. A config that changes after the
+ * start (a new resolution) ends the segmenter: one init per session (`config-changed` in output.ts).
  */
 import { sameBytes } from '../codec/bytes.ts';
 import type { AccessUnit, DemuxEvent, TrackConfig } from '../media/access-unit.ts';
@@ -33,6 +34,11 @@ export interface SegmenterOptions {
   trackWait?: number;
   /** Seconds of video a closed part waits for audio that is behind (default 0.5). */
   audioWait?: number;
+  /**
+   * Sees each video sample as it is accepted onto the output timeline (before its part is cut; its duration is
+   * not known yet), with the stream's output tracks: the ladder feeds its transcoder from here.
+   */
+  onVideoSample?: (sample: Sample, tracks: readonly MuxTrack[]) => void;
 }
 
 export interface SegmenterStats {
@@ -57,7 +63,8 @@ interface Running {
 }
 
 export class CmafSegmenter {
-  readonly #o: Required<SegmenterOptions>;
+  readonly #o: Required<Omit<SegmenterOptions, 'onVideoSample'>>;
+  readonly #onVideoSample: SegmenterOptions['onVideoSample'];
   readonly stats: SegmenterStats = {
     droppedBeforeKeyframe: 0,
     droppedNonMonotonic: 0,
@@ -67,10 +74,13 @@ export class CmafSegmenter {
   };
   readonly #gate: StartGate;
   #run: Running | undefined;
-  #fatal: string | undefined;
+  /** A config changed: the last part is out, nothing more is taken. */
+  #stopped = false;
 
   constructor(options: SegmenterOptions) {
-    this.#o = { trackWait: 1, audioWait: 0.5, ...options };
+    const { onVideoSample, ...rest } = options;
+    this.#o = { trackWait: 1, audioWait: 0.5, ...rest };
+    this.#onVideoSample = onVideoSample;
     this.#gate = new StartGate(this.#o.trackWait, this.stats);
   }
 
@@ -78,9 +88,9 @@ export class CmafSegmenter {
     return this.#run !== undefined && this.#run.video === undefined;
   }
 
-  /** Demux `error` events are the session's business and are ignored here. */
+  /** Demux `error` and `ignored-track` events are the session's business and are ignored here. */
   push(ev: DemuxEvent): SegmenterOutput[] {
-    if (this.#fatal !== undefined || ev.type === 'error') return [];
+    if (this.#stopped || (ev.type !== 'config' && ev.type !== 'unit')) return [];
     const out: SegmenterOutput[] = [];
     if (ev.type === 'config') this.#config(ev.track, out);
     else if (!this.#run) this.#begin(this.#gate.push(ev.unit), out);
@@ -90,7 +100,7 @@ export class CmafSegmenter {
 
   /** End of stream: start if possible, place the held-back samples, close the last part as a segment end. */
   flush(): SegmenterOutput[] {
-    if (this.#fatal !== undefined) return [];
+    if (this.#stopped) return [];
     const out: SegmenterOutput[] = [];
     if (!this.#run) this.#begin(this.#gate.flush(), out);
     const run = this.#run;
@@ -107,7 +117,7 @@ export class CmafSegmenter {
     if (current && this.#run) {
       const before = current.kind === 'video' ? current.avcC : current.audioSpecificConfig;
       const after = track.kind === 'video' ? track.avcC : track.audioSpecificConfig;
-      if (!sameBytes(before, after)) this.#fail(out, `${track.kind} codec configuration changed mid-session`);
+      if (!sameBytes(before, after)) this.#changed(current, track, out);
       return;
     }
     if (this.#run) return; // a track that appears after the start is not in the init segment: ignored
@@ -131,6 +141,7 @@ export class CmafSegmenter {
       }
       const pushed = run.video.push(unit);
       if (!pushed.accepted) return;
+      if (this.#onVideoSample && run.video.held) this.#onVideoSample(run.video.held, run.tracks);
       if (pushed.complete) run.cutter.place(pushed.complete);
       this.#emit(run, out, false);
       return;
@@ -168,14 +179,20 @@ export class CmafSegmenter {
     }
   }
 
-  #fail(out: SegmenterOutput[], reason: string): void {
-    this.#fatal = reason;
-    out.push({ type: 'fatal', reason });
+  /** The last part closes as a segment end, then `config-changed` (output.ts); later input is not taken. */
+  #changed(before: TrackConfig, after: TrackConfig, out: SegmenterOutput[]): void {
+    out.push(...this.flush());
+    this.#stopped = true;
+    out.push({ type: 'config-changed', kind: after.kind, before, after });
   }
 }
 
 /** The stages for the tracks `start` decided; every counter they keep goes to `stats`. */
-function stages(start: TrackStart, o: Required<SegmenterOptions>, stats: SegmenterStats): Running {
+function stages(
+  start: TrackStart,
+  o: Required<Omit<SegmenterOptions, 'onVideoSample'>>,
+  stats: SegmenterStats,
+): Running {
   const tracks = muxTracks([start.video, start.audio].filter((c) => c !== undefined));
   const primary = tracks[0]!;
   const video = tracks.find((t) => t.config.kind === 'video');

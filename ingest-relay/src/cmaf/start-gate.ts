@@ -3,7 +3,7 @@
  * are held until that is known: a keyframe and both configs, or `trackWait` seconds of one track's media without
  * the other's config. Nothing starts before the first keyframe of a declared video track; earlier video is
  * dropped and counted. The output timeline's origin is that keyframe (or the first audio of an audio-only
- * stream).
+ * stream). The video config it starts with says whether the held video carries captions.
  */
 import type { AccessUnit, AudioTrackConfig, TrackConfig, VideoTrackConfig } from '../media/access-unit.ts';
 
@@ -91,6 +91,16 @@ export class StartGate {
     const originSec = first.dts / (first.kind === 'video' ? video! : audio!).timescale;
     const units = this.#held;
     this.#held = [];
-    return { video, audio, originSec, units };
+    return { video: video && withCaptions(video, units), audio, originSec, units };
   }
+}
+
+/**
+ * The init segment is made once, at the start, so whether the video carries captions is decided from the units
+ * held until then (from the first keyframe on; in practice that keyframe, or the first `trackWait` of video when
+ * the audio config is late). A captioned encoder sends cc_data with every picture (codec/h264-sei.ts), so the
+ * first keyframe tells; captions that only begin later in the session are not declared.
+ */
+function withCaptions(video: VideoTrackConfig, units: readonly AccessUnit[]): VideoTrackConfig {
+  return { ...video, closedCaptions: units.some((u) => u.kind === 'video' && u.captions === true) };
 }

@@ -8,8 +8,9 @@
  */
 import { AAC_FRAME_SAMPLES, parseAudioSpecificConfig } from '../codec/aac.ts';
 import { sameBytes } from '../codec/bytes.ts';
-import { annexBToAvcc, buildAvcC, parseAvcC, parseSps, splitAvcc } from '../codec/h264.ts';
-import type { DemuxEvent, TrackConfig, TrackKind } from '../media/access-unit.ts';
+import { annexBToAvcc, buildAvcC, parameterSets, parseAvcC, parseSps, splitAvcc } from '../codec/h264.ts';
+import { carriesA53Captions } from '../codec/h264-sei.ts';
+import type { AccessUnit, DemuxEvent, TrackConfig, TrackKind } from '../media/access-unit.ts';
 import { aacTrackConfig, h264TrackConfig } from '../media/track-config.ts';
 import { Unwrapper } from './timestamps.ts';
 
@@ -89,6 +90,8 @@ export class FlvDemuxer {
   readonly #audio: TrackState;
   /** NAL length size of the incoming samples (from the encoder's avcC). */
   #nalLengthSize = 4;
+  /** The SPS and PPSs of the video config announced last (from the sequence header, or in-band ones). */
+  #parameterSets: { sps: Uint8Array; pps: Uint8Array[] } | undefined;
   #failed = false;
 
   constructor(options: FlvDemuxerOptions = {}) {
@@ -134,10 +137,10 @@ export class FlvDemuxer {
     if (track.config === undefined) return this.#beforeConfig('video', track);
     const nals = splitAvcc(payload, this.#nalLengthSize);
     if (!nals.ok) return [this.#error(`H.264 frame: ${nals.error}`)];
+    const events = this.#inBandConfig(nals.value);
     const data = annexBToAvcc(nals.value);
-    if (data.byteLength === 0) return [];
+    if (data.byteLength === 0) return events;
     const dts = track.unwrapper.unwrap(timestamp >>> 0);
-    const events: DemuxEvent[] = [];
     let offset = cts;
     if (offset < 0) {
       // pts >= dts in the sample model; FLV muxers never write negative offsets for H.264.
@@ -145,10 +148,9 @@ export class FlvDemuxer {
       offset = 0;
     }
     const keyframe = frameType === FrameType.key;
-    events.push({
-      type: 'unit',
-      unit: { kind: 'video', dts, pts: dts + offset, keyframe, data, receivedAt },
-    });
+    const unit: AccessUnit = { kind: 'video', dts, pts: dts + offset, keyframe, data, receivedAt };
+    if (carriesA53Captions(nals.value)) unit.captions = true;
+    events.push({ type: 'unit', unit });
     return events;
   }
 
@@ -185,6 +187,7 @@ export class FlvDemuxer {
     const sps = parseSps(avc.value.sps[0]!);
     if (!sps.ok) return this.#fatal(`H.264 sequence header: ${sps.error}`);
     this.#nalLengthSize = avc.value.nalLengthSize;
+    this.#parameterSets = { sps: avc.value.sps[0]!.slice(), pps: avc.value.pps.map((p) => p.slice()) };
     // Samples leave the demuxer with 4-byte NAL lengths, so the avcC announced must say so (14496-15 5.3.3.1.2).
     const avcC =
       avc.value.nalLengthSize === 4 ? Uint8Array.from(record) : buildAvcC(avc.value.sps[0]!, avc.value.pps);
@@ -194,8 +197,32 @@ export class FlvDemuxer {
     return [{ type: 'config', track: track.config }];
   }
 
+  /**
+   * Parameter sets in a frame that differ from the config's: the new config. Samples leave without them (the
+   * avcC carries them, ISO 14496-15 5.3.2), so a change in-band without a new sequence header (ffmpeg copying
+   * a stream whose resolution changes, `-f concat -c copy`) would otherwise be decoded with the old SPS.
+   */
+  #inBandConfig(nals: readonly Uint8Array[]): DemuxEvent[] {
+    const current = this.#parameterSets;
+    const { sps, pps } = parameterSets(nals);
+    const first = sps[0];
+    if (!current || !first || pps.length === 0) return [];
+    const known = (p: Uint8Array) => current.pps.some((q) => sameBytes(q, p));
+    if (sameBytes(current.sps, first) && pps.every(known)) return [];
+    const info = parseSps(first);
+    if (!info.ok) return [this.#error(`in-band SPS: ${info.error}`)];
+    this.#parameterSets = { sps: first.slice(), pps: pps.map((p) => p.slice()) };
+    const avcC = buildAvcC(first, pps);
+    this.#video.configBytes = avcC;
+    this.#video.config = h264TrackConfig(RTMP_TIMESCALE, avcC, info.value);
+    return [{ type: 'config', track: this.#video.config }];
+  }
+
   #audioConfig(asc: Uint8Array): DemuxEvent[] {
     const track = this.#audio;
+    // ffmpeg copying ADTS audio to FLV (`-c copy`, a common restream) writes an empty sequence header before it
+    // knows the AudioSpecificConfig, then the real one: skip the empty one, counted, instead of ending the session.
+    if (asc.byteLength === 0) return [this.#error('empty AAC sequence header, ignored')];
     if (track.configBytes !== undefined && sameBytes(track.configBytes, asc)) return [];
     const cfg = parseAudioSpecificConfig(asc);
     if (!cfg.ok) return this.#fatal(`AAC sequence header: ${cfg.error}`);

@@ -25,6 +25,12 @@ export interface VideoTrackConfig {
   frameRate?: number;
   /** Sample aspect ratio from the SPS VUI, when present (the init segment's pasp). */
   sar?: { width: number; height: number };
+  /**
+   * The video carries CEA-608/708 captions (A/53 cc_data in SEI). Not a parameter-set fact: the start gate sets
+   * it on the config the init segment is made from, from the units it held (`AccessUnit.captions`); absent on
+   * the demuxers' configs.
+   */
+  closedCaptions?: boolean;
 }
 
 export interface AudioTrackConfig {
@@ -60,10 +66,16 @@ export interface AccessUnit {
   data: Uint8Array;
   /** Wall clock (epoch ms) when the relay received the bytes of this unit. Used for EXT-X-PROGRAM-DATE-TIME. */
   receivedAt: number;
+  /** Video: an SEI of this unit carries CEA-608/708 captions (ATSC A/53 cc_data); absent: none. */
+  captions?: true;
 }
 
-/** What a demuxer emits: track configs (again when they change) and access units, in arrival order. */
+/**
+ * What a demuxer emits: track configs (again when they change) and access units, in arrival order; an input
+ * track it leaves out (MPEG-TS: a second audio PID), once, for the session's health; errors.
+ */
 export type DemuxEvent =
   | { type: 'config'; track: TrackConfig }
   | { type: 'unit'; unit: AccessUnit }
+  | { type: 'ignored-track'; kind: TrackKind; pid: number; streamType: number }
   | { type: 'error'; reason: string; fatal: boolean };

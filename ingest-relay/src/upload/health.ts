@@ -5,7 +5,7 @@
  */
 import type { SessionHealthReport, TrackHealth } from '../../../src/contract/health.ts';
 import type { IngestProtocol } from '../../../src/contract/ingest.ts';
-import type { AccessUnit, TrackConfig } from '../media/access-unit.ts';
+import type { AccessUnit, TrackConfig, TrackKind } from '../media/access-unit.ts';
 import type { UploadStats } from './sink.ts';
 
 interface TrackCounters {
@@ -21,6 +21,7 @@ export class HealthTracker {
   readonly #protocol: IngestProtocol;
   readonly #remoteAddress: string;
   readonly #tracks = new Map<'video' | 'audio', TrackCounters>();
+  readonly #ignoredAudioPids = new Set<number>();
   #since: number;
   #lastRetries = 0;
 
@@ -35,6 +36,11 @@ export class HealthTracker {
     const previous = this.#tracks.get(track.kind);
     const counters = previous ?? { config: track, bytes: 0, frames: 0, keyframes: [], bFrames: false };
     this.#tracks.set(track.kind, { ...counters, config: track });
+  }
+
+  /** An input track the demuxer left out (MPEG-TS: an audio PID after the first); reported from now on. */
+  ignoredTrack(kind: TrackKind, pid: number): void {
+    if (kind === 'audio') this.#ignoredAudioPids.add(pid);
   }
 
   unit(unit: AccessUnit): void {
@@ -69,6 +75,7 @@ export class HealthTracker {
     if (video?.lastDtsSec !== undefined && audio?.lastDtsSec !== undefined) {
       report.avDriftMs = Math.round((audio.lastDtsSec - video.lastDtsSec) * 1000);
     }
+    if (this.#ignoredAudioPids.size > 0) report.ignoredAudioPids = [...this.#ignoredAudioPids];
     if (latencies.length > 0) {
       report.uploadLatencyMs = { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99) };
     }

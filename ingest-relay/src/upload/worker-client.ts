@@ -56,6 +56,10 @@ export interface InitMeta {
   codecs: string;
   resolution?: string;
   frameRate?: number;
+  /** Nominal peak bits/s of a rung (InitHeaders.bandwidth); absent for the source. */
+  bandwidth?: number;
+  /** The video carries A/53 captions (InitHeaders.closedCaptions); absent: unknown. */
+  closedCaptions?: boolean;
 }
 
 export interface WorkerClientOptions {
@@ -101,6 +105,9 @@ export class WorkerClient {
     const headers: Record<string, string> = { [InitHeaders.codecs]: meta.codecs };
     if (meta.resolution) headers[InitHeaders.resolution] = meta.resolution;
     if (meta.frameRate) headers[InitHeaders.frameRate] = String(meta.frameRate);
+    if (meta.bandwidth) headers[InitHeaders.bandwidth] = String(Math.round(meta.bandwidth));
+    if (meta.closedCaptions !== undefined)
+      headers[InitHeaders.closedCaptions] = sfBoolean(meta.closedCaptions);
     await this.#send('PUT', initPath(streamId, sessionId, meta.rendition), bytes, headers);
   }
 
@@ -110,12 +117,13 @@ export class WorkerClient {
     meta: PartMeta,
     bytes: Uint8Array,
   ): Promise<PartUploadResponse> {
-    const headers = {
+    const headers: Record<string, string> = {
       [PartHeaders.duration]: formatDuration(meta.duration),
       [PartHeaders.independent]: sfBoolean(meta.independent),
       [PartHeaders.programDateTime]: new Date(meta.programDateTime).toISOString(),
       [PartHeaders.segmentEnd]: sfBoolean(meta.segmentEnd),
     };
+    if (meta.gap) headers[PartHeaders.gap] = sfBoolean(true);
     const path = partPath(streamId, sessionId, meta.rendition, meta.msn, meta.part);
     const body = await this.#send('PUT', path, bytes, headers, this.#partTimeoutMs);
     const status = (body as { status?: unknown } | undefined)?.status;

@@ -43,6 +43,11 @@ export interface WorkerSinkOptions {
   now?: () => number;
   random?: () => number;
   logger?: Logger;
+  /**
+   * `end()` ends the session at the Worker (default true). A ladder rung's sink (one per rendition, so a rung's
+   * refusal or backlog never fails the source's uploads) only drains.
+   */
+  endsSession?: boolean;
 }
 
 interface Job {
@@ -77,6 +82,7 @@ export class WorkerSink implements MediaSink {
       now: () => performance.now(),
       random: Math.random,
       logger: log,
+      endsSession: true,
       ...options,
     };
     this.stats = {
@@ -122,6 +128,7 @@ export class WorkerSink implements MediaSink {
     const abandoned = this.#queue.splice(0);
     if (abandoned.length > 0) this.#giveUp(abandoned.length, 'session failed before upload');
     const { client, streamId, sessionId } = this.#o;
+    if (!this.#o.endsSession) return { uploaded: this.stats.uploaded, givenUp: this.stats.givenUp };
     try {
       await this.#retrying('end', () => client.endSession(streamId, sessionId, reason));
     } catch (err) {

@@ -10,13 +10,33 @@ export interface FieldError {
 
 /** One entry per zod issue; an unknown field is named as the field itself, so clients see which one. */
 export function fieldErrors(error: ZodError): FieldError[] {
-  return error.issues.flatMap((issue): FieldError[] => {
-    const base = issue.path.map(String).join('.');
-    if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({ field: base ? `${base}.${key}` : key, message: 'unknown field' }));
-    }
-    return [{ field: base || '(body)', message: issue.message }];
-  });
+  return error.issues.flatMap((issue) => issueErrors(issue, []));
+}
+
+type Issue = ZodError['issues'][number];
+
+function issueErrors(issue: Issue, prefix: PropertyKey[]): FieldError[] {
+  const path = [...prefix, ...issue.path];
+  const base = path.map(String).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => ({ field: base ? `${base}.${key}` : key, message: 'unknown field' }));
+  }
+  if (issue.code === 'invalid_union') {
+    // zod reports a value that failed every alternative as one "Invalid input" at the union. When the value was
+    // of one alternative's kind (a list for `ladder`, failing inside a rung), report that alternative's issues,
+    // so the field named is the rung's (`ladder.0.height`); otherwise say what each alternative expected.
+    const ofItsKind = issue.errors.filter((branch) => !branch.every(isKindMismatch));
+    const [only] = ofItsKind;
+    if (ofItsKind.length === 1 && only) return only.flatMap((inner) => issueErrors(inner, path));
+    const expected = issue.errors.map((branch) => branch[0]?.message).filter((m) => m !== undefined);
+    return [{ field: base || '(body)', message: expected.join('; or ') || issue.message }];
+  }
+  return [{ field: base || '(body)', message: issue.message }];
+}
+
+/** An issue saying the value is not of the expected kind at all (not a flaw inside a value of that kind). */
+function isKindMismatch(issue: Issue): boolean {
+  return issue.path.length === 0 && (issue.code === 'invalid_type' || issue.code === 'invalid_value');
 }
 
 /**

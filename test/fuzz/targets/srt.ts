@@ -216,7 +216,15 @@ export const srtTargets: FuzzTarget[] = [
         const p = parsePacket(datagram);
         if (p.ok) conn.onPacket(p.value, now);
         conn.tick(now);
-        invariant(conn.stats().buffered <= 8192, `${conn.stats().buffered} packets buffered`);
+        const s = conn.stats();
+        invariant(s.buffered <= 8192, `${s.buffered} packets buffered`);
+        // Loss-list ranges are disjoint within the window: its memory is bounded by it, not by sequence jumps.
+        invariant(s.lossRanges <= 8192, `${s.lossRanges} loss ranges`);
+        // Every packet accepted is buffered until delivered (in order, or drained at shutdown).
+        invariant(
+          s.delivered + s.buffered === s.received,
+          `${s.received} received, ${s.delivered} delivered`,
+        );
       }
       conn.tick(now + 1_000_000);
       conn.close('fuzz input done', true, now + 1_000_000);

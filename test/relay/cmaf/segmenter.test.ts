@@ -49,7 +49,7 @@ describe.each([
       expect(init.frameRate).toBe(30);
 
       const ps = parts(out);
-      expect(out.filter((o) => o.type === 'fatal')).toEqual([]);
+      expect(out.filter((o) => o.type === 'config-changed')).toEqual([]);
       // Numbering: msn from firstMsn, part from 0 in each segment, segments end on segmentEnd parts.
       // Durations: RFC 8216bis 4.4.4.9's ceiling for every part, its 85% floor for all but INDEPENDENT parts and
       // a segment's last.
@@ -232,14 +232,19 @@ describe('CMAF segmenter rules', () => {
     expect(ps.reduce((s, p) => s + p.duration, 0)).toBeCloseTo(2, 1);
   });
 
-  it('treats a changed codec configuration as fatal, and an identical repeat as harmless', () => {
+  it('on a changed codec configuration closes its last part as a segment end and stops; a repeat is harmless', () => {
     const changed: DemuxEvent = { type: 'config', track: videoTrack(buildAvcC(sps, [pps, pps])) };
     const seg = new CmafSegmenter({ partTarget: 0.2, segmentTarget: 1, firstMsn: 0 });
-    const out: SegmenterOutput[] = [];
-    for (const ev of [video, audio, ...stream(30, 25), video]) out.push(...seg.push(ev));
-    expect(out.some((o) => o.type === 'fatal')).toBe(false);
-    out.push(...seg.push(changed));
-    expect(out.at(-1)).toEqual({ type: 'fatal', reason: 'video codec configuration changed mid-session' });
+    const before: SegmenterOutput[] = [];
+    for (const ev of [video, audio, ...stream(30, 25), video]) before.push(...seg.push(ev));
+    expect(before.some((o) => o.type === 'config-changed')).toBe(false);
+    const out = seg.push(changed);
+    const last = parts(out);
+    expect(last.length).toBeGreaterThan(0); // the held-back video and the open part
+    expect(last.at(-1)?.segmentEnd).toBe(true);
+    expect(out.at(-1)).toMatchObject({ type: 'config-changed', kind: 'video', after: changed.track });
+    expect(out.filter((o) => o.type === 'config-changed')).toHaveLength(1);
     expect(seg.push(v(5000, true))).toEqual([]);
+    expect(seg.flush()).toEqual([]);
   });
 });

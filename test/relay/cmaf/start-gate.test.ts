@@ -91,4 +91,23 @@ describe('StartGate', () => {
     expect(s.droppedBeforeKeyframe).toBe(5000 - 4096);
     expect(gate.flush()!.units[0]!.dts).toBe((5000 - 4096) * 21);
   });
+  it('declares captions from the held video: the first keyframe, or what is held while audio is awaited', () => {
+    const run = (audioDeclared: boolean, captionedAt: number) => {
+      const gate = new StartGate(1, stats());
+      gate.config(video);
+      if (audioDeclared) gate.config(audio);
+      for (let dts = 0; dts <= 1100; dts += 100) {
+        const u = unit('video', dts, dts === 100);
+        if (dts === captionedAt) u.captions = true;
+        const start = gate.push(u);
+        if (start) return start.video?.closedCaptions;
+      }
+      return 'not started';
+    };
+    expect(run(true, 100)).toBe(true); // on the first keyframe
+    expect(run(true, 200)).toBe(false); // after the start: not declared (the init is out)
+    expect(run(true, 0)).toBe(false); // before the keyframe: dropped, never held
+    expect(run(false, 600)).toBe(true); // held while the audio config is awaited (trackWait 1 s)
+    expect(run(false, -1)).toBe(false);
+  });
 });

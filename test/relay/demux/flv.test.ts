@@ -1,6 +1,6 @@
 // The FLV demuxer over real tags (an FLV file ffmpeg writes, read tag by tag) and hand-made edge cases.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -194,6 +194,80 @@ describe('FlvDemuxer', () => {
       );
     });
   }
+
+  it('skips the empty AAC sequence header ffmpeg writes first when it copies ADTS audio', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flv-test-'));
+    try {
+      const adts = join(dir, 'a.adts');
+      const flv = join(dir, 'a.flv');
+      const ff = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y'];
+      execFileSync('ffmpeg', [...ff, '-f', 'lavfi', '-i', 'sine=duration=1', '-c:a', 'aac', adts]);
+      execFileSync('ffmpeg', [...ff, '-i', adts, '-c', 'copy', '-f', 'flv', flv]);
+      const copied = readFlvTags(readFileSync(flv));
+      expect([...(copied.find((t) => t.type === 8)?.body ?? [])]).toEqual([0xaf, 0]); // empty AudioSpecificConfig
+      const events = feed(new FlvDemuxer(), copied);
+      expect(events.filter((e) => e.type === 'error')).toEqual([
+        { type: 'error', reason: 'empty AAC sequence header, ignored', fatal: false },
+      ]);
+      expect(events.filter((e) => e.type === 'config')).toMatchObject([
+        { track: { codecString: 'mp4a.40.2' } },
+      ]);
+      expect(events.filter((e) => e.type === 'unit').length).toBeGreaterThan(40);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes parameter sets that change in-band, without a new sequence header, as a new config', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flv-test-'));
+    try {
+      const ff = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y'];
+      for (const size of ['320x180', '480x270']) {
+        const src = `testsrc2=size=${size}:rate=30:duration=1`;
+        execFileSync('ffmpeg', [
+          ...ff,
+          '-f',
+          'lavfi',
+          '-i',
+          src,
+          '-c:v',
+          'libx264',
+          '-g',
+          '30',
+          join(dir, `${size}.ts`),
+        ]);
+      }
+      writeFileSync(join(dir, 'list.txt'), "file '320x180.ts'\nfile '480x270.ts'\n");
+      const flv = join(dir, 'joined.flv');
+      execFileSync('ffmpeg', [
+        ...ff,
+        '-f',
+        'concat',
+        '-i',
+        join(dir, 'list.txt'),
+        '-c',
+        'copy',
+        '-f',
+        'flv',
+        flv,
+      ]);
+      const joined = readFlvTags(readFileSync(flv));
+      expect(joined.filter((t) => t.type === 9 && t.body[1] === 0)).toHaveLength(1); // one sequence header
+      const events = feed(new FlvDemuxer(), joined);
+      const configs = events.flatMap((e, i) => (e.type === 'config' ? [{ i, track: e.track }] : []));
+      expect(configs.map((c) => c.track)).toMatchObject([
+        { width: 320, height: 180 },
+        { width: 480, height: 270 },
+      ]);
+      const second = configs[1]!;
+      expect(parseAvcC((second.track as { avcC: Uint8Array }).avcC).ok).toBe(true);
+      expect(events[second.i + 1]).toMatchObject({ type: 'unit', unit: { kind: 'video', keyframe: true } });
+      const video = events.filter((e) => e.type === 'unit' && e.unit.kind === 'video');
+      expect(video).toHaveLength(60);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('refuses a malformed AVC sequence header and ignores command frames', () => {
     const demux = new FlvDemuxer();

@@ -17,6 +17,7 @@ const run = promisify(execFile);
 let dir: string;
 let ts: Uint8Array;
 let mp2: Uint8Array;
+let twoAudio: Uint8Array;
 
 async function ffmpeg(out: string, audio: string[]) {
   await run('ffmpeg', [
@@ -46,7 +47,11 @@ interface ProbePacket {
   flags: string;
 }
 
-async function probe(file: string, stream: 'v' | 'a'): Promise<ProbePacket[]> {
+function probe(file: string, stream: 'v' | 'a'): Promise<ProbePacket[]> {
+  return probeStream(file, stream);
+}
+
+async function probeStream(file: string, stream: string): Promise<ProbePacket[]> {
   const { stdout } = await run('ffprobe', [
     ...[
       '-v',
@@ -67,6 +72,15 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mpegts-'));
   await ffmpeg(join(dir, 'av.ts'), ['-c:a', 'aac']);
   await ffmpeg(join(dir, 'mp2.ts'), ['-c:a', 'mp2']);
+  // A broadcast encoder's two languages: two AAC PIDs, told apart by rate and channels (48 kHz mono first).
+  // biome-ignore format: argument pairs
+  await run('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30',
+    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-f', 'lavfi', '-i', 'sine=frequency=880:sample_rate=44100',
+    '-map', '0:v', '-map', '1:a', '-map', '2:a', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '30',
+    '-c:a', 'aac', '-ac:a:1', '2', '-t', '2', '-f', 'mpegts', join(dir, 'two-audio.ts'),
+  ]);
+  twoAudio = new Uint8Array(await readFile(join(dir, 'two-audio.ts')));
   ts = new Uint8Array(await readFile(join(dir, 'av.ts')));
   mp2 = new Uint8Array(await readFile(join(dir, 'mp2.ts')));
 }, 30_000);
@@ -149,10 +163,44 @@ describe('MPEG-TS demuxer', () => {
     for (let i = 1; i < video.length; i++) expect(video[i]?.dts ?? 0).toBeGreaterThan(video[i - 1]?.dts ?? 0);
   });
 
+  it('takes the first audio PID of the PMT and leaves out the second, announced once and counted', async () => {
+    const { events, stats } = demux(twoAudio);
+    // biome-ignore format: argument pairs
+    const { stdout } = await run('ffprobe', [
+      '-v', 'error', '-select_streams', 'a', '-show_entries', 'stream=index,id,sample_rate,channels', '-of', 'json',
+      join(dir, 'two-audio.ts'),
+    ]);
+    type Probed = { index: number; id: string; sample_rate: string; channels: number };
+    const [first, second] = (JSON.parse(stdout) as { streams: Probed[] }).streams;
+    expect([first?.sample_rate, first?.channels, second?.sample_rate, second?.channels]).toEqual([
+      '48000',
+      1,
+      '44100',
+      2,
+    ]);
+    const audioConfigs = events.flatMap((e) =>
+      e.type === 'config' && e.track.kind === 'audio' ? [e.track] : [],
+    );
+    expect(audioConfigs).toHaveLength(1);
+    expect(audioConfigs[0]).toMatchObject({ sampleRate: 48000, channelCount: 1 });
+    const ignored = events.filter((e) => e.type === 'ignored-track');
+    expect(ignored).toEqual([
+      { type: 'ignored-track', kind: 'audio', pid: Number(second?.id), streamType: 0x0f },
+    ]);
+    expect(stats.ignoredAudioPids).toEqual([Number(second?.id)]);
+    expect(stats.reasons['ignored-audio-pid']).toBe(1);
+    // Every audio unit is the first PID's: ffprobe's packets of that stream, one for one.
+    const ap = await probeStream(join(dir, 'two-audio.ts'), 'a:0');
+    const audio = units(events, 'audio');
+    expect(audio).toHaveLength(ap.length);
+    expect(audio.every((u, i) => Math.abs(u.pts - (ap[i]?.pts ?? -9)) <= 1)).toBe(true);
+  });
+
   it('ignores stream types it does not carry, with a counted reason', () => {
     const { events, stats } = demux(mp2);
     expect(units(events, 'audio')).toEqual([]);
     expect(units(events, 'video').length).toBeGreaterThan(50);
     expect(Object.keys(stats.reasons)).toContain('ignored-stream-type-0x3');
+    expect(stats.ignoredAudioPids).toHaveLength(1); // audio, of a codec the relay does not carry
   });
 });

@@ -3,6 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -25,6 +26,12 @@ describe('loadConfig', () => {
       metricsHost: '127.0.0.1',
       limits: DEFAULT_LIMITS,
       relayId: 'r1',
+      ladder: {
+        ffmpegPath: 'ffmpeg',
+        preset: 'veryfast',
+        maxInputs: availableParallelism(),
+        minIdlePercent: 20,
+      },
     });
     expect(DEFAULT_LIMITS.maxConnectionsPerIp).toBe(32);
     expect(DEFAULT_LIMITS.rtmpPreauthBufferBytes).toBe(64 * 1024);
@@ -32,6 +39,9 @@ describe('loadConfig', () => {
   });
 
   it('reports every problem at once, by variable name', () => {
+    expect(() =>
+      loadConfig({ INGEST_TOKEN: 't', LADDER_PRESET: 'placebo', LADDER_MAX_INPUTS: '-1' }),
+    ).toThrow(/LADDER_MAX_INPUTS=-1 is not an integer[\s\S]*LADDER_PRESET=placebo is not one of/);
     const env = {
       WORKER_URL: 'ftp://x',
       RTMP_PORT: '70000',

@@ -2,7 +2,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DemuxEvent } from '../../../ingest-relay/src/media/access-unit.ts';
 import { createIngestHub, PublishRefused } from '../../../ingest-relay/src/session.ts';
 import { MemorySink } from '../../../ingest-relay/src/upload/memory-sink.ts';
-import { WorkerSink } from '../../../ingest-relay/src/upload/worker-sink.ts';
 import type { SessionHealthReport } from '../../../src/contract/health.ts';
 import { withTempDir } from '../../support/ffmpeg.ts';
 import { makeDemuxEvents } from '../cmaf/fixture.ts';
@@ -106,41 +105,67 @@ describe('publish session pipeline', () => {
     expect(worker.ended).toEqual({ reason: 'done' });
   });
 
-  it('ends with a reason on a timeline break (409) and on a codec change', async () => {
+  it('ends with a reason on a timeline break (409)', async () => {
     worker.fault = (r) =>
       r.path.endsWith('/parts/4/2') ? { kind: 'status', status: 409, type: 'timeline-break' } : undefined;
-    const hub = createIngestHub({
-      workerUrl: url,
-      ingestToken: 'test-ingest-token',
-      relayId: 'r1',
-      sink: (start, client) =>
-        new WorkerSink({ client, streamId: start.streamId, sessionId: start.sessionId }),
-    });
+    const hub = createIngestHub({ workerUrl: url, ingestToken: 'test-ingest-token', relayId: 'r1' });
     const session = await hub.open(request);
     const fatal = new Promise<string>((resolve) => session.onFatal(resolve));
     for (const ev of events) session.push(ev);
     expect(await fatal).toMatch(/409/);
     await session.end('closed');
     expect(worker.ended).toEqual({ reason: expect.stringMatching(/409/) });
+  });
 
-    const sink = new MemorySink();
-    const memHub = createIngestHub({
+  it('moves to a new session on a codec change instead of failing: pauses, then drains', async () => {
+    const hub = createIngestHub({ workerUrl: url, ingestToken: 'test-ingest-token', relayId: 'r1' });
+    const session = await hub.open(request);
+    const reasons: string[] = [];
+    session.onFatal((r) => reasons.push(r));
+    let drained = 0;
+    session.onDrain(() => drained++);
+    const video = events[0]!;
+    if (video.type !== 'config' || video.track.kind !== 'video') throw new Error('video config first');
+    const changed = { ...video.track, avcC: video.track.avcC.slice(0, -1) };
+    const split = events.findIndex(
+      (e, i) => i > 150 && e.type === 'unit' && e.unit.keyframe && e.unit.kind === 'video',
+    );
+    for (const ev of events.slice(0, split)) expect(session.push(ev)).toBe(true);
+    expect(session.push({ type: 'config', track: changed })).toBe(false); // the next session is starting
+    for (const ev of events.slice(split)) session.push(ev);
+    expect(session.sessionId).toBe('se_1');
+    await session.end('encoder disconnected');
+    expect(reasons).toEqual([]);
+    expect(drained).toBe(1);
+    expect(session.sessionId).toBe('se_2');
+    expect(worker.sessions).toEqual([
+      { id: 'se_1', streamKey: 'good-key', ended: 'codec configuration changed' },
+      { id: 'se_2', streamKey: 'good-key', ended: 'encoder disconnected' },
+    ]);
+    expect(worker.inits.map((r) => r.path.split('/')[6])).toEqual(['se_1', 'se_2']);
+    const parts = worker.requests.filter((r) => r.method === 'PUT' && r.path.includes('/parts/'));
+    const last = parts.filter((r) => r.path.includes('/se_1/')).at(-1)!;
+    expect(last.headers['ingest-segment-end']).toBe('?1');
+    const next = parts.find((r) => r.path.includes('/se_2/'))!;
+    expect(next.headers['ingest-independent']).toBe('?1');
+    // The second session numbers on from the first's last segment (the Worker's firstMsn).
+    const msn = (r: { path: string }) => Number(r.path.split('/').at(-2));
+    expect(msn(next)).toBe(msn(last) + 1);
+  });
+
+  it('ends a session the Worker answers 410 for on a health report (taken over elsewhere)', async () => {
+    worker.fault = (r) =>
+      r.path.endsWith('/health') ? { kind: 'status', status: 410, type: 'session-gone' } : undefined;
+    const hub = createIngestHub({
       workerUrl: url,
       ingestToken: 'test-ingest-token',
       relayId: 'r1',
-      sink: () => sink,
+      healthIntervalMs: 50,
     });
-    const s2 = await memHub.open(request);
-    const reasons: string[] = [];
-    s2.onFatal((r) => reasons.push(r));
-    for (const ev of events.slice(0, 200)) s2.push(ev);
-    const video = events[0]!;
-    if (video.type === 'config' && video.track.kind === 'video') {
-      s2.push({ type: 'config', track: { ...video.track, avcC: video.track.avcC.slice(0, -1) } });
-    }
-    s2.push({ type: 'error', reason: 'bad tag', fatal: false });
-    expect(reasons).toEqual(['video codec configuration changed mid-session']);
-    await s2.end('closed');
-    expect(sink.ended).toBe('video codec configuration changed mid-session');
+    const session = await hub.open(request);
+    const fatal = new Promise<string>((resolve) => session.onFatal(resolve));
+    for (const ev of events.slice(0, 50)) session.push(ev);
+    expect(await fatal).toMatch(/the Worker ended the session.*410/);
+    await session.end('closed');
   });
 });

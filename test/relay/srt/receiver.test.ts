@@ -63,6 +63,31 @@ describe('SRT receiver', () => {
     });
   });
 
+  it('a DROPREQ inside a gap: those packets are no longer NAKed, and are dropped without waiting', () => {
+    const { rx, send } = setup(0);
+    send(0, 0);
+    send(6, 1000); // 1..5 lost
+    rx.onDropRequest(2, 3); // the sender gave up 2 and 3 (draft §3.2.9)
+    const out = rx.tick(40_000); // one NAK interval (30 ms: 120 ms latency / 4) after the gap
+    const nak = out.control.find((c) => c.type === ControlType.nak);
+    expect(nak && decodeLossList(nak.cif)).toEqual({
+      ok: true,
+      value: [
+        { first: 1, last: 1 },
+        { first: 4, last: 5 },
+      ],
+    });
+    const ack = out.control.find((c) => c.type === ControlType.ack);
+    expect(ack && decodeAck(ack.cif)).toMatchObject({ ok: true, value: { lastAckedSeq: 1 } });
+    send(1, 50_000, true);
+    // 0 and 1 due; 2 and 3 go at once; 4 and 5 wait for packet 6 (due at 180 ms) to be too late.
+    expect(rx.tick(LATENCY_US + 10_000).delivered).toEqual([payload(0), payload(1)]);
+    expect(rx.stats()).toMatchObject({ dropped: 2, lossRanges: 1, retransmitted: 1 });
+    expect(rx.tick(LATENCY_US + 60_000).delivered).toEqual([payload(6)]);
+    send(3, LATENCY_US + 70_000);
+    expect(rx.stats()).toMatchObject({ dropped: 4, lossRanges: 0, belated: 1, belatedMaxUs: 60_000 });
+  });
+
   it('sends a full ACK every 10 ms when the ACK point moves, and measures RTT from ACKACK', () => {
     const { rx, send } = setup(10);
     send(0, 0);

@@ -1,11 +1,13 @@
 /**
  * A small Worker stand-in on 127.0.0.1 (node:http) for upload-fault tests: it speaks the ingest contract's
  * routes and commits parts in order like the StreamDO (an early part is `pending`), and its `fault` hook
- * injects 5xx answers, refusals, slow answers and answers that never come.
+ * injects 5xx answers, refusals, slow answers and answers that never come. Like the StreamDO, it numbers
+ * sessions, refuses a second live session for a key (409 already-live) and starts a later session's numbering
+ * after the last segment it holds (sessions.ts `nextStreamMsn`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PartHeaders } from '../../../src/contract/ingest.ts';
+import { PartHeaders, type StreamConfig } from '../../../src/contract/ingest.ts';
 
 export interface FakeRequest {
   method: string;
@@ -29,6 +31,8 @@ export class FakeWorker {
   readonly stored = new Map<string, { bytes: number; headers: IncomingMessage['headers'] }>();
   readonly inits: FakeRequest[] = [];
   readonly health: unknown[] = [];
+  /** Sessions in start order, with the reason each was ended with. */
+  readonly sessions: { id: string; streamKey: string; ended: string | undefined }[] = [];
   ended: unknown;
   fault: (req: FakeRequest) => Fault = () => undefined;
   /** Every part in order; set by the test so the fake can commit in order. */
@@ -77,7 +81,7 @@ export class FakeWorker {
   }
 
   #route(r: FakeRequest, res: ServerResponse): boolean {
-    const part = /\/renditions\/[a-z0-9_-]+\/parts\/(\d+)\/(\d+)$/.exec(r.path);
+    const part = /\/renditions\/([a-z0-9_-]+)\/parts\/(\d+)\/(\d+)$/.exec(r.path);
     if (r.path.endsWith('/authorize')) {
       const body = JSON.parse(r.body.toString()) as { streamKey: string };
       if (body.streamKey !== 'good-key')
@@ -93,12 +97,18 @@ export class FakeWorker {
       const body = JSON.parse(r.body.toString()) as { streamKey: string };
       if (body.streamKey !== 'good-key')
         return this.#send(res, 404, { type: 'unknown-key', detail: 'no such key' });
+      if (this.sessions.some((s) => s.streamKey === body.streamKey && s.ended === undefined))
+        return this.#send(res, 409, { type: 'already-live', detail: 'a session of this key is live' });
+      const sessionId = `se_${this.sessions.length + 1}`;
+      this.sessions.push({ id: sessionId, streamKey: body.streamKey, ended: undefined });
+      const msns = [...this.stored.keys()].map((id) => Number(id.split('.')[0]));
+      const firstMsn = msns.length > 0 ? Math.max(...msns) + 1 : 4;
       return this.#send(res, 201, {
         streamId: 'st_1',
-        sessionId: 'se_1',
+        sessionId,
         config: this.config,
         role: 'primary',
-        firstMsn: 4,
+        firstMsn,
       });
     }
     if (r.path.endsWith('/init')) {
@@ -106,7 +116,8 @@ export class FakeWorker {
       return this.#send(res, 201, { status: 'stored' });
     }
     if (part) {
-      const id = `${part[1]}.${part[2]}`;
+      // Source parts as "msn.part"; a ladder rung's as "rendition/msn.part".
+      const id = part[1] === 'source' ? `${part[2]}.${part[3]}` : `${part[1]}/${part[2]}.${part[3]}`;
       const existing = this.stored.get(id);
       if (existing) return this.#send(res, 200, { status: 'duplicate' });
       this.stored.set(id, { bytes: r.body.byteLength, headers: r.headers });
@@ -124,12 +135,14 @@ export class FakeWorker {
     }
     if (r.path.endsWith('/end')) {
       this.ended = JSON.parse(r.body.toString());
+      const session = this.sessions.find((s) => r.path.includes(`/sessions/${s.id}/`));
+      if (session) session.ended = (this.ended as { reason: string }).reason;
       return this.#send(res, 200, { status: 'ended' });
     }
     return this.#send(res, 404, { type: 'not-found' });
   }
 
-  config = { partTarget: 0.333, segmentTarget: 2, reconnectWindow: 10 };
+  config: Partial<StreamConfig> = { partTarget: 0.333, segmentTarget: 2, reconnectWindow: 10 };
 
   #send(res: ServerResponse, status: number, body: unknown): boolean {
     res.writeHead(status, { 'content-type': 'application/json' });

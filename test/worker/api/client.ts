@@ -67,6 +67,7 @@ export interface StreamBody {
     failoverTimeout: number;
     failbackHoldOff: number;
     maxBitrate: number;
+    ladder: unknown;
   };
   srtPassphrase: string | null;
   ingest: {

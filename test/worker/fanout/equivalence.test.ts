@@ -22,13 +22,17 @@ import {
 const RENDITIONS = ['source', '720p'];
 const CONFIG = { ...TEST_CONFIG, reconnectWindow: 10 };
 
-/** Uploads `segments` fixture segments (5 parts each) from `firstMsn` in every rendition. */
-async function publish(streamId: string, sessionId: string, firstMsn: number, segments: number) {
+/**
+ * Uploads `segments` fixture segments (5 parts each) from `firstMsn` in every rendition; 720p's copies of the
+ * segments `gapsAt` names are gap parts (a failed rung: GAP=YES, EXT-X-GAP).
+ */
+async function publish(streamId: string, sessionId: string, firstMsn: number, segments: number, gapsAt = -1) {
   for (let s = 0; s < segments; s++) {
     const fixture = fixtureParts.filter((p) => p.msn === s % 4);
     for (const p of fixture) {
       for (const rendition of RENDITIONS) {
-        const res = await putPart(streamId, sessionId, p, { msn: firstMsn + s, rendition });
+        const gap = rendition === '720p' && s === gapsAt;
+        const res = await putPart(streamId, sessionId, p, { msn: firstMsn + s, rendition, gap });
         expect(res.status).toBe(201);
       }
     }
@@ -100,13 +104,15 @@ describe('replica playlists equal the stream object playlists', () => {
     await endSession(id, 'se_a');
     const b = await startSession(id, 'se_b', CONFIG);
     for (const r of RENDITIONS) await putInit(id, 'se_b', r);
-    await publish(id, 'se_b', b.firstMsn, 14);
+    await publish(id, 'se_b', b.firstMsn, 14, 12); // 720p's second-last complete segment is a gap
     // An open segment with two parts, so the preload hint and trailing parts are in play.
     for (const p of fixtureParts.slice(0, 2)) {
       for (const r of RENDITIONS) await putPart(id, 'se_b', p, { msn: b.firstMsn + 14, rendition: r });
     }
     const text = await streamStub(id).playlist('source', {}, {}, null);
     expect(text.kind === 'playlist' && text.text).toContain('#EXT-X-DISCONTINUITY-SEQUENCE:1');
+    const rung = await streamStub(id).playlist('720p', {}, {}, null);
+    expect(rung.kind === 'playlist' && rung.text).toContain('#EXT-X-GAP');
     const open = 3 + 14; // published msn of the open segment
     await expectSameAnswers(id, null, { msn: open, part: 1 });
     await expectSameAnswers(id, b.eventId, { msn: open, part: 1 });

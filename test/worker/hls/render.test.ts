@@ -6,17 +6,20 @@ import { type ParsedManifest, Parser } from 'm3u8-parser';
 import { describe, expect, it } from 'vitest';
 import type { MediaPlaylist } from '../../../src/hls/model.ts';
 import { decimal, renderMediaPlaylist, requiredVersion } from '../../../src/hls/render-media.ts';
-import { renderMultivariantPlaylist } from '../../../src/hls/render-multivariant.ts';
 import deltaV2Golden from '../../fixtures/golden/delta-v2.m3u8?raw';
 import deltaYesGolden from '../../fixtures/golden/delta-yes.m3u8?raw';
 import discontinuityGolden from '../../fixtures/golden/discontinuity.m3u8?raw';
 import endedGolden from '../../fixtures/golden/ended.m3u8?raw';
+import gapOpenSegmentGolden from '../../fixtures/golden/gap-open-segment.m3u8?raw';
+import gapSegmentsGolden from '../../fixtures/golden/gap-segments.m3u8?raw';
 import liveWindowGolden from '../../fixtures/golden/live-window.m3u8?raw';
-import multivariantGolden from '../../fixtures/golden/multivariant.m3u8?raw';
 import openSegmentGolden from '../../fixtures/golden/open-segment.m3u8?raw';
 import renditionReportsGolden from '../../fixtures/golden/rendition-reports.m3u8?raw';
 import sessionChangeHintGolden from '../../fixtures/golden/session-change-hint.m3u8?raw';
-import { liveWindow, mediaShapes, multivariant } from './shapes.ts';
+import { gapShapes } from './ladder-shapes.ts';
+import { mediaShapes as baseShapes, liveWindow } from './shapes.ts';
+
+const mediaShapes = { ...baseShapes, ...gapShapes };
 
 const goldens: Record<string, string> = {
   'live-window.m3u8': liveWindowGolden,
@@ -27,6 +30,8 @@ const goldens: Record<string, string> = {
   'discontinuity.m3u8': discontinuityGolden,
   'session-change-hint.m3u8': sessionChangeHintGolden,
   'ended.m3u8': endedGolden,
+  'gap-segments.m3u8': gapSegmentsGolden,
+  'gap-open-segment.m3u8': gapOpenSegmentGolden,
 };
 
 function parse(text: string): { manifest: ParsedManifest; warnings: string[] } {
@@ -121,6 +126,37 @@ const expectations: Record<string, (m: ParsedManifest) => void> = {
     ]);
   },
 };
+
+/** URIs of the segments an EXT-X-GAP applies to (m3u8-parser reads the tag without keeping it). */
+function gapUris(text: string): string[] {
+  const lines = text.split('\n');
+  const uris: string[] = [];
+  let gap = false;
+  for (const line of lines) {
+    if (line === '#EXT-X-GAP') gap = true;
+    else if (line && !line.startsWith('#')) {
+      if (gap) uris.push(line);
+      gap = false;
+    }
+  }
+  return uris;
+}
+
+Object.assign(expectations, {
+  'gap-segments.m3u8': (m: ParsedManifest) => {
+    const text = renderMediaPlaylist(shape('gap-segments.m3u8'));
+    expect(gapUris(text)).toEqual(['s1/104.m4s', 's1/105.m4s']);
+    // 4.4.4.9: every part of a gap segment is GAP=YES; the segment keeps its EXTINF and MSN.
+    for (const s of m.segments.slice(4)) expect(s.parts?.every((p) => p.gap === true)).toBe(true);
+    expect(m.segments.map((s) => s.duration)).toEqual([2, 2, 2, 2, 2, 2]);
+    expect(m.segments[3]?.parts?.some((p) => p.gap)).toBe(false);
+    expect(m.preloadSegment?.parts?.map((p) => p.gap ?? false)).toEqual([false, false]);
+  },
+  'gap-open-segment.m3u8': (m: ParsedManifest) => {
+    expect(gapUris(renderMediaPlaylist(shape('gap-open-segment.m3u8')))).toEqual([]);
+    expect(m.preloadSegment?.parts?.map((p) => p.gap ?? false)).toEqual([false, false, true]);
+  },
+});
 
 describe('renderMediaPlaylist', () => {
   it('has a warning collector that hears m3u8-parser', () => {
@@ -219,39 +255,5 @@ describe('decimal', () => {
     expect(decimal(6.00000001)).toBe('6');
     expect(decimal(1e20)).toBe('100000000000000000000');
     expect(decimal(123456.789012)).toBe('123456.78901');
-  });
-});
-
-describe('renderMultivariantPlaylist', () => {
-  it('renders two variants exactly', () => {
-    expect(renderMultivariantPlaylist(multivariant)).toBe(multivariantGolden);
-  });
-
-  it('reads back through m3u8-parser with no warning', () => {
-    const { manifest, warnings } = parse(renderMultivariantPlaylist(multivariant));
-    expect(warnings).toEqual([]);
-    expect(manifest.independentSegments).toBe(true);
-    expect(manifest.playlists?.map((p) => [p.uri, p.attributes])).toEqual([
-      [
-        '720p/ev_k3n7q2xw5tb4m6ra.m3u8',
-        {
-          BANDWIDTH: 3200000,
-          'AVERAGE-BANDWIDTH': '2800000',
-          CODECS: 'avc1.64001f,mp4a.40.2',
-          RESOLUTION: { width: 1280, height: 720 },
-          'FRAME-RATE': 30,
-        },
-      ],
-      [
-        '360p/ev_k3n7q2xw5tb4m6ra.m3u8',
-        {
-          BANDWIDTH: 900000,
-          'AVERAGE-BANDWIDTH': '780000',
-          CODECS: 'avc1.42c01e,mp4a.40.2',
-          RESOLUTION: { width: 640, height: 360 },
-          'FRAME-RATE': 29.97,
-        },
-      ],
-    ]);
   });
 });

@@ -3,22 +3,16 @@
  * would yield them: 25 fps video, 0.4 s parts of 10 frames, 2 s segments of 5 parts, URIs from the playback
  * contract. The golden files in test/fixtures/golden are these values rendered.
  */
-import { relativeMediaUri, relativePlaylistUri } from '../../../src/contract/playback.ts';
+import { relativeMediaUri } from '../../../src/contract/playback.ts';
 import { skipBoundary } from '../../../src/hls/directives.ts';
-import type {
-  MediaPlaylist,
-  MultivariantPlaylist,
-  PartEntry,
-  SegmentEntry,
-  ServerControl,
-} from '../../../src/hls/model.ts';
+import type { MediaPlaylist, PartEntry, SegmentEntry, ServerControl } from '../../../src/hls/model.ts';
 
 /** The event whose media playlists these are (their URIs name it, src/contract/playback.ts). */
-const EVENT = 'ev_k3n7q2xw5tb4m6ra';
+export const EVENT = 'ev_k3n7q2xw5tb4m6ra';
 
 /** 2026-01-15T12:00:00.123Z, epoch milliseconds. */
-const T0 = Date.UTC(2026, 0, 15, 12, 0, 0, 123);
-const SEGMENT_MS = 2000;
+export const T0 = Date.UTC(2026, 0, 15, 12, 0, 0, 123);
+export const SEGMENT_MS = 2000;
 const PARTS_PER_SEGMENT = 5;
 const PART_DURATION = 0.4;
 
@@ -29,7 +23,7 @@ const serverControl: ServerControl = {
   partHoldBack: 1.2,
 };
 
-function parts(session: string, msn: number, count: number, duration = PART_DURATION): PartEntry[] {
+export function parts(session: string, msn: number, count: number, duration = PART_DURATION): PartEntry[] {
   return Array.from({ length: count }, (_, i) => ({
     uri: relativeMediaUri.part(session, msn, i),
     duration,
@@ -48,7 +42,7 @@ interface SegmentOptions {
   clockShiftMs?: number;
 }
 
-function segment(msn: number, options: SegmentOptions = {}): SegmentEntry {
+export function segment(msn: number, options: SegmentOptions = {}): SegmentEntry {
   const session = options.session ?? 's1';
   const partDuration = options.partDuration ?? PART_DURATION;
   const count = options.partsPerSegment ?? PARTS_PER_SEGMENT;
@@ -65,7 +59,7 @@ function segment(msn: number, options: SegmentOptions = {}): SegmentEntry {
   };
 }
 
-function base(overrides: Partial<MediaPlaylist>): MediaPlaylist {
+export function base(overrides: Partial<MediaPlaylist>): MediaPlaylist {
   return {
     version: 6,
     targetDuration: 2,
@@ -85,7 +79,7 @@ function base(overrides: Partial<MediaPlaylist>): MediaPlaylist {
 }
 
 /** Segments 100..last, parts listed on the last `withParts` of them (3 target durations, 6.2.2). */
-function liveSegments(last: number, withParts: number, first = 100): SegmentEntry[] {
+export function liveSegments(last: number, withParts: number, first = 100): SegmentEntry[] {
   const out: SegmentEntry[] = [];
   for (let msn = first; msn <= last; msn++) out.push(segment(msn, { withParts: msn > last - withParts }));
   return out;
@@ -204,29 +198,6 @@ export const ended = base({
   preloadHint: { uri: relativeMediaUri.part('s1', 204, 0) },
   ended: true,
 });
-
-export const multivariant: MultivariantPlaylist = {
-  version: 6,
-  independentSegments: true,
-  variants: [
-    {
-      uri: relativePlaylistUri.variant('720p', EVENT),
-      bandwidth: 3_200_000,
-      averageBandwidth: 2_800_000,
-      codecs: 'avc1.64001f,mp4a.40.2',
-      resolution: { width: 1280, height: 720 },
-      frameRate: 30,
-    },
-    {
-      uri: relativePlaylistUri.variant('360p', EVENT),
-      bandwidth: 900_000,
-      averageBandwidth: 780_000,
-      codecs: 'avc1.42c01e,mp4a.40.2',
-      resolution: { width: 640, height: 360 },
-      frameRate: 29.97,
-    },
-  ],
-};
 
 /** Golden file name (in test/fixtures/golden) -> media playlist value. */
 export const mediaShapes: Record<string, MediaPlaylist> = {

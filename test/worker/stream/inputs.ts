@@ -44,6 +44,10 @@ export interface DeliverOptions {
   renditions?: readonly string[];
   /** Whether part `index` (0-3) of a segment of `rendition` starts with a keyframe (default: part 0 only). */
   independent?: (rendition: string, index: number) => boolean;
+  /** Bytes of the session's `k`th part in `rendition` (default: 100 + k). */
+  size?: (rendition: string, k: number) => number;
+  /** Whether the session's `k`th part in `rendition` is a gap (default: none). */
+  gap?: (rendition: string, k: number) => boolean;
 }
 
 /**
@@ -67,6 +71,7 @@ export function deliver(
     if (at > T0 + to) break;
     const index = k % 4;
     for (const rendition of opts.renditions ?? ['source']) {
+      const gap = opts.gap?.(rendition, k) ?? false;
       const { state: next, result } = addPart(
         s,
         {
@@ -78,7 +83,8 @@ export function deliver(
           independent: opts.independent?.(rendition, index) ?? index === 0,
           programDateTime: pdt,
           segmentEnd: index === 3,
-          size: 100 + k,
+          size: gap ? 0 : (opts.size?.(rendition, k) ?? 100 + k),
+          gap,
         },
         at,
       );

@@ -82,10 +82,21 @@ export async function startSession(
   return result;
 }
 
-export function putInit(streamId: string, sessionId: string, rendition = 'source', bytes = fixtureInit) {
+export function putInit(
+  streamId: string,
+  sessionId: string,
+  rendition = 'source',
+  bytes = fixtureInit,
+  headers: Record<string, string> = {},
+) {
   return SELF.fetch(`${ORIGIN}${initPath(streamId, sessionId, rendition)}`, {
     method: 'PUT',
-    headers: { ...INGEST_AUTH, [InitHeaders.codecs]: FIXTURE_CODECS, [InitHeaders.frameRate]: '25' },
+    headers: {
+      ...INGEST_AUTH,
+      [InitHeaders.codecs]: FIXTURE_CODECS,
+      [InitHeaders.frameRate]: '25',
+      ...headers,
+    },
     body: bytes,
   });
 }
@@ -97,6 +108,8 @@ export interface PutPartOptions {
   msn?: number;
   bytes?: Uint8Array;
   duration?: string;
+  /** Upload it as a gap (`ingest-gap: ?1`, no body), as the relay does for a failed rung. */
+  gap?: boolean;
 }
 
 /** Uploads fixture part `p` (msn shifted by `msnOffset`) the way the relay does. */
@@ -111,8 +124,9 @@ export function putPart(streamId: string, sessionId: string, p: FixturePart, opt
       [PartHeaders.independent]: sfBoolean(p.independent),
       [PartHeaders.programDateTime]: new Date(pdt).toISOString(),
       [PartHeaders.segmentEnd]: sfBoolean(p.segmentEnd),
+      ...(opts.gap ? { [PartHeaders.gap]: sfBoolean(true) } : {}),
     },
-    body: opts.bytes ?? p.bytes,
+    body: opts.gap ? (opts.bytes ?? null) : (opts.bytes ?? p.bytes),
   });
 }
 

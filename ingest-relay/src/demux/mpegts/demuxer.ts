@@ -2,13 +2,19 @@
  * A push()-fed MPEG-TS demuxer (ISO/IEC 13818-1): 188-byte packets in any chunking, resync on a lost sync
  * byte, PAT -> PMT -> PES reassembly, continuity checks, then the elementary-stream table turns each PES into
  * AccessUnits and config events. Bad bytes are counted, never thrown.
+ *
+ * One track per kind: `AccessUnit` carries no PID, so two audio PIDs (a broadcast encoder's second language,
+ * common over SRT) would interleave into one track. The first PID of each kind in the PMT that the relay can
+ * carry is taken; every other PID of that kind is ignored, counted and announced once (`ignored-track`), which
+ * the session puts in its health report (`ignoredAudioPids`). A later PMT version never moves the choice.
  */
-import type { DemuxEvent } from '../../media/access-unit.ts';
+import type { DemuxEvent, TrackKind } from '../../media/access-unit.ts';
 import { Unwrapper, wrappedDelta } from '../timestamps.ts';
-import { type ElementaryStream, STREAM_TYPES } from './elementary.ts';
+import { type ElementaryStream, STREAM_KINDS, STREAM_TYPES } from './elementary.ts';
 import {
   NULL_PID,
   PAT_PID,
+  type PmtStream,
   parsePat,
   parsePesHeader,
   parsePmt,
@@ -35,8 +41,10 @@ export interface TsDemuxStats {
   packets: number;
   resyncs: number;
   continuityErrors: number;
-  /** Counted reasons: ignored stream types, malformed PES, codec problems. */
+  /** Counted reasons: ignored stream types and PIDs, malformed PES, codec problems. */
   reasons: Record<string, number>;
+  /** Audio PIDs of the PMT left out: after the first one the relay carries, or of a codec it does not carry. */
+  ignoredAudioPids: number[];
 }
 
 export class TsDemuxer {
@@ -45,7 +53,16 @@ export class TsDemuxer {
   readonly #tracks = new Map<number, PesTrack>();
   readonly #sections = new Map<number, Uint8Array>();
   readonly #cc = new Map<number, number>();
-  readonly #stats: TsDemuxStats = { packets: 0, resyncs: 0, continuityErrors: 0, reasons: {} };
+  /** The PID each track kind is taken from (the first the relay can carry), and the PIDs left out. */
+  readonly #chosen = new Map<TrackKind, number>();
+  readonly #ignored = new Set<number>();
+  readonly #stats: TsDemuxStats = {
+    packets: 0,
+    resyncs: 0,
+    continuityErrors: 0,
+    reasons: {},
+    ignoredAudioPids: [],
+  };
   readonly #count = (reason: string) => {
     this.#stats.reasons[reason] = (this.#stats.reasons[reason] ?? 0) + 1;
   };
@@ -77,7 +94,11 @@ export class TsDemuxer {
   }
 
   stats(): TsDemuxStats {
-    return { ...this.#stats, reasons: { ...this.#stats.reasons } };
+    return {
+      ...this.#stats,
+      reasons: { ...this.#stats.reasons },
+      ignoredAudioPids: [...this.#stats.ignoredAudioPids],
+    };
   }
 
   /** A sync byte counts if the next packet (when already here) also starts with one. */
@@ -112,7 +133,7 @@ export class TsDemuxer {
     if (p.pid === NULL_PID) return;
     const ccOk = this.#checkContinuity(p);
     if (p.pid === PAT_PID || this.#pmtPids.has(p.pid)) {
-      this.#onPsi(p);
+      this.#onPsi(p, out);
       return;
     }
     const track = this.#tracks.get(p.pid);
@@ -151,7 +172,7 @@ export class TsDemuxer {
     return false;
   }
 
-  #onPsi(p: TsPacket): void {
+  #onPsi(p: TsPacket, out: DemuxEvent[]): void {
     if (!p.hasPayload) return;
     let section: Uint8Array;
     if (p.payloadUnitStart) {
@@ -176,22 +197,26 @@ export class TsDemuxer {
     if (p.pid === PAT_PID && parsed.tableId === 0x00) {
       for (const pid of parsePat(parsed.body)) this.#pmtPids.add(pid);
     } else if (parsed.tableId === 0x02) {
-      for (const s of parsePmt(parsed.body)) {
-        if (this.#tracks.has(s.pid)) continue;
-        const make = STREAM_TYPES[s.streamType];
-        if (!make) {
-          this.#count(`ignored-stream-type-0x${s.streamType.toString(16)}`);
-          continue;
-        }
-        this.#tracks.set(s.pid, {
-          stream: make(),
-          chunks: [],
-          size: 0,
-          receivedAt: 0,
-          dts: new Unwrapper(33),
-        });
-      }
+      for (const s of parsePmt(parsed.body)) this.#pmtStream(s, out);
     }
+  }
+
+  /** One elementary stream of a PMT (they repeat every ~100 ms): a track, once, or left out. */
+  #pmtStream(s: PmtStream, out: DemuxEvent[]): void {
+    if (this.#tracks.has(s.pid) || this.#ignored.has(s.pid)) return;
+    const make = STREAM_TYPES[s.streamType];
+    const kind = STREAM_KINDS[s.streamType];
+    if (make && kind && !this.#chosen.has(kind)) {
+      this.#chosen.set(kind, s.pid);
+      this.#tracks.set(s.pid, { stream: make(), chunks: [], size: 0, receivedAt: 0, dts: new Unwrapper(33) });
+      return;
+    }
+    if (!make) this.#count(`ignored-stream-type-0x${s.streamType.toString(16)}`);
+    if (!kind) return;
+    this.#ignored.add(s.pid);
+    this.#count(`ignored-${kind}-pid`);
+    if (kind === 'audio') this.#stats.ignoredAudioPids.push(s.pid);
+    out.push({ type: 'ignored-track', kind, pid: s.pid, streamType: s.streamType });
   }
 
   #completePes(track: PesTrack, out: DemuxEvent[]): void {

@@ -5,7 +5,8 @@
 import { AAC_FRAME_SAMPLES, ascFromAdts, parseAdtsFrames } from '../../codec/aac.ts';
 import { sameBytes } from '../../codec/bytes.ts';
 import { annexBToAvcc, buildAvcC, isIdr, NalType, nalType, parseSps, splitAnnexB } from '../../codec/h264.ts';
-import type { DemuxEvent } from '../../media/access-unit.ts';
+import { carriesA53Captions } from '../../codec/h264-sei.ts';
+import type { AccessUnit, DemuxEvent, TrackKind } from '../../media/access-unit.ts';
 import { aacTrackConfig, h264TrackConfig } from '../../media/track-config.ts';
 
 /** MPEG-TS timestamps are 90 kHz (§2.4.3.7). */
@@ -51,17 +52,16 @@ export class H264Stream implements ElementaryStream {
     }
     const data = annexBToAvcc(nals);
     if (data.byteLength === 0) return;
-    out.push({
-      type: 'unit',
-      unit: {
-        kind: 'video',
-        dts: pes.dts,
-        pts: pes.pts,
-        keyframe: nals.some(isIdr),
-        data,
-        receivedAt: pes.receivedAt,
-      },
-    });
+    const unit: AccessUnit = {
+      kind: 'video',
+      dts: pes.dts,
+      pts: pes.pts,
+      keyframe: nals.some(isIdr),
+      data,
+      receivedAt: pes.receivedAt,
+    };
+    if (carriesA53Captions(nals)) unit.captions = true;
+    out.push({ type: 'unit', unit });
   }
 }
 
@@ -108,7 +108,18 @@ export class AdtsStream implements ElementaryStream {
   }
 }
 
+/** The stream_types the relay carries (Table 2-34): H.264 and AAC in ADTS. */
 export const STREAM_TYPES: Readonly<Record<number, () => ElementaryStream>> = {
   27: () => new H264Stream(),
   15: () => new AdtsStream(),
+};
+
+/**
+ * The kind of track a stream_type is, carried or not (Table 2-34, and ATSC A/52's 0x81 AC-3 and 0x87 E-AC-3):
+ * a PID of a kind the stream already has a track of is left out. Other types (private data, metadata) have none.
+ */
+// biome-ignore format: a table reads better in rows
+export const STREAM_KINDS: Readonly<Record<number, TrackKind>> = {
+  1: 'video', 2: 'video', 16: 'video', 27: 'video', 36: 'video', // MPEG-1/2, MPEG-4, H.264, HEVC
+  3: 'audio', 4: 'audio', 15: 'audio', 17: 'audio', 129: 'audio', 135: 'audio', // MP1/2, AAC, AC-3
 };

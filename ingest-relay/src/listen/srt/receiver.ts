@@ -7,9 +7,16 @@
  * - Full ACK every 10 ms (§4.8.1) with RTT, RTT variance, buffer and rate fields; ACKACK gives RTT samples.
  * - TSBPD (§4.5): a packet is delivered at peerStart + timestamp + latency, in sequence order.
  * - Too-late packet drop (§4.6): when a later packet is due, missing packets before it are given up.
+ *
+ * Sequence numbers are unwrapped into positions (plain integers, `#headPos` + the signed distance from the head),
+ * so the buffer, the loss list and the drop history never compare across the 31-bit wrap. Missing packets are
+ * ranges (loss-list.ts, drop-history.ts): no work is proportional to how far ahead a packet's number jumps.
  */
 import { seqAdd, seqDiff, Unwrapper } from '../../demux/timestamps.ts';
-import { ControlType, encodeAck, encodeLossList, type LossRange } from './packet.ts';
+import { DropHistory } from './drop-history.ts';
+import { LossList } from './loss-list.ts';
+import { ControlType, encodeAck, encodeLossList } from './packet.ts';
+import { ReceiveRate } from './receive-rate.ts';
 
 export interface OutgoingControl {
   type: number;
@@ -42,6 +49,8 @@ export interface ReceiverStats {
   /** Received bits per second over the last full second. */
   bitrate: number;
   buffered: number;
+  /** Ranges in the loss list (missing packets awaited or abandoned): its memory, whatever the ranges span. */
+  lossRanges: number;
 }
 
 export interface ReceiverOptions {
@@ -70,17 +79,15 @@ export class Receiver {
   readonly #peerStartUs: number;
   readonly #window: number;
   readonly #ts = new Unwrapper(32);
+  /** Received packets not yet delivered, by position. */
   readonly #buffer = new Map<number, Slot>();
-  /** Missing sequence numbers, in increasing order, with when each was last NAKed. */
-  readonly #loss = new Map<number, number>();
-  /** Missing packets the sender said it dropped (DROPREQ): skipped without waiting. */
-  readonly #abandoned = new Set<number>();
-  /** Recently dropped sequence numbers, with when each was dropped (oldest first). */
-  readonly #droppedAt = new Map<number, number>();
-  /** Next sequence number to deliver. */
-  #head: number;
-  /** One past the highest sequence number received. */
-  #next: number;
+  /** Every position in [#headPos, #nextPos) not in #buffer, in ranges. */
+  readonly #loss = new LossList();
+  readonly #drops = new DropHistory(DROP_HISTORY);
+  /** Position of the next packet to deliver. */
+  #headPos: number;
+  /** One past the position of the highest packet received. */
+  #nextPos: number;
   #ackNo = 0;
   #lastAckSeq = -1;
   #lastAckAt = Number.NEGATIVE_INFINITY;
@@ -88,11 +95,7 @@ export class Receiver {
   #rttUs = 100_000;
   #rttVarUs = 50_000;
   #rttMeasured = false;
-  #rateWindowStart: number | undefined;
-  #rateBytes = 0;
-  #ratePackets = 0;
-  #bitrate = 0;
-  #packetRate = 0;
+  readonly #rate = new ReceiveRate();
   readonly #stats = {
     received: 0,
     receivedBytes: 0,
@@ -108,8 +111,8 @@ export class Receiver {
   };
 
   constructor(opts: ReceiverOptions) {
-    this.#head = opts.initialSeq;
-    this.#next = opts.initialSeq;
+    this.#headPos = opts.initialSeq;
+    this.#nextPos = opts.initialSeq;
     this.#latencyUs = opts.latencyUs;
     this.#peerStartUs = opts.peerStartUs;
     this.#window = Math.max(32, opts.flowWindow);
@@ -120,39 +123,36 @@ export class Receiver {
     nowUs: number,
   ): ReceiverOutput {
     const out: ReceiverOutput = { control: [], delivered: [] };
-    const ahead = seqDiff(pkt.seq, this.#next);
-    const behindHead = seqDiff(pkt.seq, this.#head) < 0;
-    if (behindHead || this.#buffer.has(pkt.seq)) {
-      const droppedAt = this.#droppedAt.get(pkt.seq);
+    const pos = this.#position(pkt.seq);
+    if (pos < this.#headPos || this.#buffer.has(pos)) {
+      const droppedAt = this.#drops.take(pos);
       if (droppedAt === undefined) this.#stats.duplicates++;
       else {
-        this.#droppedAt.delete(pkt.seq);
         this.#stats.belated++;
         this.#stats.belatedMaxUs = Math.max(this.#stats.belatedMaxUs, nowUs - droppedAt);
       }
       return out;
     }
     // A packet beyond the receive window is not something a live sender can produce: ignore it.
-    if (seqDiff(pkt.seq, this.#head) >= this.#window) {
+    if (pos - this.#headPos >= this.#window) {
       this.#stats.overflowed++;
       return out;
     }
-    this.#countRate(pkt.payload.byteLength, nowUs);
+    this.#rate.count(pkt.payload.byteLength, nowUs);
     this.#stats.received++;
     this.#stats.receivedBytes += pkt.payload.byteLength;
-    if (pkt.retransmitted || this.#loss.has(pkt.seq)) this.#stats.retransmitted++;
+    const awaited = pos < this.#nextPos && this.#loss.fill(pos);
+    if (pkt.retransmitted || awaited) this.#stats.retransmitted++;
     const deliverAt = this.#peerStartUs + this.#ts.unwrap(pkt.timestamp) + this.#latencyUs;
-    this.#buffer.set(pkt.seq, { payload: pkt.payload, deliverAt });
-    if (ahead > 0) {
-      // Gap [next, seq - 1]: record and NAK immediately.
-      const first = this.#next;
-      const last = seqAdd(pkt.seq, -1);
-      for (let s = first, i = 0; i < ahead; i++, s = seqAdd(s, 1)) this.#loss.set(s, nowUs);
-      this.#stats.lost += ahead;
-      out.control.push({ type: ControlType.nak, info: 0, cif: encodeLossList([{ first, last }]) });
+    this.#buffer.set(pos, { payload: pkt.payload, deliverAt });
+    if (pos > this.#nextPos) {
+      // Gap [next, pos - 1]: record and NAK immediately, one range however long.
+      this.#loss.open(this.#nextPos, pos - 1, nowUs);
+      this.#stats.lost += pos - this.#nextPos;
+      const gap = { first: seqAt(this.#nextPos), last: seqAt(pos - 1) };
+      out.control.push({ type: ControlType.nak, info: 0, cif: encodeLossList([gap]) });
     }
-    if (ahead >= 0) this.#next = seqAdd(pkt.seq, 1);
-    else this.#loss.delete(pkt.seq);
+    if (pos >= this.#nextPos) this.#nextPos = pos + 1;
     return out;
   }
 
@@ -184,15 +184,14 @@ export class Receiver {
   onDropRequest(first: number, last: number): void {
     const count = seqDiff(last, first) + 1;
     if (count <= 0 || count > this.#window) return;
-    for (let s = first, i = 0; i < count; i++, s = seqAdd(s, 1)) {
-      if (this.#loss.delete(s)) this.#abandoned.add(s);
-    }
+    const firstPos = this.#position(first);
+    this.#loss.abandon(firstPos, firstPos + count - 1);
   }
 
   tick(nowUs: number): ReceiverOutput {
     const out: ReceiverOutput = { control: [], delivered: [] };
     this.#deliver(nowUs, out);
-    this.#countRate(0, nowUs);
+    this.#rate.count(0, nowUs);
     const ackSeq = this.#ackSeq();
     if (nowUs - this.#lastAckAt >= ACK_INTERVAL_US && ackSeq !== this.#lastAckSeq) {
       out.control.push(this.#fullAck(ackSeq, nowUs));
@@ -205,15 +204,14 @@ export class Receiver {
   /** End of stream: everything still buffered, in order, gaps counted as dropped (no more time to repair). */
   drain(): Uint8Array[] {
     const out: Uint8Array[] = [];
-    for (let step = 0; step < this.#window && this.#head !== this.#next; step++) {
-      const slot = this.#buffer.get(this.#head);
-      if (slot) {
-        this.#stats.delivered++;
-        this.#stats.deliveredBytes += slot.payload.byteLength;
-        out.push(slot.payload);
-      } else this.#stats.dropped++;
-      this.#head = seqAdd(this.#head, 1);
+    let pos = this.#headPos;
+    for (const gap of this.#loss) {
+      for (; pos < gap.first; pos++) this.#drainOne(pos, out);
+      this.#stats.dropped += gap.last - gap.first + 1;
+      pos = gap.last + 1;
     }
+    for (; pos < this.#nextPos; pos++) this.#drainOne(pos, out);
+    this.#headPos = this.#nextPos;
     this.#buffer.clear();
     this.#loss.clear();
     return out;
@@ -224,15 +222,20 @@ export class Receiver {
       ...this.#stats,
       rttUs: this.#rttUs,
       rttVarUs: this.#rttVarUs,
-      bitrate: this.#bitrate,
+      bitrate: this.#rate.bitsPerSecond,
       buffered: this.#buffer.size,
+      lossRanges: this.#loss.length,
     };
+  }
+
+  /** Position of a sequence number, by its signed distance from the head (draft §3.1: 31-bit, wrapping). */
+  #position(seq: number): number {
+    return this.#headPos + seqDiff(seq, seqAt(this.#headPos));
   }
 
   /** The sequence number after the last packet received in order (the ACK point). */
   #ackSeq(): number {
-    for (const s of this.#loss.keys()) return s;
-    return this.#next;
+    return seqAt(this.#loss.firstAwaited()?.first ?? this.#nextPos);
   }
 
   #fullAck(ackSeq: number, nowUs: number): OutgoingControl {
@@ -251,9 +254,9 @@ export class Receiver {
       rttUs: this.#rttUs,
       rttVarUs: this.#rttVarUs,
       availableBufferPackets: Math.max(2, this.#window - this.#buffer.size),
-      packetsReceivingRate: this.#packetRate,
-      estimatedLinkCapacity: this.#packetRate,
-      receivingRateBytes: Math.round(this.#bitrate / 8),
+      packetsReceivingRate: this.#rate.packetsPerSecond,
+      estimatedLinkCapacity: this.#rate.packetsPerSecond,
+      receivingRateBytes: Math.round(this.#rate.bitsPerSecond / 8),
     });
     return { type: ControlType.ack, info: this.#ackNo, cif };
   }
@@ -272,79 +275,58 @@ export class Receiver {
   }
 
   #periodicNak(nowUs: number): OutgoingControl | undefined {
-    const interval = this.#nakIntervalUs();
-    const ranges: LossRange[] = [];
-    for (const [seq, lastNak] of this.#loss) {
-      if (nowUs - lastNak < interval) continue;
-      this.#loss.set(seq, nowUs);
-      const prev = ranges[ranges.length - 1];
-      if (prev && seqAdd(prev.last, 1) === seq) prev.last = seq;
-      else {
-        if (ranges.length === MAX_RANGES_PER_NAK) break;
-        ranges.push({ first: seq, last: seq });
-      }
-    }
+    const ranges = this.#loss.takeDueForNak(nowUs, this.#nakIntervalUs(), MAX_RANGES_PER_NAK);
     if (ranges.length === 0) return undefined;
-    return { type: ControlType.nak, info: 0, cif: encodeLossList(ranges) };
+    const cif = encodeLossList(ranges.map((r) => ({ first: seqAt(r.first), last: seqAt(r.last) })));
+    return { type: ControlType.nak, info: 0, cif };
   }
 
+  /** Each step delivers one packet or drops one range of missing ones, so a tick costs what it hands over. */
   #deliver(nowUs: number, out: ReceiverOutput): void {
-    // Bounded by the window: each step delivers or drops one sequence number.
-    for (let step = 0; step < this.#window && this.#head !== this.#next; step++) {
-      const slot = this.#buffer.get(this.#head);
+    while (this.#headPos < this.#nextPos) {
+      const slot = this.#buffer.get(this.#headPos);
       if (slot) {
         if (slot.deliverAt > nowUs) return;
-        this.#buffer.delete(this.#head);
+        this.#buffer.delete(this.#headPos);
         this.#stats.delivered++;
         this.#stats.deliveredBytes += slot.payload.byteLength;
         out.delivered.push(slot.payload);
-        this.#head = seqAdd(this.#head, 1);
+        this.#headPos++;
         continue;
       }
-      if (this.#abandoned.delete(this.#head) || this.#firstDueAfterHead(nowUs)) {
-        // Too late (§4.6): a later packet is due, so this one can no longer be played in order.
-        this.#loss.delete(this.#head);
-        this.#stats.dropped++;
-        this.#rememberDrop(this.#head, nowUs);
-        this.#head = seqAdd(this.#head, 1);
+      // The head is missing, so the loss list's front range starts at it.
+      const gap = this.#loss.front();
+      if (gap === undefined) return;
+      if (gap.abandoned) {
+        this.#drop(gap.last, nowUs);
         continue;
       }
-      return;
+      // Too late (§4.6): once the first packet after the missing run is due, none of it can be played in order.
+      const runEnd = this.#loss.runEnd();
+      const after = this.#buffer.get(runEnd + 1);
+      if (after === undefined || after.deliverAt > nowUs) return;
+      this.#drop(runEnd, nowUs);
     }
   }
 
-  #rememberDrop(seq: number, nowUs: number): void {
-    this.#droppedAt.set(seq, nowUs);
-    if (this.#droppedAt.size > DROP_HISTORY) {
-      for (const k of this.#droppedAt.keys()) {
-        this.#droppedAt.delete(k);
-        break;
-      }
-    }
+  /** Gives up the missing positions from the head through `last`. */
+  #drop(last: number, nowUs: number): void {
+    this.#stats.dropped += last - this.#headPos + 1;
+    this.#drops.add(this.#headPos, last, nowUs);
+    this.#loss.dropThrough(last);
+    this.#headPos = last + 1;
   }
 
-  #firstDueAfterHead(nowUs: number): boolean {
-    const span = seqDiff(this.#next, this.#head);
-    for (let s = seqAdd(this.#head, 1), i = 1; i < span; i++, s = seqAdd(s, 1)) {
-      const slot = this.#buffer.get(s);
-      if (slot) return slot.deliverAt <= nowUs;
-    }
-    return false;
+  #drainOne(pos: number, out: Uint8Array[]): void {
+    const slot = this.#buffer.get(pos);
+    if (slot === undefined) return;
+    this.#stats.delivered++;
+    this.#stats.deliveredBytes += slot.payload.byteLength;
+    out.push(slot.payload);
   }
+}
 
-  #countRate(bytes: number, nowUs: number): void {
-    if (this.#rateWindowStart === undefined) this.#rateWindowStart = nowUs;
-    const elapsed = nowUs - this.#rateWindowStart;
-    if (elapsed >= 1_000_000) {
-      this.#bitrate = Math.round((this.#rateBytes * 8 * 1_000_000) / elapsed);
-      this.#packetRate = Math.round((this.#ratePackets * 1_000_000) / elapsed);
-      this.#rateWindowStart = nowUs;
-      this.#rateBytes = 0;
-      this.#ratePackets = 0;
-    }
-    if (bytes > 0) {
-      this.#rateBytes += bytes;
-      this.#ratePackets++;
-    }
-  }
+/** The 31-bit sequence number of a position. */
+function seqAt(pos: number): number {
+  return seqAdd(pos, 0);
 }
