@@ -17,6 +17,8 @@ export default defineConfig({
                 INGEST_TOKEN: 'test-ingest-token',
                 // Lets tests step a stream object's clock (StreamDO.advanceClock) instead of sleeping.
                 TEST_CLOCK: '1',
+                // As under npm start: the x-edge-live-region header picks a replica region (src/fanout/regions.ts).
+                DEV_MODE: '1',
               },
             },
           }),

@@ -181,13 +181,13 @@ export class IngestClient {
     return (await res.json()) as StartSessionResponse;
   }
 
-  async putInit(s: StartSessionResponse, bytes: Uint8Array<ArrayBuffer>) {
-    const res = await fetch(`${this.#base}${initPath(s.streamId, s.sessionId, 'source')}`, {
+  async putInit(s: StartSessionResponse, bytes: Uint8Array<ArrayBuffer>, rendition = 'source') {
+    const res = await fetch(`${this.#base}${initPath(s.streamId, s.sessionId, rendition)}`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${this.#token}`, 'ingest-frame-rate': '25' },
       body: bytes,
     });
-    if (!res.ok) throw new Error(`put init: ${res.status} ${await res.text()}`);
+    if (!res.ok) throw new Error(`put init ${rendition}: ${res.status} ${await res.text()}`);
   }
 
   async putPart(
@@ -195,8 +195,9 @@ export class IngestClient {
     p: { msn: number; part: number; duration: number; independent: boolean; segmentEnd: boolean },
     bytes: Uint8Array<ArrayBuffer>,
     pdt: number,
+    rendition = 'source',
   ) {
-    const res = await fetch(`${this.#base}${partPath(s.streamId, s.sessionId, 'source', p.msn, p.part)}`, {
+    const res = await fetch(`${this.#base}${partPath(s.streamId, s.sessionId, rendition, p.msn, p.part)}`, {
       method: 'PUT',
       headers: {
         authorization: `Bearer ${this.#token}`,

@@ -15,6 +15,8 @@ const all = [
   'hostile-clients',
   'ladder',
   'ladder-switch',
+  'fanout-load',
+  'fanout-model',
 ];
 const wanted = process.argv.slice(2).map((n) => all.find((a) => a === n || a.startsWith(n)) ?? n);
 for (const name of wanted.length ? wanted : all) {

@@ -28,6 +28,8 @@ export function ensureDevSecrets(root: string): DevSecrets {
   const ingestToken = pick('INGEST_TOKEN');
   vars.set('API_TOKEN', apiToken);
   vars.set('INGEST_TOKEN', ingestToken);
+  // Dev mode (src/env.ts DEV_MODE): the x-edge-live-region header may pick the replica region.
+  vars.set('DEV_MODE', '1');
   const body = [...vars].map(([k, v]) => `${k}="${v}"`).join('\n');
   writeFileSync(
     file,

@@ -142,6 +142,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         `RTMPS_INGEST_URL:${rtmpsBase}`,
         '--var',
         `SRT_INGEST_URL:${srtBase}`,
+        // Every stack this starts is a local one (npm start, e2e tests, benchmarks): dev mode, as .dev.vars
+        // says, even where no .dev.vars was written (src/env.ts DEV_MODE).
+        '--var',
+        'DEV_MODE:1',
       ],
       {
         cwd: opts.root,

@@ -1,3 +1,4 @@
+import type { StreamReplica } from './fanout/replica-do.ts';
 import type { StreamRegistry } from './registry/registry-do.ts';
 import type { StreamDO } from './stream/stream-do.ts';
 
@@ -7,6 +8,11 @@ export interface Env {
   MEDIA: R2Bucket;
   /** One Durable Object per stream: the single writer of its live state. */
   STREAM: DurableObjectNamespace<StreamDO>;
+  /**
+   * Per stream, region and shard: a replica that keeps its region's waiters and renders their playlists, fed
+   * one push per part by the stream's object (src/fanout/).
+   */
+  REPLICA: DurableObjectNamespace<StreamReplica>;
   /** One Durable Object for the stream catalogue: records, key lookup, pagination. */
   REGISTRY: DurableObjectNamespace<StreamRegistry>;
   /** Static files under public/ (player, dashboard, hls.js). */
@@ -21,6 +27,13 @@ export interface Env {
   RTMP_INGEST_URL: string;
   RTMPS_INGEST_URL: string;
   SRT_INGEST_URL: string;
+  /**
+   * `1` on a developer machine (`npm start` writes it to .dev.vars): the `x-edge-live-region` header may pick
+   * the replica region, so tests and benchmarks act as several regions. Unset in production.
+   */
+  DEV_MODE?: string;
+  /** Requests a second one replica may take before its region shards (default 500, src/fanout/shards.ts). */
+  REPLICA_CEILING?: string;
   /** `1` only in the worker tests (vitest.config.ts): lets them step a stream object's clock. */
   TEST_CLOCK?: string;
 }

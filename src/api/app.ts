@@ -4,6 +4,7 @@ import type { Env } from '../env.ts';
 import { ApiError, problemResponse } from './errors.ts';
 import { ingestMedia } from './ingest.ts';
 import { ingestSessions } from './ingest-sessions.ts';
+import { metrics } from './metrics.ts';
 import { requireBearer } from './middleware/bearer.ts';
 import { limitBody } from './middleware/body-limit.ts';
 import { apiErrorFromHttpException } from './middleware/validation.ts';
@@ -31,6 +32,7 @@ export function createApp() {
   // The OpenAPI document is public (it describes the API, holds no data); everything else needs API_TOKEN.
   app.use('/v1/*', except('/v1/openapi.json', requireBearer('API_TOKEN')));
   app.use('/v1/*', limitBody());
+  app.route('/v1', metrics);
   app.route('/v1', streams);
   app.route('/', qoe);
   app.route('/', playback);

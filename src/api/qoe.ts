@@ -17,6 +17,7 @@ import type { AppEnv } from './app.ts';
 import { ApiError } from './errors.ts';
 import { limitBody } from './middleware/body-limit.ts';
 import { fieldErrors } from './middleware/validation.ts';
+import { routeOf } from './viewer-calls.ts';
 
 export const QOE_MAX_BYTES = 4 * 1024;
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -72,7 +73,11 @@ qoe.use('/live/:streamId/*', async (c, next) => {
     streamId,
     kind,
     hit,
-    (id) => c.env.STREAM.get(c.env.STREAM.idFromName(id)),
+    // Through the region's replica, which sums its isolates' batches (src/fanout/origin-forward.ts).
+    (id) => {
+      const route = routeOf(c, id);
+      return { recordOrigin: (counts) => route.stub.recordOrigin(route.call, counts) };
+    },
     (p) => c.executionCtx.waitUntil(p),
   );
 });

@@ -1,10 +1,11 @@
 /**
  * The stream object's commands as pure reducers: `(state, command, now) -> { state, result, effects }`.
  * Each wraps the domain reducers (sessions.ts, parts.ts, failover.ts) and says, as plain data, what the shell
- * (stream-do.ts) must do besides persisting the new state: wake waiters, archive an event, send notices and
- * webhooks, tell the registry, set the one alarm. The shell decides nothing; tests run these in Node.
+ * (stream-do.ts) must do besides persisting the new state: wake waiters, push to replicas, archive an event,
+ * send notices and webhooks, tell the registry, set the one alarm. The shell decides nothing; tests run these in Node.
  */
 import { type IngestRole, SOURCE_RENDITION } from '../contract/ingest.ts';
+import { pushDelayMs } from '../fanout/push-timing.ts';
 import { alertFromEndReason } from '../monitoring/alerts.ts';
 import type { WebhookEventType } from '../webhooks/events.ts';
 import { evaluate } from './failover.ts';
@@ -26,6 +27,11 @@ import {
 export type Effect =
   /** Requests held for media (waiters.ts) check again: the published timeline moved. */
   | { type: 'wake-waiters' }
+  /**
+   * The stream's replicas get the new playlist state, all renditions in one push (src/fanout/feed.ts), now or
+   * within `delayMs` when the other renditions' copies of the part are still due (src/fanout/push-timing.ts).
+   */
+  | { type: 'push-replicas'; delayMs: number }
   | { type: 'save-init'; rendition: string; sessionId: string; init: InitRecord }
   /** An event ENDLIST closed, replaced by a new one: keep it whole so its playlists stay servable. */
   | { type: 'archive-event'; event: StreamState; at: number }
@@ -153,6 +159,8 @@ function settle(before: StreamState, after: StreamState, now: number, shell: She
   const effects: Effect[] = [];
   if (after === before) return effects;
   effects.push({ type: 'wake-waiters' });
+  const delayMs = pushDelayMs(before, after);
+  if (delayMs !== null) effects.push({ type: 'push-replicas', delayMs });
   if (after.streamId && after.eventId) {
     for (const x of after.switches.filter((s) => !before.switches.includes(s))) {
       const base = { streamId: after.streamId, eventId: after.eventId, at: x.at };

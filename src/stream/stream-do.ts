@@ -7,8 +7,12 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { SessionHealthReport } from '../contract/health.ts';
 import type { Env } from '../env.ts';
-import { type Directives, resolveDirective } from '../hls/directives.ts';
-import { ended, playlistPosition } from '../hls/from-state.ts';
+import type { DeliveryFigures } from '../fanout/delivery.ts';
+import { StreamObjectFanout } from '../fanout/object-side.ts';
+import type { ReplicaRef } from '../fanout/regions.ts';
+import type { ReplicaView } from '../fanout/view.ts';
+import type { Directives } from '../hls/directives.ts';
+import type { MultivariantHints } from '../hls/variants.ts';
 import { streamPrefix } from '../media/keys.ts';
 import { deleteMedia } from '../media/purge.ts';
 import { alertLimitsFor } from '../monitoring/alerts.ts';
@@ -18,16 +22,17 @@ import { StreamMonitor } from '../monitoring/stream-monitor.ts';
 import { SteppedClock } from './clock.ts';
 import * as C from './commands.ts';
 import { buildHealth, type RelayReport, type StreamHealth, withReport } from './health-view.ts';
-import {
-  emptyState,
-  findSession,
-  type InitRecord,
-  renditionOf,
-  type StreamState,
-  type StreamStatus,
-} from './model.ts';
+import { emptyState, findSession, type InitRecord, type StreamState, type StreamStatus } from './model.ts';
 import type { StreamNotice } from './notices.ts';
 import type { AddPartResult, PartUpload } from './parts.ts';
+import {
+  archivedAnswer,
+  decideLive,
+  type MultivariantAnswer,
+  multivariantAnswer,
+  type PlaylistAnswer,
+  renderLive,
+} from './playlist-answers.ts';
 import { PlaylistTexts } from './playlist-texts.ts';
 import { hintDecision, partPublished, segmentParts } from './reads.ts';
 import { type EffectPorts, runEffects } from './run-effects.ts';
@@ -35,15 +40,7 @@ import type { EndSessionResult, PutInitResult, StartSessionInput, StartSessionRe
 import { StreamStorage } from './storage.ts';
 import { HeldRequests } from './waiters.ts';
 
-export type PlaylistAnswer =
-  | { kind: 'playlist'; text: string; targetDuration: number; ended: boolean }
-  | { kind: 'not-found'; targetDuration: number }
-  | { kind: 'reject'; detail: string }
-  | { kind: 'timeout'; targetDuration: number };
-
-export type MultivariantAnswer =
-  | { kind: 'playlist'; text: string; targetDuration: number }
-  | { kind: 'not-found' };
+export type { MultivariantAnswer, PlaylistAnswer } from './playlist-answers.ts';
 
 /** `gap`: the part is listed as a gap (GAP=YES), so it has no media and never will. */
 export type PartReadyAnswer = 'ready' | 'gap' | 'not-found' | 'timeout';
@@ -69,10 +66,18 @@ export class StreamDO extends DurableObject<Env> {
   /** RPC calls that render a media playlist: lets tests prove viewers are coalesced before they get here. */
   private playlistCalls = 0;
   private readonly ports: EffectPorts;
+  /** Its replicas, the pushes to them and the count of what this object handles (src/fanout/). */
+  private readonly fanout: StreamObjectFanout;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new StreamStorage(ctx.storage.sql);
+    this.fanout = new StreamObjectFanout({
+      namespace: env.REPLICA,
+      kv: ctx.storage.kv,
+      now: () => this.clock.now(),
+      current: () => ({ state: this.state, archive: this.ports.archive, hints: this.multivariantHints() }),
+    });
     this.ports = {
       env,
       storage: ctx.storage,
@@ -84,6 +89,7 @@ export class StreamDO extends DurableObject<Env> {
       alarmAt: null,
       archive: [],
       streamId: () => this.state.streamId,
+      pushReplicas: (delayMs) => this.fanout.push(delayMs),
     };
     void ctx.blockConcurrencyWhile(async () => {
       const loaded = this.store.load();
@@ -120,6 +126,7 @@ export class StreamDO extends DurableObject<Env> {
   }
 
   async reportHealth(sessionId: string, report: SessionHealthReport): Promise<boolean> {
+    this.fanout.note('ingest');
     const session = findSession(this.state, sessionId);
     if (!session || session.endedAt !== null) return false;
     const now = this.clock.now();
@@ -144,6 +151,7 @@ export class StreamDO extends DurableObject<Env> {
 
   /** Player beacons (src/api/qoe.ts). False: this object never held a stream, so the route answers 404. */
   async recordQoe(batch: QoeBatch, now: number): Promise<boolean> {
+    this.fanout.note('monitoring');
     if (!this.state.streamId) return false;
     this.monitor.recordQoe(batch, now);
     return true;
@@ -151,6 +159,7 @@ export class StreamDO extends DurableObject<Env> {
 
   /** Viewer request counts flushed by Worker isolates (src/monitoring/origin.ts). */
   async recordOrigin(counts: OriginCounts, _now: number): Promise<void> {
+    this.fanout.note('monitoring');
     if (this.state.streamId) this.monitor.recordOrigin(counts);
   }
 
@@ -168,12 +177,26 @@ export class StreamDO extends DurableObject<Env> {
     return { status, sessionId: activeSessionId, lastPublishAt };
   }
 
-  async getHealth(): Promise<StreamHealth> {
+  async getHealth(): Promise<StreamHealth & { delivery: DeliveryFigures }> {
     const now = this.clock.now();
     return {
       ...buildHealth(this.state, this.relays, (id) => this.monitor.alertsOf(id), now),
       monitoring: this.monitor.summary(this.state.activeSessionId, now),
+      delivery: await this.delivery(),
     };
+  }
+
+  /** The fan-out figures (src/fanout/delivery.ts): replicas, request rates per tier, cache hits, viewers. */
+  async delivery(): Promise<DeliveryFigures> {
+    return this.fanout.delivery();
+  }
+
+  /**
+   * A replica's catch-up (src/fanout/replica-do.ts): registers it for the feed (again, after it was cut off or
+   * this object restarted) and answers the current view.
+   */
+  async syncReplica(ref: ReplicaRef): Promise<ReplicaView> {
+    return this.fanout.sync(ref);
   }
 
   /**
@@ -187,42 +210,29 @@ export class StreamDO extends DurableObject<Env> {
     eventId: string | null = null,
   ): Promise<PlaylistAnswer> {
     this.playlistCalls++;
+    this.fanout.note('reads');
     if (eventId !== null && eventId !== this.state.eventId) {
-      const event = this.ports.archive.find((e) => e.eventId === eventId);
-      const text = event ? this.texts.archived(event, rendition) : null;
-      const targetDuration = event?.targetDuration ?? this.state.targetDuration;
-      return text === null
-        ? { kind: 'not-found', targetDuration }
-        : { kind: 'playlist', text, targetDuration, ended: true };
+      return archivedAnswer(this.texts, this.ports.archive, this.state, eventId, rendition);
     }
-    const { targetDuration, config } = this.state;
-    if (!renditionOf(this.state, rendition) || !config) return { kind: 'not-found', targetDuration };
-    const decide = () =>
-      resolveDirective(playlistPosition(this.state, rendition), directives, config.partTarget);
-    const decision = decide();
-    if (decision.kind === 'reject') return decision;
-    if (
-      decision.kind === 'wait' &&
-      (await this.hold(rendition, () => decide().kind !== 'wait', opts)) !== 'ready'
-    ) {
-      return { kind: 'timeout', targetDuration };
+    const { targetDuration } = this.state;
+    const decision = decideLive(this.state, rendition, directives);
+    if (decision.kind === 'wait') {
+      const isMet = () => decideLive(this.state, rendition, directives).kind !== 'wait';
+      if ((await this.hold(rendition, isMet, opts)) !== 'ready') return { kind: 'timeout', targetDuration };
+    } else if (decision.kind !== 'ready') {
+      return decision;
     }
-    const text = this.texts.media(this.state, rendition, directives);
-    if (text === null) return { kind: 'not-found', targetDuration: this.state.targetDuration };
-    return { kind: 'playlist', text, targetDuration: this.state.targetDuration, ended: ended(this.state) };
+    return renderLive(this.state, this.texts, rendition, directives);
   }
 
   async multivariant(): Promise<MultivariantAnswer> {
-    // The source's BANDWIDTH before it is measured: the encoder's bitrate as the active input's relay reports it.
-    const active = this.relays.find((r) => r.sessionId === this.state.activeSessionId);
-    const text = this.texts.multivariant(this.state, { ingestBitrate: active?.report.ingestBitrate });
-    return text === null
-      ? { kind: 'not-found' }
-      : { kind: 'playlist', text, targetDuration: this.state.targetDuration };
+    this.fanout.note('reads');
+    return multivariantAnswer(this.state, this.texts, this.multivariantHints());
   }
 
   /** Part sizes of a complete published segment (reads.ts `segmentParts`), or null. */
   async segmentInfo(rendition: string, sessionId: string, msn: number, fromPart = 0) {
+    this.fanout.note('reads');
     return segmentParts([this.state, ...this.ports.archive], rendition, sessionId, msn, fromPart);
   }
 
@@ -234,6 +244,7 @@ export class StreamDO extends DurableObject<Env> {
     part: number,
     opts: WaitOptions = {},
   ): Promise<PartReadyAnswer> {
+    this.fanout.note('reads');
     const ref = { rendition, sessionId, msn, part };
     const decision = hintDecision(this.state, ref);
     if (decision !== 'wait') return decision;
@@ -242,6 +253,12 @@ export class StreamDO extends DurableObject<Env> {
     // Listed now: with media, or as a gap (a failed rung's part), which no wait would ever fill.
     const listed = hintDecision(this.state, ref);
     return listed === 'gap' ? 'gap' : 'ready';
+  }
+
+  /** The source's BANDWIDTH before it is measured: the encoder's bitrate as the active input's relay reports it. */
+  private multivariantHints(): MultivariantHints {
+    const active = this.relays.find((r) => r.sessionId === this.state.activeSessionId);
+    return { ingestBitrate: active?.report.ingestBitrate };
   }
 
   /** Deletes everything: storage, alarm, waiting requests and the stream's media in R2. */
@@ -254,12 +271,23 @@ export class StreamDO extends DurableObject<Env> {
     this.texts.clear();
     this.relays = [];
     Object.assign(this.ports, { alarmAt: null, archive: [] });
+    // Replicas learn the stream is gone (their playlists turn 404) instead of serving the last view.
+    await this.fanout.push();
     if (streamId) await deleteMedia(this.env.MEDIA, streamPrefix(streamId));
   }
 
-  /** Test and benchmark counter: how many playlist RPCs reached this object. */
-  async stats(): Promise<{ playlistCalls: number; waiters: number }> {
-    return { playlistCalls: this.playlistCalls, waiters: this.held.size };
+  /**
+   * Test and benchmark counters: playlist RPCs that reached this object, requests it holds, and the pushes it
+   * sent to replicas (in all, and per replica name).
+   */
+  async stats(): Promise<{
+    playlistCalls: number;
+    syncCalls: number;
+    waiters: number;
+    pushes: number;
+    replicas: Record<string, number>;
+  }> {
+    return { playlistCalls: this.playlistCalls, waiters: this.held.size, ...this.fanout.stats() };
   }
 
   /** Tests only (the TEST_CLOCK binding): moves this object's clock forward and times out what came due. */
@@ -277,6 +305,7 @@ export class StreamDO extends DurableObject<Env> {
 
   /** Adopts a reducer's step: persists the new state, runs its effects, answers its result. */
   private async step<R>(step: C.Step<R>): Promise<R> {
+    this.fanout.note('ingest');
     if (step.state !== this.state) {
       this.store.saveChanges(this.state, step.state);
       this.state = step.state;

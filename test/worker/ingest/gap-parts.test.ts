@@ -7,6 +7,7 @@ import { env, evictDurableObject, SELF } from 'cloudflare:test';
 import { describe, expect, it, vi } from 'vitest';
 import { InitHeaders } from '../../../src/contract/ingest.ts';
 import { partKey } from '../../../src/media/keys.ts';
+import { onlyReplica } from '../support/fanout.ts';
 import {
   bodyText,
   fixtureParts,
@@ -127,8 +128,9 @@ describe('gap parts', () => {
 
   it('answer a held preload-hint request with 404 once the part lands as a gap, not after a timeout', async () => {
     await ladder('gap-hint', 2, new Set());
-    const stub = streamStub('gap-hint');
     const held = SELF.fetch(`${ORIGIN}/live/gap-hint/${RUNG}/se_a/0.2.m4s`);
+    // The request waits at the region's replica (src/fanout/), on the isolate's long poll.
+    const stub = await onlyReplica('gap-hint');
     await vi.waitFor(async () => expect((await stub.stats()).waiters).toBe(1), { interval: 10 });
     await (
       await expectStatus(putPart('gap-hint', 'se_a', part(2), { rendition: RUNG, gap: true }), 201)
@@ -142,7 +144,7 @@ describe('gap parts', () => {
   it('count as parts for a blocking reload', async () => {
     await ladder('gap-block', 2, new Set());
     const blocked = SELF.fetch(playlistUrl('gap-block', RUNG, '?_HLS_msn=0&_HLS_part=2'));
-    const stub = streamStub('gap-block');
+    const stub = await onlyReplica('gap-block');
     await vi.waitFor(async () => expect((await stub.stats()).waiters).toBe(1), { interval: 10 });
     await (
       await expectStatus(putPart('gap-block', 'se_a', part(2), { rendition: RUNG, gap: true }), 201)

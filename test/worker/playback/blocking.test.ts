@@ -1,5 +1,6 @@
 import { env, SELF } from 'cloudflare:test';
 import { describe, expect, it, vi } from 'vitest';
+import { onlyReplica } from '../support/fanout.ts';
 import {
   bodyText,
   fixtureParts,
@@ -95,10 +96,11 @@ describe('blocking playlist reload (RFC 8216bis 6.2.5.2)', () => {
 
   it('answers 503 when the part does not arrive within three target durations', async () => {
     await liveStream('blk-503', 2);
-    const stub = streamStub('blk-503');
     const blocked = tracked(playlistUrl('blk-503', 'source', '?_HLS_msn=0&_HLS_part=2'));
+    // The request waits at the region's replica (src/fanout/), not at the stream object.
+    const stub = await onlyReplica('blk-503');
     await vi.waitFor(async () => expect((await stub.stats()).waiters).toBe(1), { interval: 10 });
-    // The object's clock is stepped, not slept: held through 2.9 s, answered at 3 s (target duration 1 s).
+    // The replica's clock is stepped, not slept: held through 2.9 s, answered at 3 s (target duration 1 s).
     await stub.advanceClock(2_900);
     await sleep(20);
     expect(blocked.state.settled).toBe(false);
@@ -122,23 +124,25 @@ describe('blocking playlist reload (RFC 8216bis 6.2.5.2)', () => {
     }
   });
 
-  it('coalesces identical blocked requests in one isolate into one Durable Object call', async () => {
+  it('coalesces identical blocked requests in one isolate into one replica long poll, none to the stream object', async () => {
     await liveStream('blk-many', 2);
     const before = await streamStub('blk-many').stats();
     const url = playlistUrl('blk-many', 'source', '?_HLS_msn=0&_HLS_part=2');
     const viewers = Array.from({ length: 200 }, () => SELF.fetch(url));
-    await sleep(150);
-    const during = await streamStub('blk-many').stats();
-    expect(during.playlistCalls - before.playlistCalls).toBe(1);
-    expect(during.waiters).toBe(1);
+    const replica = await onlyReplica('blk-many');
+    await vi.waitFor(async () => expect((await replica.stats()).waiters).toBe(1), { interval: 10 });
+    // The isolate fetched the replica's view once, then holds one long poll for the next (src/edge/edge-view.ts).
+    expect((await replica.stats()).viewCalls).toBe(2);
     await putPart('blk-many', 'se_a', fixtureParts[2]!);
     const responses = await Promise.all(viewers);
     const texts = await Promise.all(responses.map((r) => bodyText(r)));
     expect(responses.every((r) => r.status === 200)).toBe(true);
     expect(new Set(texts).size).toBe(1);
     expect(texts[0]).toContain('se_a/0.2.m4s');
+    expect(await replica.stats()).toMatchObject({ viewCalls: 2, playlistCalls: 0 });
     const after = await streamStub('blk-many').stats();
-    expect(after.playlistCalls - before.playlistCalls).toBe(1);
+    expect(after.playlistCalls - before.playlistCalls).toBe(0);
+    expect(after.waiters).toBe(0);
   });
 
   it('serves a delta update with EXT-X-SKIP once the playlist is longer than CAN-SKIP-UNTIL', async () => {

@@ -1,0 +1,45 @@
+/**
+ * `GET /v1/metrics` (behind the API token, app.ts): the Worker's Prometheus text, one set of figures per live
+ * stream, asked of each live stream's object (one call per stream per scrape; the registry says which are
+ * live). Viewer routes never count toward it: their figures reach the objects through the replicas.
+ */
+import { Hono } from 'hono';
+import type { DeliveryFigures } from '../fanout/delivery.ts';
+import { renderMetrics, type StreamFigures } from '../monitoring/prometheus.ts';
+import type { MonitoringHealth } from '../monitoring/stream-monitor.ts';
+import { registryStub } from '../registry/registry-do.ts';
+import type { AppEnv } from './app.ts';
+
+export const metrics = new Hono<AppEnv>();
+
+/** Registry pages read per scrape (100 streams each): bounds a scrape of a very large catalogue. */
+const MAX_PAGES = 20;
+
+metrics.get('/metrics', async (c) => {
+  const live: string[] = [];
+  let cursor: string | null = null;
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const { streams, nextCursor } = await registryStub(c.env).list(100, cursor);
+    for (const s of streams) if (s.status === 'live') live.push(s.id);
+    if (!nextCursor) break;
+    cursor = nextCursor;
+  }
+  const figures = await Promise.all(
+    live.map(async (streamId): Promise<StreamFigures | null> => {
+      try {
+        const health = (await c.env.STREAM.get(c.env.STREAM.idFromName(streamId)).getHealth()) as {
+          delivery: DeliveryFigures;
+          monitoring?: MonitoringHealth;
+        };
+        return { streamId, delivery: health.delivery, origin: health.monitoring?.origin ?? null };
+      } catch (err) {
+        console.warn('metrics: stream object unreachable', streamId, String(err));
+        return null;
+      }
+    }),
+  );
+  return c.text(renderMetrics(figures.filter((f) => f !== null)), 200, {
+    'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+    'cache-control': 'no-store',
+  });
+});

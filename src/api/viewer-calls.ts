@@ -1,0 +1,135 @@
+/**
+ * The isolate's calls for viewers: to its region's replica (src/fanout/route.ts), coalesced per isolate
+ * (src/edge/coalesce.ts), each carrying the isolate's edge figures when a report is due (src/edge/viewers.ts).
+ * A viewer request therefore costs the replica at most one call per isolate and distinct request, and the
+ * stream object none.
+ */
+import type { Context } from 'hono';
+import { Coalescer } from '../edge/coalesce.ts';
+import { type EdgeView, EdgeViews, edgePlaylist, type ViewSource } from '../edge/edge-view.ts';
+import type { PlaylistEncoding } from '../edge/playlist-cache.ts';
+import { clientHash, EdgeTally } from '../edge/viewers.ts';
+import { replicaName } from '../fanout/regions.ts';
+import type { Delivered } from '../fanout/replica-api.ts';
+import { isolateIdentity, noteDelivered, type ReplicaRoute, replicaRoute } from '../fanout/route.ts';
+import type { Directives } from '../hls/directives.ts';
+import type { PlaylistAnswer } from '../stream/playlist-answers.ts';
+import type { AppEnv } from './app.ts';
+
+/**
+ * Dev mode only: the isolate a request acts as (the load benchmark spreads viewers over many simulated
+ * isolates; in production an isolate is itself).
+ */
+export const ISOLATE_HEADER = 'x-edge-live-isolate';
+
+/** A playlist answer shared by every identical request in flight in this isolate. */
+export interface SharedPlaylist {
+  answer: PlaylistAnswer;
+  body: Uint8Array;
+  gzipped: Promise<Uint8Array> | null;
+  /** Encodings already put into the edge cache (one put per answer and encoding). */
+  stored: Set<PlaylistEncoding>;
+  /** Epoch ms the answer came (an edge-cache hit's Age counts from here). */
+  answeredAt: number;
+}
+
+export const edgeTally = new EdgeTally();
+export const playlistFlights = new Coalescer<SharedPlaylist>();
+const edgeViews = new EdgeViews();
+
+const encoder = new TextEncoder();
+
+type C = Context<AppEnv>;
+
+/** The isolate identity this request counts under (dev mode may simulate several). */
+function isolateOf(c: C): string {
+  const simulated = c.env.DEV_MODE === '1' ? c.req.header(ISOLATE_HEADER) : undefined;
+  return simulated && /^[A-Za-z0-9_-]{1,64}$/.test(simulated) ? `sim-${simulated}` : isolateIdentity();
+}
+
+/** Counts one viewer request (before any cache: every request passes here). */
+export function noteViewer(c: C, streamId: string, now: number): void {
+  const ip = c.req.header('cf-connecting-ip') ?? 'local';
+  edgeTally.request(tallyKey(c, streamId), clientHash(ip, c.req.header('user-agent') ?? ''), now);
+}
+
+export function noteCacheLookup(c: C, streamId: string, hit: boolean, now: number): void {
+  edgeTally.cacheLookup(tallyKey(c, streamId), hit, now);
+}
+
+/** Figures are kept per stream and (simulated) isolate, so each isolate reports its own. */
+function tallyKey(c: C, streamId: string): string {
+  return `${isolateOf(c)}|${streamId}`;
+}
+
+/** The request's replica, with the isolate's edge report when one is due. */
+export function routeOf(c: C, streamId: string, now = Date.now()): ReplicaRoute {
+  const isolate = isolateOf(c);
+  return replicaRoute(
+    c.env,
+    c.req.raw,
+    streamId,
+    edgeTally.take(tallyKey(c, streamId), isolate, now),
+    isolate,
+  );
+}
+
+/** Calls the replica and takes what it says besides the answer (shard count, part target). */
+export async function ask<T>(route: ReplicaRoute, call: () => Promise<Delivered<T>>): Promise<T> {
+  const delivered = await call();
+  noteDelivered(route, delivered);
+  edgeTally.partTarget(`${route.isolate}|${route.call.ref.streamId}`, delivered.partTarget, Date.now());
+  return delivered.answer;
+}
+
+/** A coalescing key: the same request to the same replica (region and shard) in this isolate. */
+export function flightKey(route: ReplicaRoute, parts: readonly unknown[]): string {
+  const { region, shard, streamId } = route.call.ref;
+  return [streamId, region, shard, route.isolate, ...parts].join('|');
+}
+
+/** The isolate's copy of the route's replica view (src/edge/edge-view.ts). */
+export function edgeOf(route: ReplicaRoute): EdgeView {
+  return edgeViews.of(`${replicaName(route.call.ref)}|${route.isolate}`);
+}
+
+/** The route's replica as the edge view's source: one `nextView` call per isolate and part. */
+export function sourceOf(route: ReplicaRoute): ViewSource {
+  return (after) => ask(route, () => route.stub.nextView(route.call, after));
+}
+
+export function sharedPlaylist(
+  c: C,
+  streamId: string,
+  rendition: string,
+  eventId: string | null,
+  d: Directives,
+): Promise<SharedPlaylist> {
+  const route = routeOf(c, streamId);
+  const key = flightKey(route, [rendition, eventId ?? '', d.msn ?? '', d.part ?? '', d.skip ?? '']);
+  return playlistFlights.run(
+    key,
+    async () => {
+      const edge = edgeOf(route);
+      const source = sourceOf(route);
+      const view = d.msn === undefined ? await edge.current(source) : await edge.fresh(source, Date.now());
+      // The current event's playlists are answered here; refusals and other events by the replica.
+      const current = view !== null && (eventId === null || eventId === view.state.eventId);
+      const answer =
+        (current ? await edgePlaylist(edge, source, rendition, d) : null) ??
+        (await ask(route, () => route.stub.playlist(route.call, rendition, d, eventId)));
+      const body = encoder.encode(answer.kind === 'playlist' ? answer.text : '');
+      return { answer, body, gzipped: null, stored: new Set(), answeredAt: Date.now() };
+    },
+    (p) => c.executionCtx.waitUntil(p),
+  );
+}
+
+/** Sends the isolate's edge figures on their own when no replica call carried them for a while. */
+export function flushEdgeFigures(c: C, streamId: string, now: number): void {
+  const isolate = isolateOf(c);
+  const key = tallyKey(c, streamId);
+  if (!edgeTally.overdue(key, now)) return;
+  const route = replicaRoute(c.env, c.req.raw, streamId, edgeTally.take(key, isolate, now), isolate);
+  if (route.call.edge) c.executionCtx.waitUntil(route.stub.recordEdge(route.call).catch(() => undefined));
+}
