@@ -6,7 +6,7 @@
  */
 import { type IngestRole, SOURCE_RENDITION } from '../contract/ingest.ts';
 import { pushDelayMs } from '../fanout/push-timing.ts';
-import { alertFromEndReason } from '../monitoring/alerts.ts';
+import { alertFromEndReason, type RaisedAlert } from '../monitoring/alerts.ts';
 import type { WebhookEventType } from '../webhooks/events.ts';
 import { evaluate } from './failover.ts';
 import { findSession, type InitRecord, type StreamState, type StreamStatus } from './model.ts';
@@ -179,4 +179,27 @@ function notice(n: StreamNotice): Effect {
 function refOf(state: StreamState, sessionId: string): InputRef {
   const role: IngestRole = findSession(state, sessionId)?.role ?? 'primary';
   return { sessionId, role };
+}
+
+/**
+ * A relay report raised alerts for one input: each becomes a `stream.errored` webhook naming the input, the
+ * event, the alert's code and, for a ladder rung's alert, the rendition.
+ */
+export function raisedAlertEffects(
+  raised: readonly RaisedAlert[],
+  input: { sessionId: string; role: IngestRole },
+  eventId: string | null,
+): Effect[] {
+  return raised.map((a) => ({
+    type: 'webhook',
+    event: 'stream.errored',
+    data: {
+      sessionId: input.sessionId,
+      role: input.role,
+      eventId,
+      code: a.code,
+      detail: a.detail,
+      ...(a.rendition ? { rendition: a.rendition } : {}),
+    },
+  }));
 }

@@ -133,18 +133,11 @@ export class StreamDO extends DurableObject<Env> {
     this.relays = withReport(this.relays, { sessionId, report, receivedAt: now }, REPORTS_KEPT);
     this.store.saveRelays(this.relays);
     const alerts = this.monitor.relayReport(sessionId, report, alertLimitsFor(this.state.config), now);
-    const effects: C.Effect[] = alerts.raised.map((a) => ({
-      type: 'webhook',
-      event: 'stream.errored',
-      data: {
-        sessionId,
-        role: session.role,
-        eventId: this.state.eventId,
-        code: a.code,
-        detail: a.detail,
-        ...(a.rendition ? { rendition: a.rendition } : {}),
-      },
-    }));
+    const effects = C.raisedAlertEffects(
+      alerts.raised,
+      { sessionId, role: session.role },
+      this.state.eventId,
+    );
     await runEffects(effects, this.ports);
     return true;
   }
