@@ -39,7 +39,11 @@ export interface LadderConfig {
   ffmpegPath: string;
   /** x264 preset of every rung (`LADDER_PRESET`, default `veryfast`). */
   preset: string;
-  /** Ladders one relay runs at once (`LADDER_MAX_INPUTS`, default: the number of CPUs). */
+  /**
+   * Ladders one relay runs at once (`LADDER_MAX_INPUTS`, default: twice the number of CPUs). bench/ladder.ts
+   * measured five 720p standard ladders (480p + 360p) in real time on 2 cores; twice the CPUs leaves room for
+   * passthrough streams, and the idle-CPU check below guards the rest.
+   */
   maxInputs: number;
   /** Idle CPU below which no new ladder starts, percent of the box (`LADDER_MIN_IDLE_PERCENT`, default 20). */
   minIdlePercent: number;
@@ -130,7 +134,7 @@ export function loadConfig(env: Env = process.env): RelayConfig {
     ladder: {
       ffmpegPath: text('FFMPEG_PATH') ?? 'ffmpeg',
       preset: text('LADDER_PRESET') ?? 'veryfast',
-      maxInputs: integer('LADDER_MAX_INPUTS', availableParallelism(), 0, 1000),
+      maxInputs: integer('LADDER_MAX_INPUTS', 2 * availableParallelism(), 0, 1000),
       minIdlePercent: integer('LADDER_MIN_IDLE_PERCENT', 20, 0, 100),
     },
   };

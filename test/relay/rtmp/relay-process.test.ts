@@ -29,7 +29,7 @@ describe('loadConfig', () => {
       ladder: {
         ffmpegPath: 'ffmpeg',
         preset: 'veryfast',
-        maxInputs: availableParallelism(),
+        maxInputs: 2 * availableParallelism(),
         minIdlePercent: 20,
       },
     });
