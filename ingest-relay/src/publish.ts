@@ -12,10 +12,10 @@
  * `MAX_RESTARTS` times a minute ends the publish instead (each change is a Worker session).
  */
 import type { StartSessionResponse, StreamConfig } from '../../src/contract/ingest.ts';
+import type { PublishSession } from './ingest-hub.ts';
 import { log } from './log.ts';
 import type { DemuxEvent, TrackKind } from './media/access-unit.ts';
 import { type ConfigChange, type PipelineSession, samplesDropped } from './pipeline-session.ts';
-import type { PublishSession } from './session.ts';
 
 export const CONFIG_CHANGED = 'codec configuration changed';
 

@@ -16,7 +16,7 @@ import type { Logger } from '../log.ts';
 import type { DemuxEvent, VideoTrackConfig } from '../media/access-unit.ts';
 import { ffmpegLadderArgs } from './ffmpeg-args.ts';
 import { RungCutter, type RungPart, type SourceSpan } from './rung-cutter.ts';
-import { rungHealth } from './rung-health.ts';
+import { type RungView, rungHealth } from './rung-health.ts';
 import { Transcoder } from './transcoder.ts';
 import { TsVideoMuxer } from './ts-mux.ts';
 
@@ -49,16 +49,11 @@ const RESTART_BASE_MS = 1000;
 const RESTART_MAX_MS = 30_000;
 const TICK_MS = 50;
 
-export interface RungRuntime {
-  rung: ResolvedRung;
+/** A rung as the ladder runs it; `started`: its first part (a segment's part 0) went out, after its init. */
+interface RungRuntime extends RungView {
   cutter: RungCutter;
   writer: PartWriter | undefined;
-  /** The rung's first part (a segment's part 0) went out, after its init: from here every span is uploaded. */
-  started: boolean;
   videoConfig: VideoTrackConfig | undefined;
-  lags: number[];
-  gapParts: number;
-  lastWasGap: boolean;
 }
 
 export class Ladder {

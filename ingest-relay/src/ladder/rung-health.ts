@@ -3,7 +3,18 @@
  * source over the interval (the lags are taken: each report covers the parts since the last), gaps, restarts.
  */
 import type { RungHealth } from '../../../src/contract/health.ts';
-import type { RungRuntime } from './ladder.ts';
+import type { ResolvedRung } from '../../../src/contract/ladder.ts';
+
+/** What health reads of a rung's runtime (ladder.ts RungRuntime). */
+export interface RungView {
+  rung: ResolvedRung;
+  /** Its first part went out. */
+  started: boolean;
+  /** Rung part ready minus source part ready, ms, since the last report (taken by `rungHealth`). */
+  lags: number[];
+  gapParts: number;
+  lastWasGap: boolean;
+}
 
 export interface HealthContext {
   /** ffmpeg is not running (restarting, or unavailable). */
@@ -14,7 +25,7 @@ export interface HealthContext {
   partTarget: number;
 }
 
-export function rungHealth(r: RungRuntime, ctx: HealthContext): RungHealth {
+export function rungHealth(r: RungView, ctx: HealthContext): RungHealth {
   const lags = r.lags.sort((a, b) => a - b);
   r.lags = [];
   const lagMs = lags.length > 0 ? { p50: quantile(lags, 0.5), p99: quantile(lags, 0.99) } : undefined;
