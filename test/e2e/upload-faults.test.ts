@@ -117,7 +117,19 @@ describe('upload faults between the relay and the Worker', () => {
       'playback to go on',
       async () => (await readSamples(page)).advanced > restarted + 5,
       30_000,
-    );
+    ).catch(async (err: Error) => {
+      // What the player was doing when it stopped advancing (this once failed in a full CI run only).
+      const state = await page.evaluate(() => {
+        const v = document.querySelector('video') as HTMLVideoElement;
+        const p = (window as unknown as { __player: { control?: unknown; stats: unknown } }).__player;
+        const ranges = Array.from({ length: v.buffered.length }, (_, i) => [
+          v.buffered.start(i),
+          v.buffered.end(i),
+        ]);
+        return { paused: v.paused, readyState: v.readyState, currentTime: v.currentTime, ranges, ...p };
+      });
+      throw new Error(`${err.message}; down ${downMs} ms; player ${JSON.stringify(state)}`);
+    });
     const view = await readSamples(page);
     await browser.close();
     expect(view.fatal).toEqual([]);
