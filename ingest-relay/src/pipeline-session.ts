@@ -191,10 +191,13 @@ export class PipelineSession {
         return;
       }
       if (out.type === 'init') {
+        // The ladder was decided on the first video sample, which came before this init: name its rungs.
+        const renditions = this.#ladder.renditions();
         const meta = {
           rendition: SOURCE_RENDITION,
           codecs: out.codecs,
           ...pick(out, ['resolution', 'frameRate', 'closedCaptions']),
+          ...(renditions.length > 0 ? { renditions } : {}),
         };
         if (out.closedCaptions !== undefined) this.#captions = out.closedCaptions ? 'declared' : 'undeclared';
         this.#logger.info(meta, 'init segment');

@@ -2,7 +2,14 @@
  * The relay's upload headers (src/contract/ingest.ts `InitHeaders`, `PartHeaders`) read into typed values. A
  * malformed header is a 400 naming it: the relay is ours, so a bad value is a bug to surface, never to guess at.
  */
-import { InitHeaders, PartHeaders, parseSfBoolean } from '../contract/ingest.ts';
+import {
+  InitHeaders,
+  PartHeaders,
+  parseSfBoolean,
+  RENDITION_PATTERN,
+  SOURCE_RENDITION,
+} from '../contract/ingest.ts';
+import { MAX_RUNGS } from '../contract/ladder.ts';
 import type { InitInfo } from '../media/init-info.ts';
 import type { InitRecord } from '../stream/model.ts';
 import { ApiError } from './errors.ts';
@@ -40,8 +47,10 @@ export function initInfoFromHeaders(header: Header): InitInfo | null {
  * bandwidth (advertised until the rendition is measured, RFC 8216bis 4.4.6.2) and whether the video carries
  * CEA-608/708 captions (CLOSED-CAPTIONS, 4.4.6.2). Absent headers stay absent.
  */
-export function initExtras(header: Header): Pick<InitRecord, 'frameRate' | 'bandwidth' | 'closedCaptions'> {
-  const extras: Pick<InitRecord, 'frameRate' | 'bandwidth' | 'closedCaptions'> = {};
+export function initExtras(
+  header: Header,
+): Pick<InitRecord, 'frameRate' | 'bandwidth' | 'closedCaptions' | 'ladder'> {
+  const extras: Pick<InitRecord, 'frameRate' | 'bandwidth' | 'closedCaptions' | 'ladder'> = {};
   const frameRate = header(InitHeaders.frameRate);
   if (frameRate !== undefined) {
     const fps = Number(frameRate);
@@ -61,6 +70,14 @@ export function initExtras(header: Header): Pick<InitRecord, 'frameRate' | 'band
     const flag = parseSfBoolean(captions);
     if (flag === undefined) throw bad(InitHeaders.closedCaptions);
     extras.closedCaptions = flag;
+  }
+  const renditions = header(InitHeaders.renditions);
+  if (renditions !== undefined && renditions.trim() !== '') {
+    const ids = renditions.split(',').map((r) => r.trim());
+    if (ids.length > MAX_RUNGS || ids.some((id) => !RENDITION_PATTERN.test(id) || id === SOURCE_RENDITION)) {
+      throw bad(InitHeaders.renditions);
+    }
+    extras.ladder = ids;
   }
   return extras;
 }

@@ -94,6 +94,12 @@ export const InitHeaders = {
    * CLOSED-CAPTIONS rendition, otherwise `CLOSED-CAPTIONS=NONE`. Absent: unknown, treated as none.
    */
   closedCaptions: 'ingest-closed-captions',
+  /**
+   * On the source's init: the ladder rungs this session will upload, comma-separated rendition ids (`480p,360p`);
+   * absent: none. The multivariant waits for them (at most until the source's first segment is complete), so a
+   * player that loads it at the start of an event sees the whole ladder, not the source alone.
+   */
+  renditions: 'ingest-renditions',
 } as const;
 
 /** Headers on `PUT .../parts/{msn}/{part}`. Booleans are structured-field booleans (`?1` / `?0`). */

@@ -3,8 +3,9 @@
  * playlists serve, each with its own bandwidth, codecs, resolution and frame rate, listed in the order players
  * should meet them, and the closed captions the video carries. Pure, like from-state.ts.
  */
+import { SOURCE_RENDITION } from '../contract/ingest.ts';
 import { relativePlaylistUri } from '../contract/playback.ts';
-import { type InitRecord, own, type RenditionState, type StreamState } from '../stream/model.ts';
+import { type InitRecord, own, type RenditionState, renditionOf, type StreamState } from '../stream/model.ts';
 import { type Bandwidth, measureBandwidth } from '../stream/timeline.ts';
 import { listedRenditions } from './from-state.ts';
 import type { MediaRendition, MultivariantPlaylist, VariantStream } from './model.ts';
@@ -50,7 +51,7 @@ export function buildMultivariantPlaylist(
     const init = own(r.inits, sessionId);
     return init ? [{ r, init }] : [];
   });
-  if (listed.length === 0) return null;
+  if (listed.length === 0 || awaitingRungs(state, sessionId, listed)) return null;
   // 4.4.6.2: "If any Variant Stream in the Multivariant Playlist has CLOSED-CAPTIONS=NONE, all of them MUST":
   // captions are declared for all or for none. The rungs keep the source's captions, so one init saying so is
   // the stream saying so.
@@ -117,4 +118,22 @@ function startFirst(variants: VariantStream[]): VariantStream[] {
   const ascending = [...variants].sort((a, b) => a.bandwidth - b.bandwidth || a.uri.localeCompare(b.uri));
   const start = ascending.filter((v) => v.bandwidth <= START_BANDWIDTH).at(-1) ?? ascending[0];
   return start ? [start, ...ascending.filter((v) => v !== start)] : ascending;
+}
+
+/**
+ * Whether the multivariant should wait for the ladder (issue 12). Players read it once: one listed before the
+ * session's rungs had a part would keep such a player on the source for good, which is exactly what a viewer
+ * waiting for the event to start would get. So while a rung the source's init declared (`ingest-renditions`)
+ * has no part yet, there is no multivariant, until the source's first segment is complete: a rung that missed
+ * it joins later (at a segment start), and the source is not held back for it any longer.
+ */
+function awaitingRungs(
+  state: StreamState,
+  sessionId: string,
+  listed: readonly { r: RenditionState }[],
+): boolean {
+  const source = renditionOf(state, SOURCE_RENDITION);
+  const declared = (source && own(source.inits, sessionId)?.ladder) ?? [];
+  const missing = declared.filter((id) => !listed.some(({ r }) => r.id === id));
+  return missing.length > 0 && !source?.segments.some((s) => s.complete);
 }

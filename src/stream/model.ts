@@ -109,6 +109,8 @@ export interface InitRecord {
   bandwidth?: number;
   /** The video carries CEA-608/708 captions (`ingest-closed-captions`); absent: unknown, treated as none. */
   closedCaptions?: boolean;
+  /** On a source init: the rungs the session will upload (`ingest-renditions`); absent: none. */
+  ladder?: string[];
   size: number;
 }
 

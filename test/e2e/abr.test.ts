@@ -76,12 +76,22 @@ for (const protocol of ['rtmp', 'srt'] as const) {
   describe(`the standard ladder over ${protocol.toUpperCase()} (480p source)`, () => {
     let stream: CreatedStream;
     let encoder: Encoder;
+    let firstMultivariant = '';
 
     beforeAll(async () => {
       const file = await ladderSource(480);
       stream = await createStream({ name: `e2e ladder ${protocol}`, ladder: 'standard', reconnectWindow: 3 });
       const url = protocol === 'rtmp' ? stream.ingest.rtmp : stream.ingest.srt;
       encoder = publishFile(file, url as string, protocol === 'rtmp' ? 'flv' : 'mpegts', 90);
+      // As a viewer waiting for the event to start: the first multivariant it can get.
+      firstMultivariant = await waitUntil(
+        'a multivariant playlist',
+        async () => {
+          const res = await fetch(stream.playback.hls);
+          return res.ok ? await res.text() : null;
+        },
+        40_000,
+      );
       await waitUntil(
         'both renditions to hold three segments',
         async () => {
@@ -98,6 +108,10 @@ for (const protocol of ['rtmp', 'srt'] as const) {
 
     afterAll(async () => {
       await encoder?.kill();
+    });
+
+    it('lists the whole ladder in the very first multivariant a viewer can get', () => {
+      expect(firstMultivariant.match(/#EXT-X-STREAM-INF/g)).toHaveLength(2);
     });
 
     it('lists the source and the 360p rung, each with its own codecs, size and a bandwidth', async () => {

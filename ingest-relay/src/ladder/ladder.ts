@@ -114,6 +114,10 @@ export class Ladder {
     t.write(this.#muxer.frame({ dts, pts: dts + sample.cto, keyframe: sample.sync, avcc: sample.data }));
   }
 
+  rungNames(): string[] {
+    return this.#rungs.map((r) => r.rung.name);
+  }
+
   /** A source part was cut: each rung cuts its own at the same place. */
   sourcePart(p: PartOutput): void {
     if (p.independent) this.#reorder = p.media.cto;

@@ -67,6 +67,11 @@ export class SessionLadder {
     this.#ladder?.videoSample(sample, tracks);
   }
 
+  /** The rungs this session uploads (none before the decision, or without a ladder). */
+  renditions(): string[] {
+    return this.#ladder?.rungNames() ?? [];
+  }
+
   sourcePart(part: PartOutput): void {
     this.#ladder?.sourcePart(part);
   }

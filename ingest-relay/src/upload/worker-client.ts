@@ -60,6 +60,8 @@ export interface InitMeta {
   bandwidth?: number;
   /** The video carries A/53 captions (InitHeaders.closedCaptions); absent: unknown. */
   closedCaptions?: boolean;
+  /** On the source's init: the ladder rungs this session uploads (InitHeaders.renditions). */
+  renditions?: string[];
 }
 
 export interface WorkerClientOptions {
@@ -108,6 +110,7 @@ export class WorkerClient {
     if (meta.bandwidth) headers[InitHeaders.bandwidth] = String(Math.round(meta.bandwidth));
     if (meta.closedCaptions !== undefined)
       headers[InitHeaders.closedCaptions] = sfBoolean(meta.closedCaptions);
+    if (meta.renditions?.length) headers[InitHeaders.renditions] = meta.renditions.join(',');
     await this.#send('PUT', initPath(streamId, sessionId, meta.rendition), bytes, headers);
   }
 

@@ -68,6 +68,9 @@ describe('a session with a ladder', () => {
       .sort(byNumber);
     expect(source.length).toBeGreaterThan(5);
     expect(rung).toEqual(source);
+    // The source's init names the session's rungs, so the multivariant can wait for them (issue 12).
+    const sourceInit = worker.inits.find((r) => r.path.includes('/renditions/source/'));
+    expect(sourceInit?.headers['ingest-renditions']).toBe('90p');
     const rungInit = worker.inits.find((r) => r.path.includes('/renditions/90p/'));
     expect(rungInit?.headers['ingest-resolution']).toBe('160x90');
     expect(Number(rungInit?.headers['ingest-bandwidth'])).toBeGreaterThan(150_000);
