@@ -118,7 +118,7 @@ describe('upload faults between the relay and the Worker', () => {
       async () => (await readSamples(page)).advanced > restarted + 5,
       30_000,
     ).catch(async (err: Error) => {
-      // What the player was doing when it stopped advancing (this once failed in a full CI run only).
+      // What the player was doing when it stopped advancing (in fresh-clone CI runs, after the ladder tests).
       const state = await page.evaluate(() => {
         const v = document.querySelector('video') as HTMLVideoElement;
         const p = (window as unknown as { __player: { control?: unknown; stats: unknown } }).__player;
@@ -126,7 +126,14 @@ describe('upload faults between the relay and the Worker', () => {
           v.buffered.start(i),
           v.buffered.end(i),
         ]);
-        return { paused: v.paused, readyState: v.readyState, currentTime: v.currentTime, ranges, ...p };
+        return {
+          paused: v.paused,
+          readyState: v.readyState,
+          currentTime: v.currentTime,
+          ranges,
+          control: p.control,
+          stats: p.stats,
+        };
       });
       throw new Error(`${err.message}; down ${downMs} ms; player ${JSON.stringify(state)}`);
     });
