@@ -2,7 +2,6 @@
 // gets a 360p rung from the relay's ffmpeg; the renditions line up msn for msn, report each other truly, read
 // back in ffmpeg, and switch in hls.js under a throttled link; a killed ladder ffmpeg leaves the source playing.
 import { fileURLToPath } from 'node:url';
-import { Parser } from 'm3u8-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   api,
@@ -11,6 +10,7 @@ import {
   decodeHls,
   type Encoder,
   launchChromium,
+  parsePlaylist,
   run,
   stackInfo,
   waitUntil,
@@ -19,21 +19,12 @@ import { ladderSource, publishFile } from '../support/ladder-source.ts';
 
 interface Playlist {
   text: string;
-  manifest: ReturnType<typeof parse>['manifest'];
-}
-
-function parse(text: string) {
-  const parser = new Parser();
-  const warnings: string[] = [];
-  parser.on('warn', (w: { message: string }) => warnings.push(w.message));
-  parser.push(text);
-  parser.end();
-  return { manifest: parser.manifest, warnings };
+  manifest: ReturnType<typeof parsePlaylist>['manifest'];
 }
 
 async function fetchPlaylist(url: string): Promise<Playlist> {
   const text = await (await fetch(url)).text();
-  const { manifest, warnings } = parse(text);
+  const { manifest, warnings } = parsePlaylist(text);
   expect(warnings, url).toEqual([]);
   return { text, manifest };
 }

@@ -1,7 +1,6 @@
 // Redundancy end to end (issue 6): real ffmpeg publishers on the primary and backup keys, hls.js playing in
 // Chromium. Killing the primary, reconnecting inside the window and restarting the relay mid-stream must keep
 // playback going with no fatal player error; a failover between two live inputs stalls at most one second.
-import { Parser } from 'm3u8-parser';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -10,6 +9,7 @@ import {
   createStream,
   type Encoder,
   launchChromium,
+  parsePlaylist,
   publish,
   stackInfo,
   startExtraRelay,
@@ -25,15 +25,6 @@ interface BackupStream extends CreatedStream {
 interface Health {
   inputs: { role: string; sessionId: string; state: string }[];
   switches: { from: { role: string }; to: { role: string; sessionId: string }; reason: string }[];
-}
-
-function parsePlaylist(text: string) {
-  const parser = new Parser();
-  const warnings: string[] = [];
-  parser.on('warn', (w: { message: string }) => warnings.push(w.message));
-  parser.push(text);
-  parser.end();
-  return { manifest: parser.manifest, warnings };
 }
 
 const mediaUrl = (s: CreatedStream) => s.playback.hls.replace('master.m3u8', 'source/index.m3u8');

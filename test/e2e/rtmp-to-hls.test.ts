@@ -1,6 +1,5 @@
 // The core path, end to end with real peers: ffmpeg publishes RTMP (and RTMPS) to the relay; ffmpeg reads
 // the LL-HLS back and decodes it; hls.js in Chromium plays it in low-latency mode using blocking reload.
-import { Parser } from 'm3u8-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type CreatedStream,
@@ -8,20 +7,12 @@ import {
   decodeHls,
   type Encoder,
   launchChromium,
+  parsePlaylist,
   publish,
   stackInfo,
   waitForEndlist,
   waitUntil,
 } from '../support/e2e.ts';
-
-function parsePlaylist(text: string) {
-  const parser = new Parser();
-  const warnings: string[] = [];
-  parser.on('warn', (w: { message: string }) => warnings.push(w.message));
-  parser.push(text);
-  parser.end();
-  return { manifest: parser.manifest, warnings };
-}
 
 for (const protocol of ['rtmp', 'rtmps'] as const) {
   describe(`${protocol.toUpperCase()} ingest to LL-HLS`, () => {

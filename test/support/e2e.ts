@@ -2,6 +2,7 @@
 // (hls.js in Debian's Chromium through playwright-core).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { Parser } from 'm3u8-parser';
 import { inject } from 'vitest';
 import { testPatternArgs } from '../../scripts/peers.ts';
 import { freePort } from '../../scripts/stack.ts';
@@ -203,4 +204,14 @@ export async function startExtraRelay(workerUrl: string, relayId: string): Promi
     kill: () => signal('SIGKILL'),
     stop: () => signal('SIGTERM'),
   };
+}
+
+/** m3u8-parser, the playlist oracle of the e2e tests: the manifest and every warning it raised. */
+export function parsePlaylist(text: string) {
+  const parser = new Parser();
+  const warnings: string[] = [];
+  parser.on('warn', (w: { message: string }) => warnings.push(w.message));
+  parser.push(text);
+  parser.end();
+  return { manifest: parser.manifest, warnings };
 }
