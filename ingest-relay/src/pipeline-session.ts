@@ -19,6 +19,7 @@ import type { DemuxEvent, TrackConfig } from './media/access-unit.ts';
 import { counter, gauge } from './metrics.ts';
 import { forgetStream, observeHealth } from './monitoring.ts';
 import { HealthTracker } from './session-health.ts';
+import { initMeta } from './upload/init-meta.ts';
 import type { MediaSink } from './upload/sink.ts';
 import { WorkerRefused } from './upload/worker-client.ts';
 
@@ -193,14 +194,9 @@ export class PipelineSession {
       if (out.type === 'init') {
         // The ladder was decided on the first video sample, which came before this init: name its rungs.
         const renditions = this.#ladder.renditions();
-        const meta = {
-          rendition: SOURCE_RENDITION,
-          codecs: out.codecs,
-          ...pick(out, ['resolution', 'frameRate', 'closedCaptions']),
-          ...(renditions.length > 0 ? { renditions } : {}),
-        };
+        const meta = initMeta(SOURCE_RENDITION, out, { renditions });
         if (out.closedCaptions !== undefined) this.#captions = out.closedCaptions ? 'declared' : 'undeclared';
-        this.#logger.info(meta, 'init segment');
+        this.#logger.info({ ...meta }, 'init segment');
         this.#note(this.#sink.putInit(meta, out.bytes).backpressure);
         continue;
       }
@@ -260,10 +256,4 @@ export class PipelineSession {
     this.#logger.warn({ reason }, 'session failed');
     for (const cb of this.#fatalCbs) cb(reason);
   }
-}
-
-function pick<T extends object, K extends keyof T>(obj: T, keys: readonly K[]): Partial<Pick<T, K>> {
-  const out: Partial<Pick<T, K>> = {};
-  for (const k of keys) if (obj[k] !== undefined) out[k] = obj[k];
-  return out;
 }

@@ -7,10 +7,11 @@ import type { LadderHealth } from '../../../src/contract/health.ts';
 import type { PartMeta } from '../../../src/contract/ingest.ts';
 import { type LadderSetting, resolveLadder } from '../../../src/contract/ladder.ts';
 import type { MuxTrack } from '../cmaf/init-segment.ts';
-import type { InitOutput, PartOutput } from '../cmaf/output.ts';
+import type { PartOutput } from '../cmaf/output.ts';
 import type { Sample } from '../cmaf/sample-timing.ts';
 import type { Logger } from '../log.ts';
 import { counter } from '../metrics.ts';
+import { initMeta } from '../upload/init-meta.ts';
 import type { MediaSink } from '../upload/sink.ts';
 import type { LadderAdmission } from './admission.ts';
 import { Ladder, type RungOutput } from './ladder.ts';
@@ -150,8 +151,8 @@ export class SessionLadder {
     const sink = this.#sinkOf(rendition);
     if (out.type === 'init') {
       const { init, bandwidth } = out;
-      const meta = { rendition, codecs: init.codecs, bandwidth, ...pickDefined(init) };
-      this.#logger.info(meta, 'rung init segment');
+      const meta = initMeta(rendition, init, { bandwidth });
+      this.#logger.info({ ...meta }, 'rung init segment');
       sink.putInit(meta, init.bytes);
       return;
     }
@@ -181,12 +182,4 @@ export class SessionLadder {
     this.#rungSinks.set(rendition, own);
     return own;
   }
-}
-
-function pickDefined(init: InitOutput): Pick<InitOutput, 'resolution' | 'frameRate' | 'closedCaptions'> {
-  const out: Pick<InitOutput, 'resolution' | 'frameRate' | 'closedCaptions'> = {};
-  if (init.resolution) out.resolution = init.resolution;
-  if (init.frameRate) out.frameRate = init.frameRate;
-  if (init.closedCaptions !== undefined) out.closedCaptions = init.closedCaptions;
-  return out;
 }
