@@ -7,17 +7,18 @@
  * Accepts `text/plain` as well as `application/json`: `navigator.sendBeacon` with a JSON string sends
  * text/plain, a CORS-safelisted type that needs no preflight (Fetch standard, "CORS-safelisted request-header").
  */
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { z } from 'zod';
+import { beaconClock, dueBeacons, noteBeacon } from '../monitoring/beacons.ts';
 import { noteOriginRequest } from '../monitoring/origin.ts';
-import { QOE_ERROR_CODES } from '../monitoring/qoe.ts';
+import { digestQoe, QOE_ERROR_CODES } from '../monitoring/qoe.ts';
 import { TokenBuckets } from '../monitoring/rate-limit.ts';
 import type { AppEnv } from './app.ts';
 import { ApiError } from './errors.ts';
 import { limitBody } from './middleware/body-limit.ts';
 import { fieldErrors } from './middleware/validation.ts';
-import { routeOf } from './viewer-calls.ts';
+import { edgeOf, routeOf, sourceOf } from './viewer-calls.ts';
 
 export const QOE_MAX_BYTES = 4 * 1024;
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -80,7 +81,19 @@ qoe.use('/live/:streamId/*', async (c, next) => {
     },
     (p) => c.executionCtx.waitUntil(p),
   );
+  flushBeacons(c);
 });
+
+/** Sends the isolate's summed beacons of every stream whose interval passed, each to its region's replica. */
+function flushBeacons(c: Context<AppEnv>): void {
+  const due = dueBeacons(beaconClock.now());
+  if (!due) return;
+  const calls = [...due].map(([id, digest]) => {
+    const route = routeOf(c, id);
+    return route.stub.recordQoe(route.call, digest);
+  });
+  c.executionCtx.waitUntil(Promise.allSettled(calls));
+}
 
 qoe.use(
   '/live/:streamId/qoe',
@@ -110,8 +123,13 @@ qoe.post('/live/:streamId/qoe', async (c) => {
     const errors = fieldErrors(parsed.error).slice(0, 5);
     throw new ApiError(422, 'validation-failed', 'invalid beacon', { errors });
   }
-  const stub = c.env.STREAM.get(c.env.STREAM.idFromName(streamId));
-  const known = await stub.recordQoe(parsed.data, Date.now());
-  if (!known) throw new ApiError(404, 'not-found', 'no such stream');
+  // Known to the isolate's copy of its replica's view (one replica call per isolate when it holds none), so
+  // a beacon costs the stream object nothing: the digest goes up summed with the isolate's others.
+  const route = routeOf(c, streamId);
+  const edge = edgeOf(route);
+  const view = edge.view ?? (await edge.current(sourceOf(route)));
+  if (!view?.state.streamId) throw new ApiError(404, 'not-found', 'no such stream');
+  noteBeacon(streamId, digestQoe(parsed.data), beaconClock.now());
+  flushBeacons(c);
   return c.body(null, 204);
 });

@@ -17,11 +17,11 @@ import {
 import { addOriginCounts, emptyOriginCounts, type OriginCounts } from './origin.ts';
 import {
   emptyQoe,
-  type QoeBatch,
+  type QoeDigest,
   type QoeSummary,
   type QoeWindow,
   quantile,
-  recordQoe,
+  recordQoeDigest,
   summarizeQoe,
 } from './qoe.ts';
 
@@ -97,8 +97,8 @@ export class StreamMonitor {
     return [...(this.#inputs.get(sessionId)?.alerts.active ?? [])];
   }
 
-  recordQoe(batch: QoeBatch, now: number): void {
-    this.#qoe = recordQoe(this.#qoe, batch, now);
+  recordQoe(digest: QoeDigest, now: number): void {
+    this.#qoe = recordQoeDigest(this.#qoe, digest, now);
   }
 
   recordOrigin(counts: OriginCounts): void {

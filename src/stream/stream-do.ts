@@ -17,7 +17,7 @@ import { streamPrefix } from '../media/keys.ts';
 import { deleteMedia } from '../media/purge.ts';
 import { alertLimitsFor } from '../monitoring/alerts.ts';
 import type { OriginCounts } from '../monitoring/origin.ts';
-import type { QoeBatch } from '../monitoring/qoe.ts';
+import type { QoeDigest } from '../monitoring/qoe.ts';
 import { StreamMonitor } from '../monitoring/stream-monitor.ts';
 import { SteppedClock } from './clock.ts';
 import * as C from './commands.ts';
@@ -142,12 +142,10 @@ export class StreamDO extends DurableObject<Env> {
     return true;
   }
 
-  /** Player beacons (src/api/qoe.ts). False: this object never held a stream, so the route answers 404. */
-  async recordQoe(batch: QoeBatch, now: number): Promise<boolean> {
+  /** Player beacons (src/api/qoe.ts), summed by isolates and replicas on the way up (src/monitoring/beacons.ts). */
+  async recordQoe(digest: QoeDigest, now: number): Promise<void> {
     this.fanout.note('monitoring');
-    if (!this.state.streamId) return false;
-    this.monitor.recordQoe(batch, now);
-    return true;
+    if (this.state.streamId) this.monitor.recordQoe(digest, now);
   }
 
   /** Viewer request counts flushed by Worker isolates (src/monitoring/origin.ts). */
