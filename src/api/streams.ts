@@ -117,8 +117,9 @@ streams.openapi(updateStreamRoute, async (c) => {
 streams.openapi(deleteStreamRoute, async (c) => {
   const { id } = c.req.valid('param');
   if (!(await registryStub(c.env).delete(id))) throw notFound(id);
-  // The catalogue entry goes first: its key stops authorizing at once, then the live state is torn down.
-  await streamStub(c.env, id).destroy();
+  // The catalogue entry goes first: its key stops authorizing at once, then the live state is torn down and
+  // the media queued for the stream object's sweep (answered at once, whatever the media's size).
+  await streamStub(c.env, id).destroy(id);
   return c.body(null, 204);
 });
 
