@@ -89,7 +89,7 @@ qoe.use('/live/:streamId/*', async (c, next) => {
 qoe.use(
   '/live/:streamId/qoe',
   cors({
-    origin: viewerCorsOrigin,
+    origin: '*',
     allowMethods: ['POST', 'OPTIONS'],
     allowHeaders: ['content-type'],
     maxAge: 86_400,
