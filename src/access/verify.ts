@@ -59,10 +59,11 @@ export function readTokenHeader(token: string): { kid: string; alg: TokenAlgorit
   } catch {
     throw malformed('the token header is not base64url JSON');
   }
+  if (typeof header.alg !== 'string') throw malformed('the token header names no alg');
   if (!isTokenAlgorithm(header.alg)) {
     throw unauthorized(
       'token-algorithm-refused',
-      `tokens are signed with RS256 or ES256; ${JSON.stringify(header.alg ?? null)} is refused`,
+      `tokens are signed with RS256 or ES256; ${JSON.stringify(header.alg)} is refused`,
     );
   }
   if (typeof header.kid !== 'string' || header.kid.length === 0 || header.kid.length > 64) {
