@@ -73,7 +73,12 @@ describe('signed playback through the delivery tree', () => {
     expect(referred.headers.get('access-control-allow-origin')).toBeNull();
     await referred.arrayBuffer();
 
-    for (const headers of [{ origin: 'https://evil.example' }, { referer: 'https://evil.example/x' }, {}]) {
+    const refused: Record<string, string>[] = [
+      { origin: 'https://evil.example' },
+      { referer: 'https://evil.example/x' },
+      {},
+    ];
+    for (const headers of refused) {
       const res = await view(path, headers);
       expect(res.headers.get('cache-control')).toBe('no-store');
       await expectProblem(res, 403, 'playback-forbidden');
