@@ -43,7 +43,10 @@ export function createApp() {
   app.route('/', player);
 
   app.notFound((c) =>
-    problemResponse(c, new ApiError(404, 'not-found', `no route for ${c.req.method} ${c.req.path}`)),
+    problemResponse(
+      c,
+      new ApiError(404, 'not-found', `no route for ${c.req.method} ${redactViewerPath(c.req.path)}`),
+    ),
   );
   app.onError((err, c) => {
     if (err instanceof ApiError) return problemResponse(c, err);

@@ -225,6 +225,15 @@ describe('signed playback', () => {
     );
   });
 
+  it('keeps the token out of problem bodies, also for a path no route serves', async () => {
+    const { id } = await liveStream('signed', 3);
+    const { token } = await mintToken(id);
+    const res = await view(`/live/${token}/source/se_a/x/y/z.mp4`);
+    const body = await expectProblem(res, 404, 'not-found');
+    expect(JSON.stringify(body)).not.toContain(token.split('.')[2]);
+    expect(body.instance).toBe('/live/{token}/source/se_a/x/y/z.mp4');
+  });
+
   it('applies a policy change at once', async () => {
     const { id } = await liveStream('public', 3);
     expect((await view(`/live/${id}/master.m3u8`)).status).toBe(200);
