@@ -84,6 +84,20 @@ describe('signed playback', () => {
     );
   });
 
+  it('leaves nothing in the edge cache from a refused request', async () => {
+    const { id } = await liveStream('signed');
+    const key = await createSigningKey();
+    const expired = await signToken(key, { sub: id, exp: nowSeconds() - 3600 });
+    for (const segment of [id, expired]) {
+      const res = await view(`/live/${segment}/source/se_a/0.3.m4s`);
+      expect(res.status).toBe(401);
+      await res.arrayBuffer();
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await caches.default.match(`${ORIGIN}/live/${id}/source/se_a/0.3.m4s`)).toBeUndefined();
+    expect(await caches.default.match(`${ORIGIN}/live/${expired}/source/se_a/0.3.m4s`)).toBeUndefined();
+  });
+
   it('refuses expired and not-yet-valid tokens beyond the clock leeway, and accepts skew within it', async () => {
     const { id } = await liveStream('signed', 3);
     const key = await createSigningKey();
