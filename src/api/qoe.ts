@@ -88,12 +88,7 @@ qoe.use('/live/:streamId/*', async (c, next) => {
 
 qoe.use(
   '/live/:streamId/qoe',
-  cors({
-    origin: '*',
-    allowMethods: ['POST', 'OPTIONS'],
-    allowHeaders: ['content-type'],
-    maxAge: 86_400,
-  }),
+  cors({ origin: '*', allowMethods: ['POST', 'OPTIONS'], allowHeaders: ['content-type'], maxAge: 86_400 }),
 );
 qoe.use('/live/:streamId/qoe', limitBody(QOE_MAX_BYTES));
 
