@@ -4,6 +4,7 @@
 // for a bounded time, never fetched per viewer request.
 import { env, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { edgeKeySet, KNOWLEDGE_MAX_AGE_MS } from '../../../src/access/edge-registry.ts';
 import { partFlights } from '../../../src/api/playback-media.ts';
 import { registryStub } from '../../../src/registry/registry-do.ts';
 import { expectProblem } from '../api/client.ts';
@@ -117,5 +118,8 @@ describe('signed playback through the delivery tree', () => {
     // out (src/access/edge-registry.ts, at most 9 s), so the next requests are answered without a registry call.
     expect(await registryStub(env).revokeSigningKey(key.id)).toBe(true);
     for (let i = 0; i < 3; i++) expect((await view(`/live/${token}/master.m3u8`)).status).toBe(200);
+    // Once the bound has passed, the isolate's next look at the key set reloads it and the token is refused.
+    await edgeKeySet(env, Date.now() + KNOWLEDGE_MAX_AGE_MS);
+    await expectProblem(await view(`/live/${token}/master.m3u8`), 401, 'signing-key-revoked');
   });
 });
