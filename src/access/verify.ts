@@ -72,13 +72,17 @@ export function readTokenHeader(token: string): { kid: string; alg: TokenAlgorit
   return { kid: header.kid, alg: header.alg };
 }
 
-/** Verifies `token` with the key its kid names and checks its times; throws the refusal's ApiError. */
+/**
+ * Verifies `token` with the key its kid names and checks its times; throws the refusal's ApiError. The key set
+ * is asked for only once the token's form passed, so a malformed token is a 400 even with the registry away.
+ */
 export async function verifyPlaybackToken(
   token: string,
-  keySet: EdgeKeySet,
+  keys: () => Promise<EdgeKeySet>,
   now: number,
 ): Promise<VerifiedToken> {
   const { kid, alg } = readTokenHeader(token);
+  const keySet = await keys();
   if (keySet.revoked.has(kid)) throw unauthorized('signing-key-revoked', `signing key ${kid} was revoked`);
   const imported = keySet.keys.get(kid);
   if (!imported) throw unauthorized('unknown-signing-key', `no signing key ${kid}`);

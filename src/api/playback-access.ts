@@ -65,7 +65,7 @@ export async function authorizePlayback(
   }
   // A JWT has dots; no stream id does. Anything else names nothing.
   if (!segment.includes('.')) throw new ApiError(404, 'not-found', 'no such stream');
-  const { claims } = await verifyPlaybackToken(segment, await edgeKeySet(env, now), now);
+  const { claims } = await verifyPlaybackToken(segment, () => edgeKeySet(env, now), now);
   if (!STREAM_ID.test(claims.sub)) {
     throw new ApiError(403, 'token-subject-invalid', 'the token names no stream (sub is not a stream id)');
   }
