@@ -2,7 +2,10 @@
  * `POST /live/{streamId}/qoe`: player beacons (public, CORS). A batch of numeric events from one viewer
  * session, at most 4 KiB, validated by a strict schema; the stream's object only aggregates the numbers
  * (src/monitoring/qoe.ts). Nothing in a beacon names a URL, key or storage location, so a beacon can only add
- * to the counters of the stream in its path, and only of a stream that has published (else 404).
+ * to the counters of the stream in its path, and only of a stream that has published (else 404). A signed
+ * stream's beacons go to `/live/{token}/qoe` and pass the same access check as its media (playback-access.ts):
+ * only a holder of a valid token, within its rules, adds to that stream's numbers (README, "what a forged
+ * beacon can skew").
  *
  * Accepts `text/plain` as well as `application/json`: `navigator.sendBeacon` with a JSON string sends
  * text/plain, a CORS-safelisted type that needs no preflight (Fetch standard, "CORS-safelisted request-header").
@@ -18,10 +21,10 @@ import type { AppEnv } from './app.ts';
 import { ApiError } from './errors.ts';
 import { limitBody } from './middleware/body-limit.ts';
 import { fieldErrors } from './middleware/validation.ts';
+import { viewerGrant } from './playback-access.ts';
 import { edgeOf, routeOf, sourceOf } from './viewer-calls.ts';
 
 export const QOE_MAX_BYTES = 4 * 1024;
-const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 const ms = (max: number) => z.number().finite().min(0).max(max);
 const QoeEventSchema = z.discriminatedUnion('type', [
@@ -57,8 +60,9 @@ export const qoe = new Hono<AppEnv>();
  */
 qoe.use('/live/:streamId/*', async (c, next) => {
   await next();
-  const streamId = c.req.param('streamId');
-  if (!streamId || !ID_PATTERN.test(streamId) || c.req.method !== 'GET') return;
+  // Counted under the stream the access check resolved (a token's `sub`), never under the URL's token.
+  const streamId = c.get('playbackGrant')?.streamId;
+  if (!streamId || c.req.method !== 'GET') return;
   const path = c.req.path;
   // Media playlists: /live/{stream}/{rendition}/{eventId|index}.m3u8 (not the multivariant master.m3u8).
   const kind = /^\/live\/[^/]+\/[^/]+\/[^/]+\.m3u8$/.test(path)
@@ -74,7 +78,7 @@ qoe.use('/live/:streamId/*', async (c, next) => {
     streamId,
     kind,
     hit,
-    // Through the region's replica, which sums its isolates' batches (src/fanout/origin-forward.ts).
+    // Through the region's replica, which sums its isolates' batches (src/fanout/batched-forward.ts).
     (id) => {
       const route = routeOf(c, id);
       return { recordOrigin: (counts) => route.stub.recordOrigin(route.call, counts) };
@@ -102,8 +106,7 @@ qoe.use(
 qoe.use('/live/:streamId/qoe', limitBody(QOE_MAX_BYTES));
 
 qoe.post('/live/:streamId/qoe', async (c) => {
-  const streamId = c.req.param('streamId');
-  if (!ID_PATTERN.test(streamId)) throw new ApiError(404, 'not-found', 'no such stream');
+  const { streamId } = viewerGrant(c);
   const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
   if (type !== 'application/json' && type !== 'text/plain') {
     throw new ApiError(415, 'unsupported-media-type', 'beacons are JSON (application/json or text/plain)');
