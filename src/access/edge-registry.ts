@@ -16,11 +16,19 @@ export const REVOCATION_BOUND_MS = 10_000;
 /** Kept for less than the bound, leaving a second for the registry call that refreshes it. */
 export const KNOWLEDGE_MAX_AGE_MS = REVOCATION_BOUND_MS - 1_000;
 
-/** A stream no registry entry names: public, never revoked (the stream object answers 404 if it is none). */
-const UNLISTED: PlaybackAccess = { policy: 'public', generation: 0, revokedAt: 0 };
+/**
+ * What an isolate knows of a stream's access. `gone`: an id of the registry's own form that the registry does
+ * not hold, a stream deleted (or never made): refused at the edge within the bound, media included, while its
+ * stream object sweeps the media from R2 (src/stream/sweep-queue.ts).
+ */
+export type EdgeStreamAccess = PlaybackAccess & { gone: boolean };
+
+/** An id the registry cannot have made (tests' object names): public, never revoked, the object decides. */
+const UNLISTED: EdgeStreamAccess = { policy: 'public', generation: 0, revokedAt: 0, gone: false };
+const GONE: EdgeStreamAccess = { ...UNLISTED, gone: true };
 
 const keySets = new TtlCache<EdgeKeySet>({ maxAgeMs: KNOWLEDGE_MAX_AGE_MS, maxEntries: 1 });
-const streamAccess = new TtlCache<PlaybackAccess>({ maxAgeMs: KNOWLEDGE_MAX_AGE_MS, maxEntries: 10_000 });
+const streamAccess = new TtlCache<EdgeStreamAccess>({ maxAgeMs: KNOWLEDGE_MAX_AGE_MS, maxEntries: 10_000 });
 
 export function edgeKeySet(env: Env, now: number): Promise<EdgeKeySet> {
   return keySets.get('keys', now, async () => {
@@ -45,13 +53,12 @@ export function edgeKeySet(env: Env, now: number): Promise<EdgeKeySet> {
  * The stream's policy and generation. Ids the registry cannot have made (tests' object names) are public
  * without a call, so junk ids in URLs do not reach the registry either.
  */
-export function edgeStreamAccess(env: Env, streamId: string, now: number): Promise<PlaybackAccess> {
+export function edgeStreamAccess(env: Env, streamId: string, now: number): Promise<EdgeStreamAccess> {
   if (!STREAM_ID_PATTERN.test(streamId)) return Promise.resolve(UNLISTED);
-  return streamAccess.get(
-    streamId,
-    now,
-    async () => (await registryStub(env).playbackAccess(streamId)) ?? UNLISTED,
-  );
+  return streamAccess.get(streamId, now, async () => {
+    const access = await registryStub(env).playbackAccess(streamId);
+    return access ? { ...access, gone: false } : GONE;
+  });
 }
 
 /** After this isolate changed keys: its own next request sees the change (others within the bound). */

@@ -54,6 +54,7 @@ export async function authorizePlayback(
 ): Promise<PlaybackGrant> {
   if (STREAM_ID.test(segment)) {
     const access = await edgeStreamAccess(env, segment, now);
+    if (access.gone) throw new ApiError(404, 'not-found', 'no such stream');
     if (access.policy === 'signed') {
       throw new ApiError(
         401,
@@ -70,6 +71,7 @@ export async function authorizePlayback(
     throw new ApiError(403, 'token-subject-invalid', 'the token names no stream (sub is not a stream id)');
   }
   const access = await edgeStreamAccess(env, claims.sub, now);
+  if (access.gone) throw new ApiError(404, 'not-found', 'no such stream');
   if (revokedByGeneration(claims, access)) {
     throw new ApiError(
       401,

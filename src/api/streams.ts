@@ -125,6 +125,8 @@ streams.openapi(deleteStreamRoute, async (c) => {
   // The catalogue entry goes first: its key stops authorizing at once, then the live state is torn down and
   // the media queued for the stream object's sweep (answered at once, whatever the media's size).
   await streamStub(c.env, id).destroy(id);
+  // Its viewer URLs, media included, are refused here now and at the other isolates within 10 s.
+  forgetStreamAccess(id);
   return c.body(null, 204);
 });
 

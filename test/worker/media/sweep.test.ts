@@ -1,14 +1,14 @@
 // Deleting a stream answers at once and leaves its media to the stream object's alarm, which empties the
 // stream's R2 prefix in bounded runs whatever the count (the old purge stopped at 100,000 objects) and touches
 // nothing else.
-import { env, runDurableObjectAlarm } from 'cloudflare:test';
+import { env, runDurableObjectAlarm, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { SWEEP_PAGE, sweepPrefix } from '../../../src/media/sweep.ts';
 
 // Local R2 takes a few ms a put: filling past a page takes seconds on a loaded machine.
 const FILL_TIMEOUT_MS = 60_000;
 
-import { call, createStream } from '../api/client.ts';
+import { call, createStream, ORIGIN } from '../api/client.ts';
 
 async function fill(prefix: string, count: number): Promise<void> {
   const keys = Array.from(
@@ -58,9 +58,17 @@ describe('media sweep', () => {
       const other = await createStream();
       await fill(`media/${stream.id}/`, SWEEP_PAGE + 150);
       await fill(`media/${other.id}/`, 7);
+      const part = `${ORIGIN}/live/${stream.id}/source/se_x/0.1.m4s`;
+      const before = await SELF.fetch(part);
+      expect(before.status).toBe(200);
+      await before.body?.cancel();
       const res = await call('DELETE', `/v1/streams/${stream.id}`);
       expect(res.status).toBe(204);
       expect((await call('GET', `/v1/streams/${stream.id}`)).status).toBe(404);
+      // Its media is refused at once, while still in R2 (other isolates: within the 10 s access bound).
+      const after = await SELF.fetch(part);
+      expect(after.status).toBe(404);
+      await after.body?.cancel();
       // The DELETE queued the media for the object's alarm (set for now: it fires on its own, or here).
       const stub = env.STREAM.get(env.STREAM.idFromName(stream.id));
       await runDurableObjectAlarm(stub);
