@@ -132,10 +132,8 @@ describe('gap parts', () => {
     // Segment 0 is not EXT-X-GAP (four parts of media): its URI is those four parts, the gap left out.
     const segment = await SELF.fetch(`${ORIGIN}/live/gap-get/${RUNG}/se_a/0.m4s`);
     expect(segment.status).toBe(200);
-    const withMedia = [0, 1, 2, 4].map((i) => part(i).bytes);
-    const expected = new Uint8Array(withMedia.reduce((n, b) => n + b.byteLength, 0));
-    withMedia.reduce((at, b) => (expected.set(b, at), at + b.byteLength), 0);
-    expect(new Uint8Array(await segment.arrayBuffer())).toEqual(expected);
+    const expected = Buffer.concat([0, 1, 2, 4].map((i) => part(i).bytes));
+    expect(Buffer.from(await segment.arrayBuffer()).equals(expected)).toBe(true);
     expect((await SELF.fetch(`${ORIGIN}/live/gap-get/source/se_a/0.m4s`)).status).toBe(200);
   });
 
