@@ -7,6 +7,7 @@ import {
   activeRenditions,
   activeSession,
   isGap,
+  own,
   PLAYLIST_SEGMENTS,
   type RenditionState,
   renditionOf,
@@ -92,7 +93,13 @@ export function buildMediaPlaylist(
   const isEnded = ended(state);
   // The hint names the active session's next part, in its own numbering, once the playlist has joined it
   // (while a switch waits for the new input's keyframe there is nothing to hint).
-  const publishing = session.endedAt === null && !isEnded && state.join?.sessionId === session.id;
+  // A rendition the session does not upload follows the source as gaps (projection.ts `followAsGaps`): no
+  // part of it will come, so none is hinted.
+  const publishing =
+    session.endedAt === null &&
+    !isEnded &&
+    state.join?.sessionId === session.id &&
+    !!own(r.inits, session.id);
   const hint = publishing ? nextListedPart(r, session, state.join) : null;
 
   return {

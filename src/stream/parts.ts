@@ -61,9 +61,15 @@ export function addPart(
   }
 
   const track: InputTrack = own(r.tracks, session.id) ?? { sessionId: session.id, recent: [], pending: [] };
+  const expected = trackNext(track, session.firstMsn);
+  const published = findPublishedPart(r, session.id, upload.msn, upload.part);
+  // A gap listed at a position this session's timeline has not reached is not its record: the rendition
+  // followed the source as gaps before the session's rung started (projection.ts `followAsGaps`). The part
+  // goes into the session's own timeline; the listed gap stays as listed.
+  const followed = published?.gap === true && compare(upload, expected) >= 0;
   const recorded =
     track.recent.find((s) => s.localMsn === upload.msn)?.parts[upload.part] ??
-    findPublishedPart(r, session.id, upload.msn, upload.part) ??
+    (followed ? undefined : published) ??
     track.pending.find((p) => p.msn === upload.msn && p.part === upload.part);
   if (recorded) {
     // A retry whose first answer was lost: the relay is alive, so it counts as activity.
@@ -73,7 +79,6 @@ export function addPart(
       : reject(409, `part ${upload.msn}.${upload.part} already recorded as ${describe(recorded)}`);
   }
 
-  const expected = trackNext(track, session.firstMsn);
   const order = compare(upload, expected);
   if (order < 0) {
     return reject(
