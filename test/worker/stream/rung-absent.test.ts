@@ -120,6 +120,18 @@ describe('a rung the joined session does not upload', () => {
     expect(playlist(s, RUNG).preloadHint?.uri).toBe('se_2/4.1.m4s');
   });
 
+  it('starts a rung whose first part comes after segments it was listed as gaps for', () => {
+    // The rung's ffmpeg missed se_2's first segment, so the relay's first rung upload is local 3.0, not 2.0.
+    let s = reconnected((x) => startNaming(x, 'se_2', T0 + 5000, [RUNG]));
+    s = deliver(s, 'se_2', 5000, 5000, 7600);
+    s = withRung(s, 'se_2');
+    s = deliver(s, 'se_2', 5000, 7400, 7600, { renditions: [RUNG] });
+    expect(gaps(s, RUNG)).toEqual(['mmmm', 'mmmm', 'gggg', 'm']);
+    s = deliver(s, 'se_2', 5000, 7600, 9600, both);
+    expect(gaps(s, RUNG)).toEqual(['mmmm', 'mmmm', 'gggg', 'mmmm', 'm']);
+    expect(shape(s, RUNG)).toEqual(shape(s, 'source'));
+  });
+
   it('keeps its msn through a session with no ladder longer than the retained window', () => {
     let s = reconnected((x) => start(x, 'se_2', 'primary', T0 + 5000));
     s = deliver(s, 'se_2', 5000, 5000, 100_000);
