@@ -112,6 +112,7 @@ describe('a rung the joined session does not upload', () => {
     // The rung starts late: its init, then se_2's parts from 2.0 on, after the source's 2 completed. The msn
     // listed as gaps stays as listed; the rung's media is published from the next segment on, in step.
     s = withRung(s, 'se_2');
+    expect(playlist(s, RUNG).preloadHint?.uri).toBe('se_2/3.0.m4s'); // past the gaps it lists for se_2
     s = deliver(s, 'se_2', 5000, 5000, 7600, { renditions: [RUNG] });
     expect(gaps(s, RUNG)).toEqual(['mmmm', 'mmmm', 'gggg', 'm']);
     s = deliver(s, 'se_2', 5000, 7600, 9600, both);
