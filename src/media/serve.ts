@@ -28,7 +28,8 @@ export async function objectResponse(
 /**
  * The objects under `keys`, concatenated in order, streamed one after another (never buffered whole).
  * `sizes` are the byte counts the stream recorded; they give the Content-Length up front, and a part whose
- * stored size differs aborts the stream rather than serving a corrupt segment.
+ * stored size differs aborts the stream rather than serving a corrupt segment. A size of 0 is a gap part,
+ * which has no object and adds nothing.
  */
 export function concatenatedResponse(
   bucket: R2Bucket,
@@ -42,6 +43,8 @@ export function concatenatedResponse(
     const writer = writable.getWriter();
     try {
       for (const [i, key] of keys.entries()) {
+        // Size 0: a gap part of a segment with media elsewhere (reads.ts `segmentParts`): nothing stored.
+        if (sizes[i] === 0) continue;
         const object = await bucket.get(key);
         if (!object || object.size !== sizes[i]) throw new Error(`part ${key} missing or changed`);
         const reader = object.body.getReader();
