@@ -19,6 +19,7 @@ import { alertLimitsFor } from '../monitoring/alerts.ts';
 import type { OriginCounts } from '../monitoring/origin.ts';
 import type { QoeBatch } from '../monitoring/qoe.ts';
 import { StreamMonitor } from '../monitoring/stream-monitor.ts';
+import { registryStub } from '../registry/registry-do.ts';
 import { SteppedClock } from './clock.ts';
 import * as C from './commands.ts';
 import { buildHealth, type RelayReport, type StreamHealth, withReport } from './health-view.ts';
@@ -35,6 +36,7 @@ import {
 } from './playlist-answers.ts';
 import { PlaylistTexts } from './playlist-texts.ts';
 import { hintDecision, partPublished, segmentParts } from './reads.ts';
+import { type GateVerdict, RelayGate } from './relay-gate.ts';
 import { type EffectPorts, runEffects } from './run-effects.ts';
 import type { EndSessionResult, PutInitResult, StartSessionInput, StartSessionResult } from './sessions.ts';
 import { StreamStorage } from './storage.ts';
@@ -68,10 +70,13 @@ export class StreamDO extends DurableObject<Env> {
   private readonly ports: EffectPorts;
   /** Its replicas, the pushes to them and the count of what this object handles (src/fanout/). */
   private readonly fanout: StreamObjectFanout;
+  /** Relay credential revocation, checked where uploads land (relay-gate.ts). */
+  private readonly relayGate: RelayGate;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new StreamStorage(ctx.storage.sql);
+    this.relayGate = new RelayGate((id) => registryStub(env).relayCredentialActive(id));
     this.fanout = new StreamObjectFanout({
       namespace: env.REPLICA,
       kv: ctx.storage.kv,
@@ -108,12 +113,39 @@ export class StreamDO extends DurableObject<Env> {
     return this.step(C.startSessionCommand(this.state, input, this.clock.now(), this.ports));
   }
 
-  async putInit(sessionId: string, rendition: string, init: InitRecord): Promise<PutInitResult> {
+  /** `caller`: the uploading relay's credential id (null: INGEST_TOKEN), for the relay gate. */
+  async putInit(
+    sessionId: string,
+    rendition: string,
+    init: InitRecord,
+    caller?: string | null,
+  ): Promise<PutInitResult> {
+    const refused = await this.gate(sessionId, caller);
+    if (refused) return { kind: 'refused', detail: refused.reason };
     return this.step(C.putInitCommand(this.state, { sessionId, rendition, init }));
   }
 
-  async addPart(upload: PartUpload): Promise<AddPartResult> {
+  async addPart(upload: PartUpload, caller?: string | null): Promise<AddPartResult> {
+    const refused = await this.gate(upload.sessionId, caller);
+    if (refused) return { kind: 'rejected', status: 403, reason: refused.reason };
     return this.step(C.addPartCommand(this.state, upload, this.clock.now(), this.ports));
+  }
+
+  /**
+   * The relay gate for a live session: a revoked relay's session ends here, with the reason, and the upload
+   * is refused; a relay acting on another relay's session is refused. Null: go ahead (also for a session that
+   * is unknown or ended, which the reducers answer as before).
+   */
+  private async gate(
+    sessionId: string,
+    caller: string | null | undefined,
+  ): Promise<Exclude<GateVerdict, { ok: true }> | null> {
+    const session = findSession(this.state, sessionId);
+    if (!session || session.endedAt !== null) return null;
+    const verdict = await this.relayGate.check(session, caller, this.clock.now());
+    if (verdict.ok) return null;
+    if (verdict.kind === 'revoked') await this.endSession(sessionId, verdict.reason);
+    return verdict;
   }
 
   async endSession(sessionId: string, reason: string): Promise<EndSessionResult> {
@@ -125,8 +157,13 @@ export class StreamDO extends DurableObject<Env> {
     await this.step(C.alarmCommand(this.state, this.clock.now(), this.ports));
   }
 
-  async reportHealth(sessionId: string, report: SessionHealthReport): Promise<boolean> {
+  async reportHealth(
+    sessionId: string,
+    report: SessionHealthReport,
+    caller?: string | null,
+  ): Promise<boolean> {
     this.fanout.note('ingest');
+    if (await this.gate(sessionId, caller)) return false;
     const session = findSession(this.state, sessionId);
     if (!session || session.endedAt !== null) return false;
     const now = this.clock.now();
