@@ -166,3 +166,30 @@ describe('LookupCache (the per-isolate bound on a revoked key)', () => {
     expect(cache.get('c', 10_001)).toBeUndefined();
   });
 });
+
+describe('every documented operation checks a scope', () => {
+  it('refuses a key holding none of its scope: 403 naming the scope it documents', async () => {
+    const doc = (await (await call('GET', '/v1/openapi.json', { token: null })).json()) as {
+      paths: Record<string, Record<string, { operationId: string; description?: string }>>;
+    };
+    // metrics:read opens no documented operation, so this key must be refused by every one (but `self`).
+    const narrow = await makeKey(['metrics:read']);
+    const examples: Record<string, string> = { id: 'aaaaaaaaaaaaaaaa' };
+    let checked = 0;
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(operations)) {
+        if (op.operationId === 'getApiKeySelf') continue;
+        const scope = /^Scope: `([a-z]+:[a-z]+)`/.exec(op.description ?? '')?.[1];
+        expect(scope, `${op.operationId} documents its scope`).toBeDefined();
+        expect(SCOPES).toContain(scope);
+        const url = `/v1${path.replace(/\{(\w+)\}/g, (_m, name: string) => examples[name] ?? 'x')}`;
+        const json = method === 'get' ? undefined : {};
+        const res = await call(method.toUpperCase(), url, { json, token: narrow.secret });
+        const problem = await expectProblem(res, 403, 'missing-scope');
+        expect(problem.detail, op.operationId).toContain(scope);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(17);
+  });
+});
