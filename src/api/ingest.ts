@@ -77,8 +77,11 @@ ingestMedia.put(`${SESSION}/renditions/:rendition/init`, async (c) => {
   await c.env.MEDIA.put(initKey(streamId, sessionId, rendition), bytes, {
     httpMetadata: { contentType: 'video/mp4' },
   });
-  const caller = c.get('relay').credentialId;
-  const result = await streamStub(c.env, streamId).putInit(sessionId, rendition, init, caller);
+  const { credentialId, revoked } = c.get('relay');
+  const result = await streamStub(c.env, streamId).putInit(sessionId, rendition, init, {
+    credentialId,
+    revoked,
+  });
   if (result.kind === 'gone') throw new ApiError(410, 'session-gone', result.detail);
   if (result.kind === 'refused') throw new ApiError(403, 'relay-refused', result.detail);
   return c.json({ status: 'stored', codecs: init.codecs.join(',') }, 201);
@@ -114,7 +117,7 @@ ingestMedia.put(`${SESSION}/renditions/:rendition/parts/:msn/:part`, async (c) =
       ...fields,
       size,
     },
-    c.get('relay').credentialId,
+    { credentialId: c.get('relay').credentialId, revoked: c.get('relay').revoked },
   );
   if (result.kind === 'rejected') {
     // Bytes this request wrote for a part the stream refused (a session that ended, a timeline break) must not
@@ -202,8 +205,11 @@ ingestMedia.post(`${SESSION}/health`, async (c) => {
       issues: parsed.error.issues.slice(0, 5),
     });
   }
-  const caller = c.get('relay').credentialId;
-  const accepted = await streamStub(c.env, streamId).reportHealth(sessionId, parsed.data, caller);
+  const { credentialId, revoked } = c.get('relay');
+  const accepted = await streamStub(c.env, streamId).reportHealth(sessionId, parsed.data, {
+    credentialId,
+    revoked,
+  });
   if (!accepted) throw new ApiError(410, 'session-gone', `session ${sessionId} is not publishing`);
   return c.body(null, 204);
 });

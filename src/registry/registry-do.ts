@@ -126,7 +126,7 @@ export class StreamRegistry extends DurableObject<Env> {
   }
 
   revokeRelayCredential(id: string): boolean {
-    return this.relays.revoke(id);
+    return this.relays.revoke(id, Date.now());
   }
 
   /** Account-wide webhook endpoints and their delivery queue (src/webhooks/endpoints.ts). */

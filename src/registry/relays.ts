@@ -1,8 +1,9 @@
 /**
  * Relay credentials: each relay box gets its own bearer secret (`POST /v1/relays`), shown once and stored as a
  * SHA-256. The credential's id is the relay's identity on every session it starts (never the relay's own
- * word). Revoking deletes the row: the Worker's isolates stop accepting the secret within their cache bound,
- * and each stream object ends the relay's sessions at its next upload (src/stream/relay-gate.ts).
+ * word). Revoking keeps the row as a tombstone (`revoked_at`): the Worker refuses the secret for anything but
+ * the relay's own sessions, whose next upload reaches the stream object, which ends the session with the reason
+ * (src/stream/relay-gate.ts). Isolates cache lookups, so every path settles within 10 s.
  */
 import { base32, base64url, hashStreamKey } from './ids.ts';
 
@@ -17,14 +18,26 @@ export interface RelayCredential {
   createdAt: number;
 }
 
-type RelayRow = { id: string; name: string; secret_hash: string; created_at: number };
+/** What a secret's lookup finds: the credential, and whether it was revoked (epoch ms) or not (null). */
+export interface RelayLookup extends RelayCredential {
+  revokedAt: number | null;
+}
+
+type RelayRow = {
+  id: string;
+  name: string;
+  secret_hash: string;
+  created_at: number;
+  revoked_at: number | null;
+};
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS relay_credentials (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
     secret_hash TEXT NOT NULL UNIQUE,
-    created_at INTEGER NOT NULL
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
   );
 `;
 
@@ -45,7 +58,9 @@ export class RelayCredentials {
   }
 
   async issue(name: string, now: number): Promise<{ relay: RelayCredential; secret: string } | null> {
-    const count = this.#sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM relay_credentials').one().n;
+    const count = this.#sql
+      .exec<{ n: number }>('SELECT COUNT(*) AS n FROM relay_credentials WHERE revoked_at IS NULL')
+      .one().n;
     if (count >= MAX_RELAYS) return null;
     const secret = `rc_${base64url(crypto.getRandomValues(new Uint8Array(32)))}`;
     const relay: RelayCredential = {
@@ -63,25 +78,38 @@ export class RelayCredentials {
     return { relay, secret };
   }
 
+  /** The credentials in force (revoked ones are kept only to be recognized). */
   list(): RelayCredential[] {
     return this.#sql
-      .exec<RelayRow>('SELECT * FROM relay_credentials ORDER BY created_at DESC, id DESC')
+      .exec<RelayRow>(
+        'SELECT * FROM relay_credentials WHERE revoked_at IS NULL ORDER BY created_at DESC, id DESC',
+      )
       .toArray()
       .map(toRecord);
   }
 
-  lookup(secretHash: string): RelayCredential | null {
+  lookup(secretHash: string): RelayLookup | null {
     const row = this.#sql
       .exec<RelayRow>('SELECT * FROM relay_credentials WHERE secret_hash = ?', secretHash)
       .toArray()[0];
-    return row ? toRecord(row) : null;
+    return row ? { ...toRecord(row), revokedAt: row.revoked_at } : null;
   }
 
   isActive(id: string): boolean {
-    return this.#sql.exec('SELECT 1 FROM relay_credentials WHERE id = ?', id).toArray().length > 0;
+    return (
+      this.#sql.exec('SELECT 1 FROM relay_credentials WHERE id = ? AND revoked_at IS NULL', id).toArray()
+        .length > 0
+    );
   }
 
-  revoke(id: string): boolean {
-    return this.#sql.exec('DELETE FROM relay_credentials WHERE id = ?', id).rowsWritten > 0;
+  /** False when there is no such credential in force. */
+  revoke(id: string, now: number): boolean {
+    return (
+      this.#sql.exec(
+        'UPDATE relay_credentials SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
+        now,
+        id,
+      ).rowsWritten > 0
+    );
   }
 }

@@ -13,6 +13,14 @@ export type GateVerdict =
   | { ok: false; kind: 'revoked'; reason: string }
   | { ok: false; kind: 'foreign'; reason: string };
 
+/** The uploading relay as the Worker authenticated it (src/api/middleware/relay-auth.ts). */
+export interface GateCaller {
+  /** Null: the shared INGEST_TOKEN, which may act on any session. */
+  credentialId: string | null;
+  /** The Worker found the credential revoked: no need to ask the registry. */
+  revoked?: boolean;
+}
+
 export class RelayGate {
   readonly #active = new LookupCache<boolean>(CREDENTIAL_CACHE_MS, 100);
   readonly #isActive: (credentialId: string) => Promise<boolean>;
@@ -21,16 +29,14 @@ export class RelayGate {
     this.#isActive = isActive;
   }
 
-  /**
-   * `caller`: the credential id of the uploading relay (null: the shared INGEST_TOKEN, which may act on any
-   * session; undefined: not told). `now`: the object's clock, epoch ms.
-   */
-  async check(session: SessionInfo, caller: string | null | undefined, now: number): Promise<GateVerdict> {
+  /** `caller` undefined: not told (internal callers). `now`: the object's clock, epoch ms. */
+  async check(session: SessionInfo, caller: GateCaller | undefined, now: number): Promise<GateVerdict> {
     const owner = session.relayCredential ?? null;
-    if (caller && caller !== owner) {
+    if (caller?.credentialId && caller.credentialId !== owner) {
       return { ok: false, kind: 'foreign', reason: `session ${session.id} belongs to another relay` };
     }
     if (owner === null) return { ok: true };
+    if (caller?.revoked) this.#active.set(owner, false, now);
     let active = this.#active.get(owner, now);
     if (active === undefined) {
       active = await this.#isActive(owner);

@@ -36,7 +36,7 @@ import {
 } from './playlist-answers.ts';
 import { PlaylistTexts } from './playlist-texts.ts';
 import { hintDecision, partPublished, segmentParts } from './reads.ts';
-import { type GateVerdict, RelayGate } from './relay-gate.ts';
+import { type GateCaller, type GateVerdict, RelayGate } from './relay-gate.ts';
 import { type EffectPorts, runEffects } from './run-effects.ts';
 import type { EndSessionResult, PutInitResult, StartSessionInput, StartSessionResult } from './sessions.ts';
 import { StreamStorage } from './storage.ts';
@@ -113,19 +113,19 @@ export class StreamDO extends DurableObject<Env> {
     return this.step(C.startSessionCommand(this.state, input, this.clock.now(), this.ports));
   }
 
-  /** `caller`: the uploading relay's credential id (null: INGEST_TOKEN), for the relay gate. */
+  /** `caller`: the uploading relay as the Worker authenticated it, for the relay gate. */
   async putInit(
     sessionId: string,
     rendition: string,
     init: InitRecord,
-    caller?: string | null,
+    caller?: GateCaller,
   ): Promise<PutInitResult> {
     const refused = await this.gate(sessionId, caller);
     if (refused) return { kind: 'refused', detail: refused.reason };
     return this.step(C.putInitCommand(this.state, { sessionId, rendition, init }));
   }
 
-  async addPart(upload: PartUpload, caller?: string | null): Promise<AddPartResult> {
+  async addPart(upload: PartUpload, caller?: GateCaller): Promise<AddPartResult> {
     const refused = await this.gate(upload.sessionId, caller);
     if (refused) return { kind: 'rejected', status: 403, reason: refused.reason };
     return this.step(C.addPartCommand(this.state, upload, this.clock.now(), this.ports));
@@ -138,7 +138,7 @@ export class StreamDO extends DurableObject<Env> {
    */
   private async gate(
     sessionId: string,
-    caller: string | null | undefined,
+    caller: GateCaller | undefined,
   ): Promise<Exclude<GateVerdict, { ok: true }> | null> {
     const session = findSession(this.state, sessionId);
     if (!session || session.endedAt !== null) return null;
@@ -157,11 +157,7 @@ export class StreamDO extends DurableObject<Env> {
     await this.step(C.alarmCommand(this.state, this.clock.now(), this.ports));
   }
 
-  async reportHealth(
-    sessionId: string,
-    report: SessionHealthReport,
-    caller?: string | null,
-  ): Promise<boolean> {
+  async reportHealth(sessionId: string, report: SessionHealthReport, caller?: GateCaller): Promise<boolean> {
     this.fanout.note('ingest');
     if (await this.gate(sessionId, caller)) return false;
     const session = findSession(this.state, sessionId);

@@ -17,11 +17,18 @@ export interface RelayCaller {
   /** The issued credential's id (`rl_...`); null for the environment's INGEST_TOKEN. */
   credentialId: string | null;
   name: string;
+  /**
+   * A revoked credential is let through only to its own sessions' routes, so that the stream object (which
+   * checks it again) ends those sessions with the reason instead of leaving them to go stale.
+   */
+  revoked: boolean;
 }
 
 export type RelayVars = { relay: RelayCaller };
 
-const DEFAULT_RELAY: RelayCaller = { credentialId: null, name: 'INGEST_TOKEN' };
+const DEFAULT_RELAY: RelayCaller = { credentialId: null, name: 'INGEST_TOKEN', revoked: false };
+/** Routes of one session (uploads, health, end): where a revoked relay is sent on to the stream object. */
+const SESSION_ROUTE = /^\/internal\/v1\/streams\/[^/]+\/sessions\/[^/]+\//;
 const credentials = new LookupCache<RelayCaller>(CREDENTIAL_CACHE_MS);
 
 export function forgetRelayCredential(id: string): void {
@@ -35,7 +42,7 @@ async function lookupCredential(env: Env, token: string): Promise<RelayCaller | 
   if (cached) return cached;
   const found = await registryStub(env).lookupRelayCredential(hash);
   if (!found) return null;
-  const caller: RelayCaller = { credentialId: found.id, name: found.name };
+  const caller: RelayCaller = { credentialId: found.id, name: found.name, revoked: found.revokedAt !== null };
   credentials.set(hash, caller, Date.now());
   return caller;
 }
@@ -50,7 +57,7 @@ export function authenticateRelay(): MiddlewareHandler<{ Bindings: Env; Variable
         : expected && (await constantTimeEqual(token, expected))
           ? DEFAULT_RELAY
           : await lookupCredential(c.env, token);
-    if (!caller) {
+    if (!caller || (caller.revoked && !SESSION_ROUTE.test(c.req.path))) {
       const error = token !== null ? ', error="invalid_token"' : '';
       return problemResponse(c, new ApiError(401, 'unauthorized', 'missing or invalid relay credential'), {
         'www-authenticate': `Bearer realm="edge-live-ingest"${error}`,

@@ -88,7 +88,7 @@ describe('relay credentials', () => {
       size: p.bytes.byteLength,
     };
     await object.advanceClock(CREDENTIAL_CACHE_MS + 1);
-    const refused = await object.addPart(upload, relay.id);
+    const refused = await object.addPart(upload, { credentialId: relay.id });
     expect(refused).toEqual({
       kind: 'rejected',
       status: 403,
@@ -103,12 +103,25 @@ describe('relay credentials', () => {
     expect(notices.some((n) => n.type === 'stream.disconnected' && n.reason.includes('revoked'))).toBe(true);
   });
 
-  it('DELETE /v1/relays/{id} refuses the credential at once in this isolate, and 404s an unknown id', async () => {
+  it('DELETE /v1/relays/{id}: new sessions refused at once, and the next upload ends the live one with the reason', async () => {
     const relay = await issueRelay('box-deleted');
-    const stream = await createStream();
-    expect((await startSession(stream.streamKey, relay.secret)).status).toBe(201);
+    const stream = await createStream({ partTarget: 0.2, segmentTarget: 1 });
+    const started = (await (
+      await startSession(stream.streamKey, relay.secret)
+    ).json()) as StartSessionResponse;
+    const auth = { authorization: `Bearer ${relay.secret}` };
+    expect((await putInit(stream.id, started.sessionId, 'source', undefined, auth)).status).toBe(201);
     expect((await call('DELETE', `/v1/relays/${relay.id}`)).status).toBe(204);
+
     await expectProblem(await startSession(stream.streamKey, relay.secret), 401, 'unauthorized');
+    const upload = await putPart(stream.id, started.sessionId, fixtureParts[0]!, { token: relay.secret });
+    const problem = await expectProblem(upload, 403, 'relay-refused');
+    expect(problem.detail).toBe(`relay credential ${relay.id} was revoked`);
+    const health = (await (await call('GET', `/v1/streams/${stream.id}/health`)).json()) as {
+      session: { endReason: string | null };
+    };
+    expect(health.session.endReason).toBe(`relay credential ${relay.id} was revoked`);
+
     await expectProblem(await call('DELETE', `/v1/relays/${relay.id}`), 404, 'relay-not-found');
     expect(await (await call('GET', '/v1/relays')).text()).not.toContain(relay.id);
   });
