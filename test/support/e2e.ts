@@ -158,8 +158,15 @@ export interface ExtraRelay {
   stop(): Promise<void>;
 }
 
-/** Starts another relay on free ports that uploads to `workerUrl` (the stack's Worker, or a proxy in front). */
-export async function startExtraRelay(workerUrl: string, relayId: string): Promise<ExtraRelay> {
+/**
+ * Starts another relay on free ports that uploads to `workerUrl` (the stack's Worker, or a proxy in front),
+ * with the stack's shared INGEST_TOKEN unless given its own credential (`ingestToken`, from POST /v1/relays).
+ */
+export async function startExtraRelay(
+  workerUrl: string,
+  relayId: string,
+  opts: { ingestToken?: string } = {},
+): Promise<ExtraRelay> {
   const root = join(import.meta.dirname, '..', '..');
   const ports = {
     rtmp: await freePort(),
@@ -173,7 +180,7 @@ export async function startExtraRelay(workerUrl: string, relayId: string): Promi
     env: {
       ...process.env,
       WORKER_URL: workerUrl,
-      INGEST_TOKEN: stackInfo().ingestToken,
+      INGEST_TOKEN: opts.ingestToken ?? stackInfo().ingestToken,
       HOST: '127.0.0.1',
       RTMP_PORT: String(ports.rtmp),
       RTMPS_PORT: String(ports.rtmps),
