@@ -15,6 +15,9 @@ export default defineConfig({
               bindings: {
                 API_TOKEN: 'test-api-token',
                 INGEST_TOKEN: 'test-ingest-token',
+                // Seals SRT passphrases and webhook secrets at rest (src/registry/secrets.ts).
+                SECRETS_KEY: 'test-secrets-key-current',
+                SECRETS_KEY_PREVIOUS: 'test-secrets-key-previous',
                 // Lets tests step a stream object's clock (StreamDO.advanceClock) instead of sleeping.
                 TEST_CLOCK: '1',
                 // As under npm start: the x-edge-live-region header picks a replica region (src/fanout/regions.ts).

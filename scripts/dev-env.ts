@@ -1,4 +1,4 @@
-// Local development secrets and certificates for `npm start`: API_TOKEN and INGEST_TOKEN live in .dev.vars
+// Local development secrets and certificates for `npm start`: API_TOKEN, INGEST_TOKEN and SECRETS_KEY live in .dev.vars
 // (wrangler dev reads it; the relay gets INGEST_TOKEN from us), a self-signed RTMPS pair in .dev-certs/.
 // Values already in the environment win, so `API_TOKEN=... npm start` pins a token.
 import { randomBytes } from 'node:crypto';
@@ -8,6 +8,8 @@ import { join } from 'node:path';
 export interface DevSecrets {
   apiToken: string;
   ingestToken: string;
+  /** Seals SRT passphrases and webhook secrets at rest (src/registry/secrets.ts). */
+  secretsKey: string;
 }
 
 export function parseDevVars(text: string): Map<string, string> {
@@ -28,7 +30,10 @@ export function ensureDevSecrets(root: string): DevSecrets {
   const ingestToken = pick('INGEST_TOKEN');
   vars.set('API_TOKEN', apiToken);
   vars.set('INGEST_TOKEN', ingestToken);
-  // Dev mode (src/env.ts DEV_MODE): the x-edge-live-region header may pick the replica region.
+  const secretsKey = pick('SECRETS_KEY');
+  vars.set('SECRETS_KEY', secretsKey);
+  // Dev mode (src/env.ts DEV_MODE): the x-edge-live-region header may pick the replica region, and webhooks
+  // may target http and loopback receivers (src/webhooks/target.ts).
   vars.set('DEV_MODE', '1');
   const body = [...vars].map(([k, v]) => `${k}="${v}"`).join('\n');
   writeFileSync(
@@ -38,7 +43,7 @@ export function ensureDevSecrets(root: string): DevSecrets {
       mode: 0o600,
     },
   );
-  return { apiToken, ingestToken };
+  return { apiToken, ingestToken, secretsKey };
 }
 
 /** A self-signed certificate for RTMPS on 127.0.0.1/localhost, made once and kept in .dev-certs/. */

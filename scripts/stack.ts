@@ -2,6 +2,7 @@
 // Objects persisted under a folder) and the ingest relay. Used by `npm start`, the end-to-end tests and the
 // benchmarks, so all three run the same thing.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -9,6 +10,11 @@ export interface StackOptions {
   root: string;
   apiToken: string;
   ingestToken: string;
+  /**
+   * Seals SRT passphrases and webhook secrets at rest (src/registry/secrets.ts). npm start keeps one in
+   * .dev.vars; tests and benchmarks, whose state is thrown away, get a fresh random one when absent.
+   */
+  secretsKey?: string;
   /** Worker HTTP port (0: pick a free one). */
   port: number;
   rtmpPort: number;
@@ -111,6 +117,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const rtmpsBase = opts.tls ? `rtmps://127.0.0.1:${ports.rtmps}/live` : '';
   const srtBase = `srt://127.0.0.1:${ports.srt}`;
   const stdio = opts.output === 'inherit' ? 'inherit' : opts.output === 'ignore' ? 'ignore' : 'pipe';
+  // Kept for the stack's life: a restarted Worker (startWorker again) must open what the first one sealed.
+  const secretsKey = opts.secretsKey ?? randomBytes(32).toString('base64url');
 
   // Run wrangler's entry with this very Node (24, from the node devDependency), whatever PATH says.
   let worker: ChildProcess | undefined;
@@ -136,6 +144,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         `API_TOKEN:${opts.apiToken}`,
         '--var',
         `INGEST_TOKEN:${opts.ingestToken}`,
+        '--var',
+        `SECRETS_KEY:${secretsKey}`,
         '--var',
         `RTMP_INGEST_URL:${rtmpBase}`,
         '--var',

@@ -9,7 +9,11 @@ import { type RelayLimits, readLimits } from './limits.ts';
 export interface RelayConfig {
   /** Base URL of the Worker (`WORKER_URL`), no trailing slash. */
   workerUrl: string;
-  /** Bearer token for the Worker's internal routes (`INGEST_TOKEN`, required). */
+  /**
+   * Bearer credential for the Worker's internal routes (`INGEST_TOKEN`, required): the Worker's shared
+   * INGEST_TOKEN, or this relay's own credential from `POST /v1/relays` (then the Worker takes the relay's
+   * identity from it, not from RELAY_ID).
+   */
   ingestToken: string;
   /** Address every listener binds (`HOST`; 127.0.0.1 locally, 0.0.0.0 in the container). */
   host: string;

@@ -1,6 +1,8 @@
 // The operator's dashboard: streams with live status, and for the selected one its health as small SVG
 // charts over the last minutes (the stream object keeps 5 minutes of relay reports and viewer QoE), ingest
-// URLs and a copy button for the key. Plain JS against the REST API; the token lives in sessionStorage.
+// URLs and a rotate button per key (keys are stored as hashes: shown once, after a rotation, with a copy
+// button). Plain JS against the REST API; the key lives in sessionStorage, and the page shows only what its
+// scopes allow (GET /v1/api-keys/self).
 import { sparkline } from './sparkline.js';
 
 const TOKEN_KEY = 'edge-live-api-token';
@@ -10,10 +12,18 @@ const $ = (id) => document.getElementById(id);
 
 let selected = null;
 let streams = [];
+/** The signed-in key's scopes (GET /v1/api-keys/self). */
+let scopes = [];
+const can = (scope) => scopes.includes(scope);
 
-async function api(path) {
+async function api(path, method = 'GET', body = undefined) {
   const res = await fetch(path, {
-    headers: { authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY)}` },
+    method,
+    headers: {
+      authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY)}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (res.status === 401) {
     sessionStorage.removeItem(TOKEN_KEY);
@@ -70,10 +80,30 @@ function select(id) {
       el('dd', { textContent: url }),
     ]),
   );
-  copyButton('copy-key', 'stream-key', s.streamKey);
-  copyButton('copy-backup-key', 'backup-key', s.backupStreamKey);
-  $('backup-key-row').hidden = !s.backupStreamKey;
+  keyRow('primary', 'rotate-key', 'copy-key', 'stream-key', s.id);
+  keyRow('backup', 'rotate-backup-key', 'copy-backup-key', 'backup-key', s.id);
+  $('backup-key-row').hidden = !s.hasBackupKey;
   void refreshHealth();
+}
+
+/**
+ * A key's row: masked, with a rotate button when the key may write streams. A rotation answers the new key,
+ * the only time it is ever shown: it goes to a copy button (and on screen only if the clipboard refuses).
+ */
+function keyRow(which, rotateId, copyId, keyId, streamId) {
+  $(keyId).textContent = '••••••••';
+  $(copyId).hidden = true;
+  $(rotateId).hidden = !can('streams:write');
+  $(rotateId).nextElementSibling.nextElementSibling.textContent = '';
+  $(rotateId).onclick = async () => {
+    if (!confirm(`Rotate the ${which} key? The encoder using it must be given the new one.`)) return;
+    const rotated = await api(`/v1/streams/${encodeURIComponent(streamId)}/rotate-key`, 'POST', { which });
+    const key = which === 'primary' ? rotated.streamKey : rotated.backupStreamKey;
+    $(copyId).hidden = false;
+    copyButton(copyId, keyId, key);
+    $(rotateId).nextElementSibling.nextElementSibling.textContent =
+      'new key made: copy it now, it is not shown again';
+  };
 }
 
 /**
@@ -81,8 +111,8 @@ function select(id) {
  * masked on screen (dashboards get screen-shared during events); the copy buttons give the real ones.
  */
 function ingestRows(s) {
-  const mask = (url) =>
-    [s.streamKey, s.backupStreamKey].reduce((u, key) => (key ? u.replaceAll(key, '••••••••') : u), url);
+  // Listed streams carry no keys (the URLs are the servers an encoder adds its key to); mask any anyway.
+  const mask = (url) => url.replace(/sk_[A-Za-z0-9_-]{43}/g, '••••••••');
   const { backup, ...primary } = s.ingest;
   return [
     ...Object.entries(primary).map(([proto, url]) => [proto, mask(url)]),
@@ -199,9 +229,16 @@ async function refreshHealth() {
   );
 }
 
-function start() {
+async function start() {
   $('login').hidden = true;
   $('app').hidden = false;
+  const self = await api('/v1/api-keys/self');
+  scopes = self.scopes;
+  $('whoami').textContent = `${self.name} · ${scopes.join(' ')}`;
+  const readable = can('streams:read');
+  $('no-streams-scope').hidden = readable;
+  $('streams-panel').hidden = !readable;
+  if (!readable) return;
   void loadStreams().catch(() => undefined);
   setInterval(() => void loadStreams().catch(() => undefined), STREAMS_EVERY_MS);
   setInterval(() => void refreshHealth().catch(() => undefined), HEALTH_EVERY_MS);
@@ -210,8 +247,8 @@ function start() {
 $('login').addEventListener('submit', (ev) => {
   ev.preventDefault();
   sessionStorage.setItem(TOKEN_KEY, $('token').value);
-  start();
+  void start().catch(() => undefined);
 });
 
-if (sessionStorage.getItem(TOKEN_KEY)) start();
+if (sessionStorage.getItem(TOKEN_KEY)) void start().catch(() => undefined);
 else showLogin();

@@ -6,33 +6,39 @@ import { ApiError, problemResponse } from './errors.ts';
 import { ingestMedia } from './ingest.ts';
 import { ingestSessions } from './ingest-sessions.ts';
 import { metrics } from './metrics.ts';
-import { requireBearer } from './middleware/bearer.ts';
 import { limitBody } from './middleware/body-limit.ts';
+import { authenticate, type PrincipalVars } from './middleware/principal.ts';
+import { authenticateRelay, type RelayVars } from './middleware/relay-auth.ts';
 import { apiErrorFromHttpException } from './middleware/validation.ts';
+import { noSniff } from './page-headers.ts';
 import { playback } from './playback.ts';
 import { viewerAccess } from './playback-access.ts';
 import { player } from './player.ts';
 import { qoe } from './qoe.ts';
 import { streams } from './streams.ts';
 
-export type AppEnv = { Bindings: Env };
+/** `principal` is set on `/v1` routes (principal.ts), `relay` on `/internal` ones (relay-auth.ts). */
+export type AppEnv = { Bindings: Env; Variables: PrincipalVars & RelayVars };
 
 /**
- * Three faces on one app: the developer REST API (`/v1`, bearer API_TOKEN), the relay's internal API
- * (`/internal/v1`, bearer INGEST_TOKEN) and the public viewer routes (`/live`, `/play`).
+ * Three faces on one app: the developer REST API (`/v1`, bearer API_TOKEN or an API key with scopes), the
+ * relay's internal API (`/internal/v1`, bearer INGEST_TOKEN or a relay credential) and the public viewer
+ * routes (`/live`, `/play`).
  */
 export function createApp() {
   const app = new Hono<AppEnv>();
+  app.use(noSniff());
 
   // A trivial route: liveness, and the baseline the benchmarks compare our routes against.
   app.get('/healthz', (c) => c.text('ok'));
 
-  app.use('/internal/*', requireBearer('INGEST_TOKEN'));
+  app.use('/internal/*', authenticateRelay());
   app.route('/internal/v1', ingestSessions);
   app.route('/internal/v1', ingestMedia);
 
-  // The OpenAPI document is public (it describes the API, holds no data); everything else needs API_TOKEN.
-  app.use('/v1/*', except('/v1/openapi.json', requireBearer('API_TOKEN')));
+  // The OpenAPI document is public (it describes the API, holds no data); everything else needs a key, and
+  // each route the scope it names (middleware/scopes.ts).
+  app.use('/v1/*', except('/v1/openapi.json', authenticate()));
   app.use('/v1/*', limitBody());
   app.route('/v1', metrics);
   app.route('/v1', streams);

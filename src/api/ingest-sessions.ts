@@ -15,7 +15,7 @@ import { validationHook } from './middleware/validation.ts';
 
 /**
  * The relay's session routes (src/contract/ingest.ts steps 1 and 2), mounted at `/internal/v1`; app.ts
- * applies bearer INGEST_TOKEN. Bodies are parsed leniently (unknown fields stripped) so a newer relay can
+ * authenticates the relay (INGEST_TOKEN or an issued relay credential, middleware/relay-auth.ts). Bodies are parsed leniently (unknown fields stripped) so a newer relay can
  * add fields without breaking an older Worker.
  */
 export const ingestSessions = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -81,6 +81,8 @@ ingestSessions.openapi(authorizeRoute, async (c) => {
 ingestSessions.openapi(startSessionRoute, async (c) => {
   const request = c.req.valid('json');
   const found = await lookupStreamKey(c.env, request.streamKey);
+  // An issued credential names the relay; only the shared INGEST_TOKEN falls back to the relay's own word.
+  const caller = c.get('relay');
   const sessionId = generateSessionId();
   const stub = c.env.STREAM.get(c.env.STREAM.idFromName(found.streamId));
   const started = await stub.startSession({
@@ -90,7 +92,8 @@ ingestSessions.openapi(startSessionRoute, async (c) => {
     config: found.config,
     protocol: request.protocol,
     remoteAddress: request.remoteAddress,
-    relayId: request.relayId,
+    relayId: caller.credentialId ?? request.relayId,
+    relayCredential: caller.credentialId,
     role: found.role,
   });
   if (!started.ok) throw new ApiError(409, 'already-live', started.detail);

@@ -77,8 +77,13 @@ ingestMedia.put(`${SESSION}/renditions/:rendition/init`, async (c) => {
   await c.env.MEDIA.put(initKey(streamId, sessionId, rendition), bytes, {
     httpMetadata: { contentType: 'video/mp4' },
   });
-  const result = await streamStub(c.env, streamId).putInit(sessionId, rendition, init);
+  const { credentialId, revoked } = c.get('relay');
+  const result = await streamStub(c.env, streamId).putInit(sessionId, rendition, init, {
+    credentialId,
+    revoked,
+  });
   if (result.kind === 'gone') throw new ApiError(410, 'session-gone', result.detail);
+  if (result.kind === 'refused') throw new ApiError(403, 'relay-refused', result.detail);
   return c.json({ status: 'stored', codecs: init.codecs.join(',') }, 201);
 });
 
@@ -103,20 +108,29 @@ ingestMedia.put(`${SESSION}/renditions/:rendition/parts/:msn/:part`, async (c) =
     created = await storePart(c.env, key, bytes, `${msn}.${part}`);
     size = bytes.byteLength;
   }
-  const result = await streamStub(c.env, streamId).addPart({
-    sessionId,
-    rendition,
-    msn,
-    part,
-    ...fields,
-    size,
-  });
+  const result = await streamStub(c.env, streamId).addPart(
+    {
+      sessionId,
+      rendition,
+      msn,
+      part,
+      ...fields,
+      size,
+    },
+    { credentialId: c.get('relay').credentialId, revoked: c.get('relay').revoked },
+  );
   if (result.kind === 'rejected') {
     // Bytes this request wrote for a part the stream refused (a session that ended, a timeline break) must not
     // be served: media GETs read R2 first. A retry that is accepted later writes them again.
     if (created) await c.env.MEDIA.delete(key);
     const type =
-      result.status === 410 ? 'session-gone' : result.status === 409 ? 'timeline-break' : 'bad-part';
+      result.status === 410
+        ? 'session-gone'
+        : result.status === 409
+          ? 'timeline-break'
+          : result.status === 403
+            ? 'relay-refused'
+            : 'bad-part';
     throw new ApiError(result.status, type, result.reason);
   }
   const body: PartUploadResponse = { status: result.kind };
@@ -191,7 +205,11 @@ ingestMedia.post(`${SESSION}/health`, async (c) => {
       issues: parsed.error.issues.slice(0, 5),
     });
   }
-  const accepted = await streamStub(c.env, streamId).reportHealth(sessionId, parsed.data);
+  const { credentialId, revoked } = c.get('relay');
+  const accepted = await streamStub(c.env, streamId).reportHealth(sessionId, parsed.data, {
+    credentialId,
+    revoked,
+  });
   if (!accepted) throw new ApiError(410, 'session-gone', `session ${sessionId} is not publishing`);
   return c.body(null, 204);
 });

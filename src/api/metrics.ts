@@ -1,5 +1,5 @@
 /**
- * `GET /v1/metrics` (behind the API token, app.ts): the Worker's Prometheus text, one set of figures per live
+ * `GET /v1/metrics` (scope `metrics:read`): the Worker's Prometheus text, one set of figures per live
  * stream, asked of each live stream's object (one call per stream per scrape; the registry says which are
  * live). Viewer routes never count toward it: their figures reach the objects through the replicas.
  */
@@ -9,13 +9,15 @@ import { renderMetrics, type StreamFigures } from '../monitoring/prometheus.ts';
 import type { MonitoringHealth } from '../monitoring/stream-monitor.ts';
 import { registryStub } from '../registry/registry-do.ts';
 import type { AppEnv } from './app.ts';
+import { requireScope } from './middleware/scopes.ts';
 
 export const metrics = new Hono<AppEnv>();
 
 /** Registry pages read per scrape (100 streams each): bounds a scrape of a very large catalogue. */
 const MAX_PAGES = 20;
 
-metrics.get('/metrics', async (c) => {
+// Its own scope, so a Prometheus scraper's credential reads figures and nothing else.
+metrics.get('/metrics', requireScope('metrics:read'), async (c) => {
   const live: string[] = [];
   let cursor: string | null = null;
   for (let page = 0; page < MAX_PAGES; page++) {

@@ -6,6 +6,7 @@ import {
 } from '../contract/stream-config.ts';
 import { SRT_PASSPHRASE_LIMITS } from '../registry/config.ts';
 import { STREAM_STATUSES } from '../registry/record.ts';
+import { requireScope } from './middleware/scopes.ts';
 
 /**
  * The developer REST API's contract (DESIGN.md "Interfaces"): zod schemas that both validate requests and
@@ -83,22 +84,38 @@ export const StreamSchema = z
   .object({
     id: z.string().openapi({ example: 'st_k5q2m7xw4a3b9cde' }),
     name: z.string(),
-    streamKey: z.string().openapi({ description: 'Secret: whoever holds it can publish. Rotate if leaked.' }),
+    streamKey: z
+      .string()
+      .optional()
+      .openapi({
+        description:
+          'Secret: whoever holds it can publish. Only in the create response and a primary rotate-key response: ' +
+          'the service keeps only its hash, so a lost key is replaced by rotating, never shown again.',
+      }),
     backupStreamKey: z
       .string()
-      .nullable()
+      .optional()
       .openapi({
         description:
           'Secret key of the backup encoder: it publishes the same stream as the standby input. The origin ' +
           'publishes the primary; when it delivers no media for failoverTimeout it switches to the backup, and ' +
-          'back once the primary delivered for failbackHoldOff. Null only on streams made before backup keys.',
+          'back once the primary delivered for failbackHoldOff. Shown only at create and on a backup rotate-key.',
       }),
+    hasBackupKey: z.boolean().openapi({ description: 'False only on streams made before backup keys.' }),
     status: z.enum(STREAM_STATUSES as ['idle', 'live', 'ended']),
     config: StreamConfigSchema,
     srtPassphrase: z.string().nullable(),
     ingest: z
       .object({
-        rtmp: z.string().optional().openapi({ example: 'rtmp://127.0.0.1:1935/live/sk_...' }),
+        rtmp: z
+          .string()
+          .optional()
+          .openapi({
+            example: 'rtmp://127.0.0.1:1935/live/sk_...',
+            description:
+              'With the key where this response shows it (create, rotate-key); elsewhere the server URL the ' +
+              'encoder appends `/{streamKey}` to (RTMP) or `?streamid={streamKey}` (SRT).',
+          }),
         rtmps: z.string().optional(),
         srt: z.string().optional().openapi({
           example: 'srt://127.0.0.1:9000?streamid=sk_...',
@@ -189,6 +206,7 @@ export const json = <T extends z.ZodType>(schema: T, description: string) => ({
 export const security = [{ bearerAuth: [] }];
 const common = {
   401: problem('Missing or wrong bearer token.'),
+  403: problem('The API key lacks the scope this route needs (named in the problem).'),
   413: problem('Body larger than 16 KiB.'),
 };
 
@@ -197,9 +215,11 @@ export const createStreamRoute = createRoute({
   path: '/streams',
   operationId: 'createStream',
   security,
+  middleware: requireScope('streams:write'),
+  description: 'Scope: `streams:write`.',
   request: { body: { required: false, content: { 'application/json': { schema: CreateStreamSchema } } } },
   responses: {
-    201: json(StreamSchema, 'Created. The only time the key is shown besides GET and rotate-key.'),
+    201: json(StreamSchema, 'Created. One of the two times a key is shown (the other: rotate-key).'),
     400: problem('Malformed JSON.'),
     415: problem('Body is not application/json.'),
     422: problem('Invalid field.'),
@@ -212,6 +232,8 @@ export const listStreamsRoute = createRoute({
   path: '/streams',
   operationId: 'listStreams',
   security,
+  middleware: requireScope('streams:read'),
+  description: 'Scope: `streams:read`.',
   request: { query: ListQuery },
   responses: {
     200: json(StreamListSchema, 'A page, newest first.'),
@@ -225,6 +247,8 @@ export const getStreamRoute = createRoute({
   path: '/streams/{id}',
   operationId: 'getStream',
   security,
+  middleware: requireScope('streams:read'),
+  description: 'Scope: `streams:read`.',
   request: { params: StreamIdParams },
   responses: { 200: json(StreamSchema, 'The stream.'), 404: problem('No such stream.'), ...common },
 });
@@ -234,6 +258,8 @@ export const updateStreamRoute = createRoute({
   path: '/streams/{id}',
   operationId: 'updateStream',
   security,
+  middleware: requireScope('streams:write'),
+  description: 'Scope: `streams:write`.',
   request: {
     params: StreamIdParams,
     body: { required: true, content: { 'application/json': { schema: UpdateStreamSchema } } },
@@ -253,6 +279,8 @@ export const deleteStreamRoute = createRoute({
   path: '/streams/{id}',
   operationId: 'deleteStream',
   security,
+  middleware: requireScope('streams:write'),
+  description: 'Scope: `streams:write`.',
   request: { params: StreamIdParams },
   responses: {
     204: { description: 'Deleted; a live session is ended.' },
@@ -266,6 +294,8 @@ export const rotateKeyRoute = createRoute({
   path: '/streams/{id}/rotate-key',
   operationId: 'rotateStreamKey',
   security,
+  middleware: requireScope('streams:write'),
+  description: 'Scope: `streams:write`.',
   request: {
     params: StreamIdParams,
     body: { required: false, content: { 'application/json': { schema: RotateKeySchema } } },
@@ -283,6 +313,8 @@ export const streamHealthRoute = createRoute({
   path: '/streams/{id}/health',
   operationId: 'getStreamHealth',
   security,
+  middleware: requireScope('streams:read'),
+  description: 'Scope: `streams:read`.',
   request: { params: StreamIdParams },
   responses: { 200: json(HealthSchema, 'Live health.'), 404: problem('No such stream.'), ...common },
 });

@@ -10,6 +10,7 @@ import { playbackTokenPaths } from '../contract/playback.ts';
 import { registryStub } from '../registry/registry-do.ts';
 import type { AppEnv } from './app.ts';
 import { ApiError } from './errors.ts';
+import { requireScope } from './middleware/scopes.ts';
 import { validationHook } from './middleware/validation.ts';
 import { json, problem, StreamIdParams, security } from './openapi.ts';
 import { urlBases } from './stream-resource.ts';
@@ -70,13 +71,19 @@ const RevokedTokensSchema = z
   })
   .openapi('RevokedTokens');
 
-const common = { 401: problem('Missing or wrong bearer token.'), 404: problem('No such stream.') };
+const common = {
+  401: problem('Missing or wrong bearer token.'),
+  403: problem('The API key lacks the scope playback:sign.'),
+  404: problem('No such stream.'),
+};
+const scoped = { middleware: requireScope('playback:sign'), description: 'Scope: `playback:sign`.' };
 
 const mintTokenRoute = createRoute({
   method: 'post',
   path: '/streams/{id}/playback-tokens',
   operationId: 'mintPlaybackToken',
   security,
+  ...scoped,
   request: {
     params: StreamIdParams,
     body: { required: false, content: { 'application/json': { schema: MintTokenSchema } } },
@@ -93,6 +100,7 @@ const revokeTokensRoute = createRoute({
   path: '/streams/{id}/revoke-tokens',
   operationId: 'revokePlaybackTokens',
   security,
+  ...scoped,
   request: { params: StreamIdParams },
   responses: {
     200: json(RevokedTokensSchema, 'Every token issued before now is refused everywhere within 10 s.'),

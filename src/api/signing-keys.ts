@@ -12,6 +12,7 @@ import { registryStub } from '../registry/registry-do.ts';
 import { newSigningKeyId, SIGNING_KEY_ID_PATTERN } from '../registry/signing-keys.ts';
 import type { AppEnv } from './app.ts';
 import { ApiError } from './errors.ts';
+import { requireScope } from './middleware/scopes.ts';
 import { validationHook } from './middleware/validation.ts';
 import { json, problem, security } from './openapi.ts';
 
@@ -55,13 +56,18 @@ const SigningKeyIdParams = z.object({
     .openapi({ param: { name: 'id', in: 'path' }, example: 'key_mfrggzdfmztwq2lk' }),
 });
 
-const common = { 401: problem('Missing or wrong bearer token.') };
+const common = {
+  401: problem('Missing or wrong bearer token.'),
+  403: problem('The API key lacks the scope keys:write.'),
+};
+const scoped = { middleware: requireScope('keys:write'), description: 'Scope: `keys:write`.' };
 
 const createSigningKeyRoute = createRoute({
   method: 'post',
   path: '/signing-keys',
   operationId: 'createSigningKey',
   security,
+  ...scoped,
   request: { body: { required: false, content: { 'application/json': { schema: CreateSigningKeySchema } } } },
   responses: {
     201: json(CreatedSigningKeySchema, 'Created; the only response carrying the private key.'),
@@ -75,6 +81,7 @@ const listSigningKeysRoute = createRoute({
   path: '/signing-keys',
   operationId: 'listSigningKeys',
   security,
+  ...scoped,
   responses: {
     200: json(z.object({ signingKeys: z.array(SigningKeySchema) }), 'Active keys, newest first.'),
     ...common,
@@ -86,6 +93,7 @@ const deleteSigningKeyRoute = createRoute({
   path: '/signing-keys/{id}',
   operationId: 'revokeSigningKey',
   security,
+  ...scoped,
   request: { params: SigningKeyIdParams },
   responses: {
     204: { description: 'Revoked: its tokens are refused everywhere within 10 s.' },

@@ -39,24 +39,41 @@ function srtUrl(base: string, streamKey: string): string {
   return `${base}${base.includes('?') ? '&' : '?'}streamid=${streamKey}`;
 }
 
-function ingestUrls(bases: UrlBases, key: string): { rtmp?: string; rtmps?: string; srt?: string } {
+/** With the key when it is known (create, rotate-key); else the server URLs an encoder adds its key to. */
+function ingestUrls(
+  bases: UrlBases,
+  key: string | undefined,
+): { rtmp?: string; rtmps?: string; srt?: string } {
   const urls: { rtmp?: string; rtmps?: string; srt?: string } = {};
-  if (bases.rtmp) urls.rtmp = rtmpUrl(bases.rtmp, key);
-  if (bases.rtmps) urls.rtmps = rtmpUrl(bases.rtmps, key);
-  if (bases.srt) urls.srt = srtUrl(bases.srt, key);
+  if (bases.rtmp) urls.rtmp = key ? rtmpUrl(bases.rtmp, key) : bases.rtmp;
+  if (bases.rtmps) urls.rtmps = key ? rtmpUrl(bases.rtmps, key) : bases.rtmps;
+  if (bases.srt) urls.srt = key ? srtUrl(bases.srt, key) : bases.srt;
   return urls;
 }
 
+/**
+ * Stream keys a response shows: only the create response (both) and a rotate-key response (the rotated one).
+ * The registry keeps nothing but their hashes (issue 16).
+ */
+export interface ShownKeys {
+  streamKey?: string;
+  backupStreamKey?: string;
+}
+
 /** The REST shape of a stream. Playback URLs carry only the public id, never the key. */
-export function toStreamResource(record: StreamRecord, bases: UrlBases): StreamResource {
-  const ingest: StreamResource['ingest'] = ingestUrls(bases, record.streamKey);
+export function toStreamResource(
+  record: StreamRecord,
+  bases: UrlBases,
+  keys: ShownKeys = {},
+): StreamResource {
+  const ingest: StreamResource['ingest'] = ingestUrls(bases, keys.streamKey);
   // The backup encoder uses the same relays with its own key: the key alone carries the role.
-  if (record.backupStreamKey) ingest.backup = ingestUrls(bases, record.backupStreamKey);
+  if (record.hasBackupKey) ingest.backup = ingestUrls(bases, keys.backupStreamKey);
   return {
     id: record.id,
     name: record.name,
-    streamKey: record.streamKey,
-    backupStreamKey: record.backupStreamKey,
+    ...keys,
+    hasBackupKey: record.hasBackupKey,
     status: record.status,
     config: record.config,
     srtPassphrase: record.srtPassphrase,

@@ -10,8 +10,10 @@ import {
 import { decodeCursor } from '../registry/cursor.ts';
 import { generateStreamId, generateStreamKey, hashStreamKey } from '../registry/ids.ts';
 import { registryStub } from '../registry/registry-do.ts';
+import { apiKeys } from './api-keys.ts';
 import type { AppEnv } from './app.ts';
 import { ApiError } from './errors.ts';
+import { requireSecretsKey } from './middleware/secrets-key.ts';
 import { validationHook } from './middleware/validation.ts';
 import {
   createStreamRoute,
@@ -23,6 +25,7 @@ import {
   updateStreamRoute,
 } from './openapi.ts';
 import { playbackTokens } from './playback-tokens.ts';
+import { relays } from './relays.ts';
 import { signingKeys } from './signing-keys.ts';
 import { toStreamResource, urlBases } from './stream-resource.ts';
 import { webhooks } from './webhooks.ts';
@@ -57,6 +60,7 @@ function pickConfig(body: Partial<StreamConfig>): Partial<StreamConfig> {
 
 streams.openapi(createStreamRoute, async (c) => {
   const body = c.req.valid('json');
+  if (body.srtPassphrase !== undefined) requireSecretsKey(c.env);
   const resolved = resolveConfig(DEFAULT_STREAM_CONFIG, pickConfig(body));
   if (!resolved.ok) {
     throw new ApiError(422, 'validation-failed', resolved.detail, {
@@ -68,16 +72,15 @@ streams.openapi(createStreamRoute, async (c) => {
   const record = await registryStub(c.env).create({
     id: generateStreamId(),
     name: body.name ?? '',
-    streamKey,
     keyHash: await hashStreamKey(streamKey),
-    backupStreamKey,
     backupKeyHash: await hashStreamKey(backupStreamKey),
     config: resolved.config,
     srtPassphrase: body.srtPassphrase ?? null,
     now: Date.now(),
   });
   c.header('location', `/v1/streams/${record.id}`);
-  return c.json(toStreamResource(record, urlBases(c.env, c.req.url)), 201);
+  c.header('cache-control', 'no-store');
+  return c.json(toStreamResource(record, urlBases(c.env, c.req.url), { streamKey, backupStreamKey }), 201);
 });
 
 streams.openapi(listStreamsRoute, async (c) => {
@@ -103,6 +106,7 @@ streams.openapi(getStreamRoute, async (c) => {
 streams.openapi(updateStreamRoute, async (c) => {
   const { id } = c.req.valid('param');
   const body = c.req.valid('json');
+  if (typeof body.srtPassphrase === 'string') requireSecretsKey(c.env);
   const result = await registryStub(c.env).update(
     id,
     { name: body.name, config: pickConfig(body), srtPassphrase: body.srtPassphrase },
@@ -136,15 +140,11 @@ streams.openapi(rotateKeyRoute, async (c) => {
   const body: { which?: 'primary' | 'backup' } | undefined = c.req.valid('json');
   const which = body?.which ?? 'primary';
   const streamKey = generateStreamKey();
-  const record = await registryStub(c.env).rotateKey(
-    id,
-    which,
-    streamKey,
-    await hashStreamKey(streamKey),
-    Date.now(),
-  );
+  const record = await registryStub(c.env).rotateKey(id, which, await hashStreamKey(streamKey), Date.now());
   if (!record) throw notFound(id);
-  return c.json(toStreamResource(record, urlBases(c.env, c.req.url)), 200);
+  const shown = which === 'primary' ? { streamKey } : { backupStreamKey: streamKey };
+  c.header('cache-control', 'no-store');
+  return c.json(toStreamResource(record, urlBases(c.env, c.req.url), shown), 200);
 });
 
 streams.openapi(streamHealthRoute, async (c) => {
@@ -160,6 +160,8 @@ streams.openapi(streamHealthRoute, async (c) => {
 streams.route('/', webhooks);
 streams.route('/', signingKeys);
 streams.route('/', playbackTokens);
+streams.route('/', apiKeys);
+streams.route('/', relays);
 
 // Public: the document describes the API and holds no data. Servers point at this deployment's /v1.
 streams.doc('/openapi.json', (c) => ({
@@ -168,7 +170,9 @@ streams.doc('/openapi.json', (c) => ({
     title: 'edge-live streams API',
     version: '1.0.0',
     description:
-      'Create and manage live streams. All routes except this document need `Authorization: Bearer API_TOKEN`. ' +
+      'Create and manage live streams. All routes except this document need `Authorization: Bearer <key>`: ' +
+      'the bootstrap API_TOKEN (every scope) or an API key (POST /v1/api-keys); each route names its scope, ' +
+      'and a key without it gets 403 naming the scope. ' +
       'Errors are application/problem+json (RFC 9457). Request bodies are strict: unknown fields are rejected.',
   },
   servers: [{ url: `${new URL(c.req.url).origin}/v1` }],

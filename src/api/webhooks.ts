@@ -1,13 +1,16 @@
 /**
  * `POST/GET/DELETE /v1/webhooks`: account-wide alert endpoints (mounted under the streams router so they share
- * its bearer check, body limit and OpenAPI document). The signing secret is generated here and shown once, in
+ * its bearer check, body limit and OpenAPI document; every route needs `webhooks:write`). The signing secret is generated here and shown once, in
  * the 201; deliveries are signed with it by the Standard Webhooks scheme (src/webhooks/signature.ts).
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { registryStub } from '../registry/registry-do.ts';
 import { WEBHOOK_EVENT_TYPES } from '../webhooks/events.ts';
+import { checkWebhookTarget } from '../webhooks/target.ts';
 import type { AppEnv } from './app.ts';
 import { ApiError } from './errors.ts';
+import { requireScope } from './middleware/scopes.ts';
+import { requireSecretsKey } from './middleware/secrets-key.ts';
 import { validationHook } from './middleware/validation.ts';
 import { json, problem, security } from './openapi.ts';
 
@@ -20,7 +23,13 @@ const CreateWebhookSchema = z
     url: z
       .url({ protocol: /^https?$/ })
       .max(2048)
-      .openapi({ description: 'Receiver URL, http or https.', example: 'https://example.com/hooks/live' }),
+      .openapi({
+        description:
+          'Receiver URL: https, and not a literal private, loopback or link-local address nor localhost ' +
+          '(names are not resolved: DNS rebinding is not prevented). Dev mode (DEV_MODE=1) also allows http ' +
+          'and loopback.',
+        example: 'https://example.com/hooks/live',
+      }),
     events: z
       .array(EventType)
       .max(WEBHOOK_EVENT_TYPES.length)
@@ -65,18 +74,27 @@ const WebhookIdParams = z.object({
     .openapi({ param: { name: 'id', in: 'path' }, example: 'wh_3f9a0c2d4e5b6a7c8d9e' }),
 });
 
-const common = { 401: problem('Missing or wrong bearer token.') };
+const common = {
+  401: problem('Missing or wrong bearer token.'),
+  403: problem('The API key lacks the scope webhooks:write.'),
+};
+const scoped = {
+  middleware: requireScope('webhooks:write'),
+  description: 'Scope: `webhooks:write`.',
+};
 
 const createWebhookRoute = createRoute({
   method: 'post',
   path: '/webhooks',
   operationId: 'createWebhook',
   security,
+  ...scoped,
   request: { body: { required: true, content: { 'application/json': { schema: CreateWebhookSchema } } } },
   responses: {
     201: json(CreatedWebhookSchema, 'Created; the only response carrying the secret.'),
     409: problem('Too many webhooks.'),
-    422: problem('Invalid field.'),
+    422: problem('Invalid field, or a URL aimed at an internal address.'),
+    503: problem('SECRETS_KEY is not set: the signing secret cannot be stored.'),
     ...common,
   },
 });
@@ -86,6 +104,7 @@ const listWebhooksRoute = createRoute({
   path: '/webhooks',
   operationId: 'listWebhooks',
   security,
+  ...scoped,
   responses: { 200: json(z.object({ webhooks: z.array(WebhookSchema) }), 'All webhooks.'), ...common },
 });
 
@@ -94,6 +113,7 @@ const deleteWebhookRoute = createRoute({
   path: '/webhooks/{id}',
   operationId: 'deleteWebhook',
   security,
+  ...scoped,
   request: { params: WebhookIdParams },
   responses: {
     204: { description: 'Deleted; pending deliveries are dropped.' },
@@ -107,6 +127,7 @@ const listDeliveriesRoute = createRoute({
   path: '/webhooks/{id}/deliveries',
   operationId: 'listWebhookDeliveries',
   security,
+  ...scoped,
   request: { params: WebhookIdParams },
   responses: {
     200: json(z.object({ deliveries: z.array(DeliverySchema) }), 'Recent deliveries, newest first.'),
@@ -119,6 +140,13 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 webhooks.openapi(createWebhookRoute, async (c) => {
   const body = c.req.valid('json');
+  const verdict = checkWebhookTarget(new URL(body.url), { devMode: c.env.DEV_MODE === '1' });
+  if (!verdict.ok) {
+    throw new ApiError(422, 'webhook-target-refused', verdict.reason, {
+      errors: [{ field: 'url', message: verdict.reason }],
+    });
+  }
+  requireSecretsKey(c.env);
   const result = await registryStub(c.env).createWebhook({ url: body.url, events: body.events ?? [] });
   if (!result.ok) throw new ApiError(409, 'too-many-webhooks', result.detail);
   const { webhook, secret } = result;

@@ -14,14 +14,14 @@ export const STREAM_STATUSES: readonly StreamStatus[] = ['idle', 'live', 'ended'
 export interface StreamRecord {
   id: string;
   name: string;
-  /** The current stream key (a secret; see registry-do.ts for why it is stored at all). Publishes as primary. */
-  streamKey: string;
   /**
-   * The backup encoder's key: publishes the same stream as the 'backup' input (failover, issue 6). Null only
-   * for streams created before backup keys existed, until its first rotation.
+   * Whether the stream has a backup encoder's key, which publishes the same stream as the 'backup' input
+   * (failover, issue 6). False only for streams created before backup keys existed, until its first rotation.
+   * Keys themselves are stored only as hashes (issue 16): they are shown once, at create and rotate.
    */
-  backupStreamKey: string | null;
+  hasBackupKey: boolean;
   config: StreamConfig;
+  /** Opened from its sealed form (secrets.ts) by the registry; null when the stream has none. */
   srtPassphrase: string | null;
   status: StreamStatus;
   createdAt: number;
@@ -42,12 +42,13 @@ export interface KeyLookup {
 export type StreamRow = {
   id: string;
   name: string;
-  stream_key: string;
   key_hash: string;
-  backup_key: string | null;
   backup_key_hash: string | null;
   config: string;
-  srt_passphrase: string | null;
+  /** AES-GCM sealed (secrets.ts), with the context `srtPassphraseContext(id)`. */
+  srt_passphrase_sealed: string | null;
+  /** Only in tables from before issue 16 whose passphrases await a SECRETS_KEY to be sealed (stream-table.ts). */
+  srt_passphrase?: string | null;
   status: string;
   created_at: number;
   updated_at: number;
@@ -58,12 +59,10 @@ export const STREAMS_SCHEMA = `
   CREATE TABLE IF NOT EXISTS streams (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
-    stream_key TEXT NOT NULL,
     key_hash TEXT NOT NULL UNIQUE,
-    backup_key TEXT,
     backup_key_hash TEXT,
     config TEXT NOT NULL,
-    srt_passphrase TEXT,
+    srt_passphrase_sealed TEXT,
     status TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
@@ -72,7 +71,7 @@ export const STREAMS_SCHEMA = `
   CREATE INDEX IF NOT EXISTS streams_by_created ON streams (created_at DESC, id DESC);
 `;
 
-/** Run after STREAMS_SCHEMA: tables made before backup keys get the columns, then the index. */
+/** Run after the table's migration (stream-table.ts): tables made before backup keys get the column first. */
 export const BACKUP_KEY_INDEX =
   'CREATE UNIQUE INDEX IF NOT EXISTS streams_by_backup_key ON streams (backup_key_hash)';
 
@@ -96,34 +95,17 @@ export function parseStoredConfig(text: string): StreamConfig {
   return result.ok ? result.config : DEFAULT_STREAM_CONFIG;
 }
 
-export function rowToRecord(row: StreamRow): StreamRecord {
+/** The row as a record; `srtPassphrase` is the opened passphrase (the registry opens the sealed column). */
+export function rowToRecord(row: StreamRow, srtPassphrase: string | null): StreamRecord {
   return {
     id: row.id,
     name: row.name,
-    streamKey: row.stream_key,
-    backupStreamKey: row.backup_key,
+    hasBackupKey: row.backup_key_hash !== null,
     config: parseStoredConfig(row.config),
-    srtPassphrase: row.srt_passphrase,
+    srtPassphrase,
     status: isStatus(row.status) ? row.status : 'idle',
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     lastStatusAt: row.last_status_at,
-  };
-}
-
-export function recordToRow(record: StreamRecord, keyHash: string, backupKeyHash: string | null): StreamRow {
-  return {
-    id: record.id,
-    name: record.name,
-    stream_key: record.streamKey,
-    key_hash: keyHash,
-    backup_key: record.backupStreamKey,
-    backup_key_hash: backupKeyHash,
-    config: JSON.stringify(record.config),
-    srt_passphrase: record.srtPassphrase,
-    status: record.status,
-    created_at: record.createdAt,
-    updated_at: record.updatedAt,
-    last_status_at: record.lastStatusAt,
   };
 }

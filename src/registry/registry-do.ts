@@ -1,17 +1,16 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { PlaybackRules } from '../access/claims.ts';
+import type { Scope } from '../auth/scopes.ts';
 import { resolveConfig, type StreamConfig } from '../contract/stream-config.ts';
 import type { Env } from '../env.ts';
 import { type NewWebhook, WebhookEndpoints } from '../webhooks/endpoints.ts';
 import type { WebhookEvent } from '../webhooks/events.ts';
+import { ApiKeyStore } from './api-keys.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import {
-  BACKUP_KEY_INDEX,
   type KeyLookup,
-  recordToRow,
   rowToRecord,
   STREAM_STATUSES,
-  STREAMS_SCHEMA,
   type StreamRecord,
   type StreamRow,
   type StreamStatus,
@@ -23,17 +22,27 @@ export interface PlaybackAccess extends TokenGeneration {
   policy: StreamConfig['playbackPolicy'];
 }
 
+import { RelayCredentials } from './relays.ts';
+import { SecretBox } from './secrets.ts';
+import {
+  migrateStreamsTable,
+  openPassphrase,
+  sealStoredPassphrases,
+  srtPassphraseContext,
+} from './stream-table.ts';
+
 /** Which of a stream's keys a rotation replaces. */
 export type KeyRole = 'primary' | 'backup';
 
-/** Everything `create` stores. The Worker generates the id and key and hashes the key before the call. */
+/**
+ * Everything `create` stores. The Worker generates the id and keys and hashes the keys before the call: the
+ * keys themselves never reach the registry (they are shown once, in the create response).
+ */
 export interface NewStream {
   id: string;
   name: string;
-  streamKey: string;
-  /** Hex SHA-256 of `streamKey` (ids.ts `hashStreamKey`). */
+  /** Hex SHA-256 of the stream key (ids.ts `hashStreamKey`). */
   keyHash: string;
-  backupStreamKey: string;
   backupKeyHash: string;
   config: StreamConfig;
   srtPassphrase: string | null;
@@ -61,26 +70,30 @@ export interface StreamPage {
 
 /**
  * The stream catalogue: one instance (`registryStub`), SQLite-backed, indexed by the SHA-256 of each stream key.
- *
- * Why the plain key is stored too: the owner sees the key again on GET, as Mux and Cloudflare Stream show it,
- * so an operator can recover an encoder's settings without rotating. Encrypting it at rest would only move
- * the secret into the Worker's environment next to the API token that already grants reading it. The relay's
- * lookups still go by hash (`lookupKey`), so a key is never compared or logged as a string.
+ * Nothing secret is stored in the clear (issue 16): stream keys, API keys and relay credentials only as
+ * hashes; SRT passphrases and webhook secrets sealed with SECRETS_KEY (secrets.ts), opened when read.
  */
 export class StreamRegistry extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  /** Set in the constructor's blockConcurrencyWhile, before any call is delivered. */
+  private box!: SecretBox;
+  /** API keys with scopes (api-keys.ts). */
+  private readonly apiKeys: ApiKeyStore;
+  /** Per-relay ingest credentials (relays.ts). */
+  private readonly relays: RelayCredentials;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(STREAMS_SCHEMA);
-    const columns = this.sql.exec<{ name: string }>('PRAGMA table_info(streams)').toArray();
-    if (!columns.some((c) => c.name === 'backup_key')) {
-      this.sql.exec('ALTER TABLE streams ADD COLUMN backup_key TEXT');
-      this.sql.exec('ALTER TABLE streams ADD COLUMN backup_key_hash TEXT');
-    }
-    this.sql.exec(BACKUP_KEY_INDEX);
-    this.webhooks = new WebhookEndpoints(ctx, this.sql);
+    migrateStreamsTable(this.sql);
+    this.apiKeys = new ApiKeyStore(this.sql);
+    this.relays = new RelayCredentials(this.sql);
+    this.webhooks = new WebhookEndpoints(ctx, this.sql, () => this.box);
+    void ctx.blockConcurrencyWhile(async () => {
+      this.box = await SecretBox.fromEnv(env);
+      await sealStoredPassphrases(this.sql, this.box);
+      await this.webhooks.sealStoredSecrets();
+    });
     this.signingKeys = new SigningKeys(this.sql);
   }
 
@@ -105,8 +118,8 @@ export class StreamRegistry extends DurableObject<Env> {
   }
 
   /** A stream's playback policy and token generation, or null when there is no such stream. */
-  playbackAccess(streamId: string): PlaybackAccess | null {
-    const record = this.get(streamId);
+  async playbackAccess(streamId: string): Promise<PlaybackAccess | null> {
+    const record = await this.get(streamId);
     if (!record) return null;
     return { policy: record.config.playbackPolicy, ...this.signingKeys.generation(streamId) };
   }
@@ -117,7 +130,7 @@ export class StreamRegistry extends DurableObject<Env> {
     expiresIn: number;
     rules: PlaybackRules;
   }): Promise<string | null> {
-    if (!this.get(input.streamId)) return null;
+    if (!(await this.get(input.streamId))) return null;
     const now = Date.now();
     return this.signingKeys.mint(
       { sub: input.streamId, exp: Math.floor(now / 1000) + input.expiresIn, ...input.rules },
@@ -125,9 +138,50 @@ export class StreamRegistry extends DurableObject<Env> {
     );
   }
 
-  revokePlaybackTokens(streamId: string): TokenGeneration | null {
-    if (!this.get(streamId)) return null;
+  async revokePlaybackTokens(streamId: string): Promise<TokenGeneration | null> {
+    if (!(await this.get(streamId))) return null;
     return this.signingKeys.revokeTokens(streamId, Date.now());
+  }
+
+  /** Opens the row's sealed passphrase and makes the record. */
+  private async record(row: StreamRow): Promise<StreamRecord> {
+    return rowToRecord(row, await openPassphrase(this.box, row));
+  }
+
+  createApiKey(name: string, scopes: Scope[]) {
+    return this.apiKeys.create(name, scopes, Date.now());
+  }
+
+  listApiKeys() {
+    return this.apiKeys.list();
+  }
+
+  lookupApiKey(keyHash: string) {
+    return this.apiKeys.lookup(keyHash);
+  }
+
+  deleteApiKey(id: string): boolean {
+    return this.apiKeys.delete(id);
+  }
+
+  issueRelayCredential(name: string) {
+    return this.relays.issue(name, Date.now());
+  }
+
+  listRelayCredentials() {
+    return this.relays.list();
+  }
+
+  lookupRelayCredential(secretHash: string) {
+    return this.relays.lookup(secretHash);
+  }
+
+  relayCredentialActive(id: string): boolean {
+    return this.relays.isActive(id);
+  }
+
+  revokeRelayCredential(id: string): boolean {
+    return this.relays.revoke(id, Date.now());
   }
 
   /** Account-wide webhook endpoints and their delivery queue (src/webhooks/endpoints.ts). */
@@ -158,12 +212,29 @@ export class StreamRegistry extends DurableObject<Env> {
     await this.webhooks.deliver();
   }
 
-  create(input: NewStream): StreamRecord {
-    const record: StreamRecord = {
+  async create(input: NewStream): Promise<StreamRecord> {
+    const sealed =
+      input.srtPassphrase === null
+        ? null
+        : await this.box.seal(input.srtPassphrase, srtPassphraseContext(input.id));
+    this.sql.exec(
+      `INSERT INTO streams (id, name, key_hash, backup_key_hash, config, srt_passphrase_sealed,
+         status, created_at, updated_at, last_status_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      input.id,
+      input.name,
+      input.keyHash,
+      input.backupKeyHash,
+      JSON.stringify(input.config),
+      sealed,
+      'idle',
+      input.now,
+      input.now,
+      null,
+    );
+    return {
       id: input.id,
       name: input.name,
-      streamKey: input.streamKey,
-      backupStreamKey: input.backupStreamKey,
+      hasBackupKey: true,
       config: input.config,
       srtPassphrase: input.srtPassphrase,
       status: 'idle',
@@ -171,33 +242,15 @@ export class StreamRegistry extends DurableObject<Env> {
       updatedAt: input.now,
       lastStatusAt: null,
     };
-    const row = recordToRow(record, input.keyHash, input.backupKeyHash);
-    this.sql.exec(
-      `INSERT INTO streams (id, name, stream_key, key_hash, backup_key, backup_key_hash, config, srt_passphrase,
-         status, created_at, updated_at, last_status_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      row.id,
-      row.name,
-      row.stream_key,
-      row.key_hash,
-      row.backup_key,
-      row.backup_key_hash,
-      row.config,
-      row.srt_passphrase,
-      row.status,
-      row.created_at,
-      row.updated_at,
-      row.last_status_at,
-    );
-    return record;
   }
 
-  get(id: string): StreamRecord | null {
+  async get(id: string): Promise<StreamRecord | null> {
     const row = this.sql.exec<StreamRow>('SELECT * FROM streams WHERE id = ?', id).toArray()[0];
-    return row ? rowToRecord(row) : null;
+    return row ? this.record(row) : null;
   }
 
   /** Newest first. `limit` is clamped to 1-100; a cursor not made by this registry reads as the first page. */
-  list(limit: number, cursor: string | null): StreamPage {
+  async list(limit: number, cursor: string | null): Promise<StreamPage> {
     const size = Math.min(100, Math.max(1, Math.trunc(limit) || 1));
     const after = cursor === null ? null : decodeCursor(cursor);
     // One extra row tells whether another page exists without a COUNT.
@@ -215,15 +268,15 @@ export class StreamRegistry extends DurableObject<Env> {
       : this.sql
           .exec<StreamRow>('SELECT * FROM streams ORDER BY created_at DESC, id DESC LIMIT ?', size + 1)
           .toArray();
-    const page = rows.slice(0, size).map(rowToRecord);
+    const page = await Promise.all(rows.slice(0, size).map((row) => this.record(row)));
     const last = page[page.length - 1];
     const nextCursor =
       rows.length > size && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null;
     return { streams: page, nextCursor };
   }
 
-  update(id: string, change: StreamChange, now: number): UpdateResult {
-    const current = this.get(id);
+  async update(id: string, change: StreamChange, now: number): Promise<UpdateResult> {
+    const current = await this.get(id);
     if (!current) return { ok: false, code: 'not-found' };
     const resolved = resolveConfig(current.config, change.config ?? {});
     if (!resolved.ok)
@@ -231,13 +284,17 @@ export class StreamRegistry extends DurableObject<Env> {
     const name = change.name ?? current.name;
     const srtPassphrase = change.srtPassphrase === undefined ? current.srtPassphrase : change.srtPassphrase;
     this.sql.exec(
-      'UPDATE streams SET name = ?, config = ?, srt_passphrase = ?, updated_at = ? WHERE id = ?',
+      'UPDATE streams SET name = ?, config = ?, updated_at = ? WHERE id = ?',
       name,
       JSON.stringify(resolved.config),
-      srtPassphrase,
       now,
       id,
     );
+    if (change.srtPassphrase !== undefined) {
+      const sealed =
+        srtPassphrase === null ? null : await this.box.seal(srtPassphrase, srtPassphraseContext(id));
+      this.sql.exec('UPDATE streams SET srt_passphrase_sealed = ? WHERE id = ?', sealed, id);
+    }
     return { ok: true, stream: { ...current, name, config: resolved.config, srtPassphrase, updatedAt: now } };
   }
 
@@ -250,18 +307,10 @@ export class StreamRegistry extends DurableObject<Env> {
    * Replaces the primary or the backup key; the old key's hash leaves the index, so its next publish is
    * refused (a session already publishing with it goes on until it disconnects).
    */
-  rotateKey(
-    id: string,
-    which: KeyRole,
-    streamKey: string,
-    keyHash: string,
-    now: number,
-  ): StreamRecord | null {
-    const columns =
-      which === 'primary' ? 'stream_key = ?, key_hash = ?' : 'backup_key = ?, backup_key_hash = ?';
+  async rotateKey(id: string, which: KeyRole, keyHash: string, now: number): Promise<StreamRecord | null> {
+    const column = which === 'primary' ? 'key_hash' : 'backup_key_hash';
     const written = this.sql.exec(
-      `UPDATE streams SET ${columns}, updated_at = ? WHERE id = ?`,
-      streamKey,
+      `UPDATE streams SET ${column} = ?, updated_at = ? WHERE id = ?`,
       keyHash,
       now,
       id,
@@ -269,7 +318,7 @@ export class StreamRegistry extends DurableObject<Env> {
     return written > 0 ? this.get(id) : null;
   }
 
-  lookupKey(keyHash: string): KeyLookup | null {
+  async lookupKey(keyHash: string): Promise<KeyLookup | null> {
     // Two indexed lookups rather than an OR, so each uses its unique index.
     const primary = this.sql
       .exec<StreamRow>('SELECT * FROM streams WHERE key_hash = ?', keyHash)
@@ -278,7 +327,7 @@ export class StreamRegistry extends DurableObject<Env> {
       primary ??
       this.sql.exec<StreamRow>('SELECT * FROM streams WHERE backup_key_hash = ?', keyHash).toArray()[0];
     if (!row) return null;
-    const record = rowToRecord(row);
+    const record = await this.record(row);
     return {
       streamId: record.id,
       role: primary ? 'primary' : 'backup',

@@ -131,6 +131,11 @@ export interface SessionInfo {
   protocol: IngestProtocol;
   remoteAddress: string;
   relayId: string;
+  /**
+   * The issued relay credential behind the session (src/registry/relays.ts): its revocation ends the session
+   * (relay-gate.ts). Null or absent (sessions stored before issue 16) for the shared INGEST_TOKEN.
+   */
+  relayCredential?: string | null;
   role: IngestRole;
   /** Epoch ms. */
   startedAt: number;

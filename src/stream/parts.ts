@@ -35,7 +35,8 @@ export type AddPartResult =
   | { kind: 'committed'; committed: Position[]; pruned: number[] }
   | { kind: 'pending' }
   | { kind: 'duplicate' }
-  | { kind: 'rejected'; status: 409 | 410 | 422; reason: string };
+  /** 403: the stream object's relay gate refused the uploading relay (relay-gate.ts). */
+  | { kind: 'rejected'; status: 403 | 409 | 410 | 422; reason: string };
 
 /**
  * Records a part of a live session in its own timeline (local numbering, held when it arrives ahead of a gap),

@@ -39,6 +39,8 @@ export interface StartSessionInput {
   protocol: IngestProtocol;
   remoteAddress: string;
   relayId: string;
+  /** The issued relay credential that started it (its id); null for the shared INGEST_TOKEN. */
+  relayCredential?: string | null;
   role: IngestRole;
 }
 
@@ -113,6 +115,7 @@ export function startSession(
     protocol: input.protocol,
     remoteAddress: input.remoteAddress,
     relayId: input.relayId,
+    relayCredential: input.relayCredential ?? null,
     role: input.role,
     startedAt: now,
     endedAt: null,
@@ -197,7 +200,11 @@ export function expireReconnect(state: StreamState, now: number): { state: Strea
   return { state: next, ended: true };
 }
 
-export type PutInitResult = { kind: 'stored' } | { kind: 'gone'; detail: string };
+export type PutInitResult =
+  | { kind: 'stored' }
+  | { kind: 'gone'; detail: string }
+  /** The relay gate refused the uploading relay (relay-gate.ts). */
+  | { kind: 'refused'; detail: string };
 
 /** Records a rendition's init segment for a live session (a rendition appears with its first init). */
 export function putInit(

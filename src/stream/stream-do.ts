@@ -18,6 +18,7 @@ import { alertLimitsFor } from '../monitoring/alerts.ts';
 import type { OriginCounts } from '../monitoring/origin.ts';
 import type { QoeDigest } from '../monitoring/qoe.ts';
 import { StreamMonitor } from '../monitoring/stream-monitor.ts';
+import { registryStub } from '../registry/registry-do.ts';
 import { SteppedClock } from './clock.ts';
 import * as C from './commands.ts';
 import { buildHealth, type RelayReport, type StreamHealth, withReport } from './health-view.ts';
@@ -34,6 +35,7 @@ import {
 } from './playlist-answers.ts';
 import { PlaylistTexts } from './playlist-texts.ts';
 import { hintDecision, partPublished, segmentParts } from './reads.ts';
+import { type GateCaller, type GateVerdict, RelayGate } from './relay-gate.ts';
 import { type EffectPorts, runEffects } from './run-effects.ts';
 import { sweepAlarm } from './scheduler.ts';
 import type { EndSessionResult, PutInitResult, StartSessionInput, StartSessionResult } from './sessions.ts';
@@ -71,11 +73,14 @@ export class StreamDO extends DurableObject<Env> {
   private readonly fanout: StreamObjectFanout;
   /** R2 prefixes still to empty (sweep-queue.ts), worked from the alarm. */
   private readonly sweeps: SweepQueue;
+  /** Relay credential revocation, checked where uploads land (relay-gate.ts). */
+  private readonly relayGate: RelayGate;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new StreamStorage(ctx.storage.sql);
     this.sweeps = new SweepQueue(ctx.storage.sql);
+    this.relayGate = new RelayGate((id) => registryStub(env).relayCredentialActive(id));
     this.fanout = new StreamObjectFanout({
       namespace: env.REPLICA,
       kv: ctx.storage.kv,
@@ -112,12 +117,39 @@ export class StreamDO extends DurableObject<Env> {
     return this.step(C.startSessionCommand(this.state, input, this.clock.now(), this.ports));
   }
 
-  async putInit(sessionId: string, rendition: string, init: InitRecord): Promise<PutInitResult> {
+  /** `caller`: the uploading relay as the Worker authenticated it, for the relay gate. */
+  async putInit(
+    sessionId: string,
+    rendition: string,
+    init: InitRecord,
+    caller?: GateCaller,
+  ): Promise<PutInitResult> {
+    const refused = await this.gate(sessionId, caller);
+    if (refused) return { kind: 'refused', detail: refused.reason };
     return this.step(C.putInitCommand(this.state, { sessionId, rendition, init }));
   }
 
-  async addPart(upload: PartUpload): Promise<AddPartResult> {
+  async addPart(upload: PartUpload, caller?: GateCaller): Promise<AddPartResult> {
+    const refused = await this.gate(upload.sessionId, caller);
+    if (refused) return { kind: 'rejected', status: 403, reason: refused.reason };
     return this.step(C.addPartCommand(this.state, upload, this.clock.now(), this.ports));
+  }
+
+  /**
+   * The relay gate for a live session: a revoked relay's session ends here, with the reason, and the upload
+   * is refused; a relay acting on another relay's session is refused. Null: go ahead (also for a session that
+   * is unknown or ended, which the reducers answer as before).
+   */
+  private async gate(
+    sessionId: string,
+    caller: GateCaller | undefined,
+  ): Promise<Exclude<GateVerdict, { ok: true }> | null> {
+    const session = findSession(this.state, sessionId);
+    if (!session || session.endedAt !== null) return null;
+    const verdict = await this.relayGate.check(session, caller, this.clock.now());
+    if (verdict.ok) return null;
+    if (verdict.kind === 'revoked') await this.endSession(sessionId, verdict.reason);
+    return verdict;
   }
 
   async endSession(sessionId: string, reason: string): Promise<EndSessionResult> {
@@ -148,8 +180,9 @@ export class StreamDO extends DurableObject<Env> {
     }
   }
 
-  async reportHealth(sessionId: string, report: SessionHealthReport): Promise<boolean> {
+  async reportHealth(sessionId: string, report: SessionHealthReport, caller?: GateCaller): Promise<boolean> {
     this.fanout.note('ingest');
+    if (await this.gate(sessionId, caller)) return false;
     const session = findSession(this.state, sessionId);
     if (!session || session.endedAt !== null) return false;
     const now = this.clock.now();

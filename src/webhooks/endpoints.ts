@@ -3,6 +3,7 @@
  * `enqueue` is called from the media path (by a stream's object, fire-and-forget): it inserts rows and arms
  * the alarm, and every network call happens later in `deliver`, on the alarm.
  */
+import { isSealed, type SecretBox } from '../registry/secrets.ts';
 import { deliverDue, type Fetcher } from './delivery.ts';
 import type { WebhookEvent, WebhookEventType } from './events.ts';
 import { generateWebhookSecret } from './signature.ts';
@@ -17,6 +18,9 @@ export type CreateWebhookResult =
   | { ok: true; webhook: WebhookRecord; secret: string }
   | { ok: false; code: 'too-many'; detail: string };
 
+/** GCM additional data of a webhook's sealed secret: it opens only on its own row. */
+export const secretContext = (webhookId: string) => `webhook-secret:${webhookId}`;
+
 function newWebhookId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(10));
   return `wh_${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
@@ -26,14 +30,40 @@ export class WebhookEndpoints {
   readonly #ctx: DurableObjectState;
   readonly #store: WebhookStore;
   readonly #fetcher: Fetcher;
+  /** The registry's keyring (secrets.ts): signing secrets are stored sealed, opened for each delivery. */
+  readonly #box: () => SecretBox;
 
-  constructor(ctx: DurableObjectState, sql: SqlStorage, fetcher: Fetcher = (url, init) => fetch(url, init)) {
+  constructor(
+    ctx: DurableObjectState,
+    sql: SqlStorage,
+    box: () => SecretBox,
+    fetcher: Fetcher = (url, init) => fetch(url, init),
+  ) {
     this.#ctx = ctx;
     this.#store = new WebhookStore(sql);
+    this.#box = box;
     this.#fetcher = fetcher;
   }
 
-  create(input: NewWebhook): CreateWebhookResult {
+  /**
+   * On load: seals secrets stored in the clear before issue 16, and reseals those of a rotated-out key.
+   * Without SECRETS_KEY nothing can be sealed, and plaintext ones stay (and still sign) until one is set.
+   */
+  async sealStoredSecrets(): Promise<void> {
+    const box = this.#box();
+    if (!box.canSeal) return;
+    for (const { id, secret } of this.#store.secrets()) {
+      if (isSealed(secret) && !box.needsReseal(secret)) continue;
+      try {
+        const plain = isSealed(secret) ? await box.open(secret, secretContext(id)) : secret;
+        this.#store.setSecret(id, await box.seal(plain, secretContext(id)));
+      } catch (err) {
+        console.error('webhooks: cannot reseal the secret of', id, String(err));
+      }
+    }
+  }
+
+  async create(input: NewWebhook): Promise<CreateWebhookResult> {
     if (this.#store.count() >= MAX_WEBHOOKS) {
       return { ok: false, code: 'too-many', detail: `at most ${MAX_WEBHOOKS} webhooks per account` };
     }
@@ -44,7 +74,7 @@ export class WebhookEndpoints {
       createdAt: Date.now(),
     };
     const secret = generateWebhookSecret();
-    this.#store.create(webhook, secret);
+    this.#store.create(webhook, await this.#box().seal(secret, secretContext(webhook.id)));
     return { ok: true, webhook, secret };
   }
 
@@ -68,7 +98,10 @@ export class WebhookEndpoints {
 
   /** The alarm: send what is due, then re-arm for the next retry. */
   async deliver(): Promise<void> {
-    const next = await deliverDue(this.#store, this.#fetcher, Date.now);
+    const box = this.#box();
+    const open = (job: { webhookId: string; secret: string }) =>
+      isSealed(job.secret) ? box.open(job.secret, secretContext(job.webhookId)) : Promise.resolve(job.secret);
+    const next = await deliverDue(this.#store, this.#fetcher, Date.now, open);
     if (next !== null) await this.#ctx.storage.setAlarm(Math.max(next, Date.now()));
   }
 

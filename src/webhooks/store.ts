@@ -10,6 +10,7 @@ export const WEBHOOKS_SCHEMA = `
     id TEXT PRIMARY KEY,
     url TEXT NOT NULL,
     events TEXT NOT NULL,
+    -- sealed with SECRETS_KEY (src/registry/secrets.ts); rows from before issue 16 are sealed on load
     secret TEXT NOT NULL,
     created_at INTEGER NOT NULL
   );
@@ -60,7 +61,9 @@ export interface DeliveryRecord {
 /** A due delivery with what an attempt needs. */
 export interface DueDelivery {
   seq: number;
+  webhookId: string;
   url: string;
+  /** As stored: sealed (src/registry/secrets.ts). */
   secret: string;
   eventId: string;
   body: string;
@@ -132,6 +135,15 @@ export class WebhookStore {
     return row ? toRecord(row) : null;
   }
 
+  /** Every endpoint's stored (sealed) secret: for resealing after a key rotation. */
+  secrets(): { id: string; secret: string }[] {
+    return this.#sql.exec<{ id: string; secret: string }>('SELECT id, secret FROM webhooks').toArray();
+  }
+
+  setSecret(id: string, secret: string): void {
+    this.#sql.exec('UPDATE webhooks SET secret = ? WHERE id = ?', secret, id);
+  }
+
   /** Removes the endpoint and its queue: nothing more is sent to it. */
   delete(id: string): boolean {
     const gone = this.#sql.exec('DELETE FROM webhooks WHERE id = ?', id).rowsWritten > 0;
@@ -171,6 +183,7 @@ export class WebhookStore {
       .toArray()
       .map((r) => ({
         seq: r.seq,
+        webhookId: r.webhook_id,
         url: r.url,
         secret: r.secret,
         eventId: r.event_id,

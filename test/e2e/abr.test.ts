@@ -414,7 +414,9 @@ describe('the ladder through a reconnect to a relay with no CPU for it', () => {
       reconnectWindow: 15,
     });
     // A relay that admits no ladder (LADDER_MAX_INPUTS=0): what a full box answers.
-    venue = await startExtraRelay(stackInfo().workerUrl, 'no-ladder-relay', { LADDER_MAX_INPUTS: '0' });
+    venue = await startExtraRelay(stackInfo().workerUrl, 'no-ladder-relay', {
+      env: { LADDER_MAX_INPUTS: '0' },
+    });
     const first = publishFile(file, stream.ingest.rtmp, 'flv', 90);
     encoders.push(first);
     await waitUntil(

@@ -80,7 +80,13 @@ for (const protocol of ['rtmp', 'rtmps'] as const) {
           const url = new URL(req.url());
           if (url.searchParams.has('_HLS_msn')) blocking.push(url.search);
         });
-        await page.goto(stream.playback.player);
+        // The page's strict CSP (src/api/page-headers.ts) must not block anything hls.js needs.
+        const cspViolations: string[] = [];
+        page.on('console', (msg) => {
+          if (/Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
+        });
+        const pageRes = await page.goto(stream.playback.player);
+        expect(pageRes?.headers()['content-security-policy']).toContain("worker-src 'self' blob:");
         const start = await waitUntil(
           'playback to start',
           () => page.evaluate(() => (document.querySelector('video')?.currentTime ?? 0) > 0.5 || null),
@@ -100,6 +106,11 @@ for (const protocol of ['rtmp', 'rtmps'] as const) {
           return { fatal: p.stats.errors.filter((e) => e.fatal).length, latency: p.stats.latency };
         });
         expect(state.fatal).toBe(0);
+        expect(cspViolations).toEqual([]);
+        // Static files (hls.js, the player script) are served by the assets layer with public/_headers.
+        const script = await fetch(new URL('/vendor/hls.min.js', stream.playback.player));
+        expect(script.headers.get('x-content-type-options')).toBe('nosniff');
+        await script.body?.cancel();
         expect(state.latency).not.toBeNull();
         expect(state.latency as number).toBeLessThan(5);
         expect(blocking.length).toBeGreaterThan(3);

@@ -159,13 +159,14 @@ export interface ExtraRelay {
 }
 
 /**
- * Starts another relay on free ports that uploads to `workerUrl` (the stack's Worker, or a proxy in front);
+ * Starts another relay on free ports that uploads to `workerUrl` (the stack's Worker, or a proxy in front),
+ * with the stack's shared INGEST_TOKEN unless given its own credential (`ingestToken`, from POST /v1/relays);
  * `env` adds to or overrides its environment (e.g. `LADDER_MAX_INPUTS`).
  */
 export async function startExtraRelay(
   workerUrl: string,
   relayId: string,
-  env: Record<string, string> = {},
+  opts: { ingestToken?: string; env?: Record<string, string> } = {},
 ): Promise<ExtraRelay> {
   const root = join(import.meta.dirname, '..', '..');
   const ports = {
@@ -180,7 +181,7 @@ export async function startExtraRelay(
     env: {
       ...process.env,
       WORKER_URL: workerUrl,
-      INGEST_TOKEN: stackInfo().ingestToken,
+      INGEST_TOKEN: opts.ingestToken ?? stackInfo().ingestToken,
       HOST: '127.0.0.1',
       RTMP_PORT: String(ports.rtmp),
       RTMPS_PORT: String(ports.rtmps),
@@ -188,7 +189,7 @@ export async function startExtraRelay(
       METRICS_PORT: String(ports.metrics),
       RELAY_ID: relayId,
       LOG_LEVEL: 'info',
-      ...env,
+      ...opts.env,
     },
   });
   let log = '';

@@ -1,25 +1,9 @@
-import type { MiddlewareHandler } from 'hono';
-import type { Env } from '../../env.ts';
-import { ApiError, problemResponse } from '../errors.ts';
+/** Bearer tokens (RFC 6750): the API's principal.ts and the relay's relay-auth.ts both read them here. */
 
-type TokenVar = 'API_TOKEN' | 'INGEST_TOKEN';
-
-/** Requires `Authorization: Bearer <token>` matching the named variable, compared in constant time. */
-export function requireBearer(tokenVar: TokenVar): MiddlewareHandler<{ Bindings: Env }> {
-  return async (c, next) => {
-    const expected = c.env[tokenVar];
-    if (!expected) throw new ApiError(503, 'not-configured', `${tokenVar} is not set on this Worker`);
-    const header = c.req.header('authorization') ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match || !(await constantTimeEqual(match[1] ?? '', expected))) {
-      // RFC 6750 section 3: a 401 names the scheme the client must use.
-      const error = match ? ', error="invalid_token"' : '';
-      return problemResponse(c, new ApiError(401, 'unauthorized', 'missing or invalid bearer token'), {
-        'www-authenticate': `Bearer realm="edge-live"${error}`,
-      });
-    }
-    await next();
-  };
+/** The token of `Authorization: Bearer <token>`, or null when the header is absent or of another scheme. */
+export function bearerToken(header: string | undefined): string | null {
+  const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+  return match?.[1] ?? null;
 }
 
 const encoder = new TextEncoder();

@@ -4,11 +4,15 @@ import { DEFAULT_STREAM_CONFIG } from '../../../src/contract/stream-config.ts';
 import type { Env } from '../../../src/env.ts';
 import type { StreamRecord } from '../../../src/registry/record.ts';
 
+const keys = {
+  streamKey: 'sk_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG',
+  backupStreamKey: 'sk_backup789abcdefghijklmnopqrstuvwxyzABCDEFG',
+};
+
 const record: StreamRecord = {
   id: 'st_abcdefghijklmnop',
   name: 'n',
-  streamKey: 'sk_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG',
-  backupStreamKey: 'sk_backup789abcdefghijklmnopqrstuvwxyzABCDEFG',
+  hasBackupKey: true,
   config: DEFAULT_STREAM_CONFIG,
   srtPassphrase: 'a long passphrase',
   status: 'idle',
@@ -38,15 +42,15 @@ describe('toStreamResource', () => {
       }),
       'http://127.0.0.1:8787/v1/streams',
     );
-    const r = toStreamResource(record, bases);
+    const r = toStreamResource(record, bases, keys);
     expect(r.ingest).toEqual({
-      rtmp: `rtmp://ingest.example.com/live/${record.streamKey}`,
-      rtmps: `rtmps://ingest.example.com:443/live/${record.streamKey}`,
-      srt: `srt://ingest.example.com:9000?latency=200000&streamid=${record.streamKey}`,
+      rtmp: `rtmp://ingest.example.com/live/${keys.streamKey}`,
+      rtmps: `rtmps://ingest.example.com:443/live/${keys.streamKey}`,
+      srt: `srt://ingest.example.com:9000?latency=200000&streamid=${keys.streamKey}`,
       backup: {
-        rtmp: `rtmp://ingest.example.com/live/${record.backupStreamKey}`,
-        rtmps: `rtmps://ingest.example.com:443/live/${record.backupStreamKey}`,
-        srt: `srt://ingest.example.com:9000?latency=200000&streamid=${record.backupStreamKey}`,
+        rtmp: `rtmp://ingest.example.com/live/${keys.backupStreamKey}`,
+        rtmps: `rtmps://ingest.example.com:443/live/${keys.backupStreamKey}`,
+        srt: `srt://ingest.example.com:9000?latency=200000&streamid=${keys.backupStreamKey}`,
       },
     });
     expect(r.playback).toEqual({
@@ -54,8 +58,26 @@ describe('toStreamResource', () => {
       player: 'https://live.example.com/play/st_abcdefghijklmnop',
     });
     expect(r.createdAt).toBe('2026-01-02T03:04:05.006Z');
-    expect(JSON.stringify(r.playback)).not.toContain(record.streamKey);
+    expect(JSON.stringify(r.playback)).not.toContain(keys.streamKey);
     expect(JSON.stringify(r.ingest)).not.toContain(record.srtPassphrase);
+  });
+
+  it('shows no key where it is not given (GET, list): ingest holds the servers the key is added to', () => {
+    const bases = urlBases(
+      env({
+        RTMP_INGEST_URL: 'rtmp://ingest.example.com/live',
+        SRT_INGEST_URL: 'srt://ingest.example.com:9000',
+      }),
+      'http://127.0.0.1:8787/v1/streams',
+    );
+    const r = toStreamResource(record, bases);
+    expect(r).not.toHaveProperty('streamKey');
+    expect(r).not.toHaveProperty('backupStreamKey');
+    expect(r.ingest).toEqual({
+      rtmp: 'rtmp://ingest.example.com/live',
+      srt: 'srt://ingest.example.com:9000',
+      backup: { rtmp: 'rtmp://ingest.example.com/live', srt: 'srt://ingest.example.com:9000' },
+    });
   });
 
   it('offers no protocol whose base is empty and falls back to the request origin', () => {

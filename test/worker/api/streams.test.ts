@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { call, createStream, expectProblem, ORIGIN, type StreamBody } from './client.ts';
+import { call, createStream, expectProblem, ORIGIN, type StreamBody, withoutKeys } from './client.ts';
 
 describe('POST /v1/streams', () => {
   it('creates a stream with defaults, a fresh key and ingest/playback URLs', async () => {
@@ -75,11 +75,14 @@ describe('POST /v1/streams', () => {
 });
 
 describe('GET/PATCH/DELETE /v1/streams/{id}', () => {
-  it('reads back what was created, key included for the owner', async () => {
+  it('reads back what was created, with no key: keys are shown only at create and rotate', async () => {
     const created = await createStream({ name: 'read me' });
     const res = await call('GET', `/v1/streams/${created.id}`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual(created);
+    const text = await res.text();
+    expect(JSON.parse(text)).toEqual(withoutKeys(created));
+    expect(text).not.toContain(created.streamKey);
+    expect(text).not.toContain(created.backupStreamKey);
   });
 
   it('answers 404 problem for an unknown id', async () => {
@@ -115,7 +118,7 @@ describe('GET/PATCH/DELETE /v1/streams/{id}', () => {
       playbackPolicy: 'public',
     });
     expect(patched.srtPassphrase).toBe('a passphrase 1');
-    expect(patched.streamKey).toBe(s.streamKey);
+    expect(patched).not.toHaveProperty('streamKey');
     expect(patched.createdAt).toBe(s.createdAt);
 
     // Each value in range, together a segment shorter than its part.
@@ -161,8 +164,10 @@ describe('POST /v1/streams/{id}/rotate-key', () => {
     expect(rotated.streamKey).toMatch(/^sk_/);
     expect(rotated.streamKey).not.toBe(s.streamKey);
     expect(rotated.ingest.rtmp).toBe(`rtmp://127.0.0.1:1935/live/${rotated.streamKey}`);
+    expect(rotated).not.toHaveProperty('backupStreamKey');
     const read = (await (await call('GET', `/v1/streams/${s.id}`)).json()) as StreamBody;
-    expect(read.streamKey).toBe(rotated.streamKey);
+    expect(read).not.toHaveProperty('streamKey');
+    expect(read.ingest.rtmp).toBe('rtmp://127.0.0.1:1935/live');
   });
 });
 

@@ -110,6 +110,8 @@ export interface PutPartOptions {
   duration?: string;
   /** Upload it as a gap (`ingest-gap: ?1`, no body), as the relay does for a failed rung. */
   gap?: boolean;
+  /** The relay's bearer credential (default: the shared INGEST_TOKEN). */
+  token?: string;
 }
 
 /** Uploads fixture part `p` (msn shifted by `msnOffset`) the way the relay does. */
@@ -119,7 +121,7 @@ export function putPart(streamId: string, sessionId: string, p: FixturePart, opt
   return SELF.fetch(`${ORIGIN}${partPath(streamId, sessionId, opts.rendition ?? 'source', msn, p.part)}`, {
     method: 'PUT',
     headers: {
-      ...INGEST_AUTH,
+      ...(opts.token ? { authorization: `Bearer ${opts.token}` } : INGEST_AUTH),
       [PartHeaders.duration]: opts.duration ?? p.duration.toFixed(6),
       [PartHeaders.independent]: sfBoolean(p.independent),
       [PartHeaders.programDateTime]: new Date(pdt).toISOString(),

@@ -3,13 +3,19 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { StreamRegistry } from '../../../src/registry/registry-do.ts';
+import { SecretBox } from '../../../src/registry/secrets.ts';
 import { deliverDue, MAX_ATTEMPTS, RETRY_DELAYS_MS } from '../../../src/webhooks/delivery.ts';
+import { secretContext } from '../../../src/webhooks/endpoints.ts';
 import { signWebhook } from '../../../src/webhooks/signature.ts';
-import { WebhookStore } from '../../../src/webhooks/store.ts';
+import { type DueDelivery, WebhookStore } from '../../../src/webhooks/store.ts';
 import { call } from '../api/client.ts';
 import { startSession, streamStub } from '../support/media.ts';
 
 const registry = () => env.REGISTRY.get(env.REGISTRY.idFromName('global'));
+
+/** The store keeps secrets sealed (src/registry/secrets.ts); deliveries open them with the Worker's keyring. */
+const openSecret = async (job: DueDelivery) =>
+  (await SecretBox.fromEnv(env)).open(job.secret, secretContext(job.webhookId));
 
 interface Created {
   id: string;
@@ -89,7 +95,7 @@ describe('delivery', () => {
     await runInDurableObject(registry(), async (_o: StreamRegistry, state) => {
       const store = new WebhookStore(state.storage.sql);
       for (let i = 0; i < 10; i++) {
-        const next = await deliverDue(store, receiver, () => clock);
+        const next = await deliverDue(store, receiver, () => clock, openSecret);
         if (next === null) break;
         clock = next;
       }
@@ -131,6 +137,7 @@ describe('delivery', () => {
             throw new Error('connection refused');
           },
           () => clock,
+          openSecret,
         );
         if (next === null) break;
         clock = next;
