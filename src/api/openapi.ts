@@ -35,6 +35,8 @@ function configFields(withDefault: boolean) {
     failbackHoldOff: configField('failbackHoldOff', withDefault),
     maxBitrate: configField('maxBitrate', withDefault),
     ladder: configField('ladder', withDefault),
+    recording: configField('recording', withDefault),
+    retentionDays: configField('retentionDays', withDefault),
     playbackPolicy: configField('playbackPolicy', withDefault),
   } satisfies Record<StreamConfigField, unknown>;
 }

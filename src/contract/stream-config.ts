@@ -88,6 +88,20 @@ export const CONFIG_FIELDS = {
     'The ABR ladder: "standard" (the source plus the 720p, 480p and 360p rungs strictly below its height), ' +
       '"passthrough" (the source only), or a list of at most 6 rungs {name, height, videoBitrate, maxFrameRate?}.',
   ),
+  recording: field(
+    z.boolean(),
+    true,
+    'event',
+    'Keep each event as a recording (VOD playlists and an MP4 download, GET /v1/streams/{id}/recordings) ' +
+      'after it ends. false: the media is not indexed, and nothing is kept beyond the live window.',
+  ),
+  retentionDays: field(
+    z.number().int().min(1).max(3650),
+    30,
+    'now',
+    "Days a recording is kept after its event ended; then the stream's object deletes it and its media. A " +
+      'change applies at once, to recordings already made too. 1-3650.',
+  ),
   playbackPolicy: field(
     z.enum(['public', 'signed']),
     'public' as 'public' | 'signed',

@@ -87,6 +87,12 @@ export interface MediaPlaylist {
   /** The skipped span also dropped discontinuity/date tags (`_HLS_skip=v2`): `RECENTLY-REMOVED-DATERANGES` applies. */
   skipV2: boolean;
   ended: boolean;
+  /**
+   * `EXT-X-PLAYLIST-TYPE:VOD` (4.4.3.5): a recording's playlist, complete and never changing. It carries no
+   * server control and no parts (those are for live reloads). Absent: a live playlist (a sliding window; the
+   * type is never set there, and never changed mid-event, 6.2.1).
+   */
+  playlistType?: 'VOD';
 }
 
 export interface VariantStream {

@@ -47,6 +47,16 @@ export function renderMediaPlaylist(model: MediaPlaylist): string {
 }
 
 function headerLines(model: MediaPlaylist): string[] {
+  if (model.playlistType === 'VOD') {
+    return [
+      '#EXTM3U',
+      `#EXT-X-VERSION:${Math.max(model.version, requiredVersion(model))}`,
+      `#EXT-X-TARGETDURATION:${integer(model.targetDuration)}`,
+      '#EXT-X-PLAYLIST-TYPE:VOD',
+      `#EXT-X-MEDIA-SEQUENCE:${integer(model.mediaSequence)}`,
+      `#EXT-X-DISCONTINUITY-SEQUENCE:${integer(model.discontinuitySequence)}`,
+    ];
+  }
   const lines = [
     '#EXTM3U',
     `#EXT-X-VERSION:${Math.max(model.version, requiredVersion(model))}`,

@@ -50,16 +50,17 @@ export function deferLateAlarm(state: StreamState, due: number | null, now: numb
 }
 
 /**
- * After a sweep run: the alarm to set so the sweep goes on `pauseMs` from now, or null when the alarm set
- * (`current`) comes first anyway or no work remains. The stream's own deadlines are never pushed back.
+ * After a sweep run: the alarm to set so the sweep goes on `pauseMs` from now (due work remains) or when its
+ * next job falls due, or null when the alarm set (`current`) comes first anyway or no work remains. The
+ * stream's own deadlines are never pushed back.
  */
 export function sweepAlarm(
   current: number | null,
-  more: boolean,
+  sweep: { more: boolean; nextDue: number | null },
   now: number,
   pauseMs: number,
 ): number | null {
-  if (!more) return null;
-  const at = now + pauseMs;
+  const at = sweep.more ? now + pauseMs : sweep.nextDue;
+  if (at === null) return null;
   return current !== null && current > now && current <= at ? null : at;
 }

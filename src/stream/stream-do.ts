@@ -12,12 +12,17 @@ import { StreamObjectFanout } from '../fanout/object-side.ts';
 import type { ReplicaRef } from '../fanout/regions.ts';
 import type { ReplicaView } from '../fanout/view.ts';
 import type { Directives } from '../hls/directives.ts';
-import type { MultivariantHints } from '../hls/variants.ts';
+import { buildMultivariantPlaylist, type MultivariantHints } from '../hls/variants.ts';
 import { streamPrefix } from '../media/keys.ts';
 import { alertLimitsFor } from '../monitoring/alerts.ts';
 import type { OriginCounts } from '../monitoring/origin.ts';
 import type { QoeDigest } from '../monitoring/qoe.ts';
 import { StreamMonitor } from '../monitoring/stream-monitor.ts';
+import { recordingChanges } from '../recording/changes.ts';
+import { recordingId } from '../recording/ids.ts';
+import type { RecordingRow } from '../recording/index-store.ts';
+import type { Mp4Run } from '../recording/mp4-run.ts';
+import { type DeleteRecordingResult, StreamRecordings } from '../recording/recordings.ts';
 import { registryStub } from '../registry/registry-do.ts';
 import { SteppedClock } from './clock.ts';
 import * as C from './commands.ts';
@@ -73,6 +78,8 @@ export class StreamDO extends DurableObject<Env> {
   private readonly fanout: StreamObjectFanout;
   /** R2 prefixes still to empty (sweep-queue.ts), worked from the alarm. */
   private readonly sweeps: SweepQueue;
+  /** Every event's recording: the index, VOD and MP4 reads, deletion (src/recording/). */
+  private readonly recordings: StreamRecordings;
   /** Relay credential revocation, checked where uploads land (relay-gate.ts). */
   private readonly relayGate: RelayGate;
 
@@ -80,6 +87,12 @@ export class StreamDO extends DurableObject<Env> {
     super(ctx, env);
     this.store = new StreamStorage(ctx.storage.sql);
     this.sweeps = new SweepQueue(ctx.storage.sql);
+    this.recordings = new StreamRecordings({
+      sql: ctx.storage.sql,
+      bucket: env.MEDIA,
+      sweeps: this.sweeps,
+      streamId: () => this.state.streamId,
+    });
     this.relayGate = new RelayGate((id) => registryStub(env).relayCredentialActive(id));
     this.fanout = new StreamObjectFanout({
       namespace: env.REPLICA,
@@ -171,9 +184,9 @@ export class StreamDO extends DurableObject<Env> {
    */
   private async sweep(): Promise<void> {
     if (!this.sweeps.pending) return;
-    const { more } = await this.sweeps.run(this.env.MEDIA);
+    const sweep = await this.sweeps.run(this.env.MEDIA, this.clock.now());
     const now = this.clock.now();
-    const at = sweepAlarm(this.ports.alarmAt, more, now, SWEEP_PAUSE_MS);
+    const at = sweepAlarm(this.ports.alarmAt, sweep, now, SWEEP_PAUSE_MS);
     if (at !== null) {
       this.ports.alarmAt = at;
       await this.ctx.storage.setAlarm(at);
@@ -329,6 +342,57 @@ export class StreamDO extends DurableObject<Env> {
     await this.ctx.storage.setAlarm(now);
   }
 
+  /** Recordings, newest first (src/api/recordings.ts). */
+  async listRecordings(
+    limit: number,
+    before: { startedAt: number; eventId: string } | null,
+  ): Promise<RecordingRow[]> {
+    return this.recordings.list(limit, before);
+  }
+
+  async getRecording(eventId: string): Promise<RecordingRow | null> {
+    return this.recordings.get(eventId);
+  }
+
+  async deleteRecording(eventId: string): Promise<DeleteRecordingResult> {
+    const result = this.recordings.delete(eventId, this.clock.now());
+    if (result === 'deleted') await this.armSweep();
+    return result;
+  }
+
+  /** A ready recording's VOD multivariant (rendition null) or media playlist text, or null (src/api/vod.ts). */
+  async vodPlaylist(eventId: string, rendition: string | null): Promise<string | null> {
+    return this.recordings.playlist(eventId, rendition);
+  }
+
+  async vodSegment(
+    eventId: string,
+    rendition: string,
+    sessionId: string,
+    localMsn: number,
+    fromPart: number,
+  ) {
+    return this.recordings.segment(eventId, rendition, sessionId, localMsn, fromPart);
+  }
+
+  async vodInitKey(eventId: string, rendition: string, sessionId: string): Promise<string | null> {
+    return this.recordings.initKey(eventId, rendition, sessionId);
+  }
+
+  async mp4Runs(eventId: string): Promise<Mp4Run[]> {
+    return this.recordings.mp4Runs(eventId);
+  }
+
+  /** Sets the alarm for sweeps just queued (at once, or when the first falls due), unless one comes first. */
+  private async armSweep(): Promise<void> {
+    const now = this.clock.now();
+    const due = this.sweeps.jobs()[0]?.dueAt ?? now;
+    const at = Math.max(now, due);
+    if (this.ports.alarmAt !== null && this.ports.alarmAt > now && this.ports.alarmAt <= at) return;
+    this.ports.alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
+  }
+
   /** Tests: what is left to sweep. */
   async pendingSweeps(): Promise<SweepJob[]> {
     return this.sweeps.jobs();
@@ -364,11 +428,34 @@ export class StreamDO extends DurableObject<Env> {
   /** Adopts a reducer's step: persists the new state, runs its effects, answers its result. */
   private async step<R>(step: C.Step<R>): Promise<R> {
     this.fanout.note('ingest');
-    if (step.state !== this.state) {
-      this.store.saveChanges(this.state, step.state);
+    const before = this.state;
+    if (step.state !== before) {
+      this.store.saveChanges(before, step.state);
       this.state = step.state;
+      if (this.record(before, step.state, step.effects)) await this.armSweep();
     }
     await runEffects(step.effects, this.ports);
     return step.result;
+  }
+
+  /**
+   * The recording index follows the state (src/recording/): sessions, completed segments, and ENDLIST, which
+   * makes the recording ready (or, with `recording: false`, queues the event's media for the sweep). True when
+   * media was queued for the sweep.
+   */
+  private record(before: StreamState, after: StreamState, effects: C.Effect[]): boolean {
+    const changes = recordingChanges(before, after);
+    if (changes) this.recordings.apply(changes);
+    const { eventId, streamId } = after;
+    if (before.status !== 'live' || after.status !== 'ended' || !eventId || !streamId) return false;
+    const now = this.clock.now();
+    if (after.config?.recording === false) {
+      this.recordings.dropUnrecorded(eventId, now);
+      return true;
+    }
+    this.recordings.end(eventId, now, buildMultivariantPlaylist(after, this.multivariantHints()));
+    const id = recordingId(streamId, eventId);
+    if (id) effects.push({ type: 'webhook', event: 'recording.ready', data: { recordingId: id, eventId } });
+    return this.recordings.sweepUnpublished(eventId, now);
   }
 }

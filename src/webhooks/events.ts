@@ -9,6 +9,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'stream.errored',
   'stream.failover',
   'stream.ended',
+  /** A recording is ready (its event's ENDLIST): `data.recordingId`, `data.eventId`. */
+  'recording.ready',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 

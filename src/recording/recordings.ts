@@ -1,0 +1,187 @@
+/**
+ * The stream object's recordings (issue 15), kept out of its shell (src/stream/stream-do.ts): the index written
+ * as the state changes, the reads behind the REST API and the VOD routes, deletion (rows at once, media by the
+ * sweep), and the MP4 runs of the top rendition.
+ */
+import { SOURCE_RENDITION } from '../contract/ingest.ts';
+import type { MultivariantPlaylist } from '../hls/model.ts';
+import { renderMediaPlaylist } from '../hls/render-media.ts';
+import { renderMultivariantPlaylist } from '../hls/render-multivariant.ts';
+import { initKey, partKey, streamPrefix } from '../media/keys.ts';
+import type { SweepQueue, SweepReason } from '../stream/sweep-queue.ts';
+import type { RecordingChanges } from './changes.ts';
+import { type RecordedSegment, RecordingIndex, type RecordingRow } from './index-store.ts';
+import type { Mp4Run } from './mp4-run.ts';
+import { vodMediaPlaylist, vodMultivariant } from './vod-playlists.ts';
+
+export interface RecordingsDeps {
+  sql: SqlStorage;
+  bucket: R2Bucket;
+  sweeps: SweepQueue;
+  streamId: () => string | null;
+}
+
+export type DeleteRecordingResult = 'deleted' | 'not-found' | 'recording';
+
+/**
+ * How long an ended event's media stays when it is not recorded: its ended playlists stay servable, and a
+ * viewer behind the live edge is still reading their last segments (the window is 40 segments).
+ */
+export const UNRECORDED_GRACE_MS = 10 * 60_000;
+
+export class StreamRecordings {
+  readonly #index: RecordingIndex;
+  readonly #deps: RecordingsDeps;
+
+  constructor(deps: RecordingsDeps) {
+    this.#deps = deps;
+    this.#index = new RecordingIndex(deps.sql);
+  }
+
+  apply(changes: RecordingChanges): void {
+    for (const id of changes.sessions) this.#index.noteSession(changes.eventId, changes.eventStartedAt, id);
+    for (const { segment, isSource } of changes.segments)
+      this.#index.append(changes.eventId, segment, isSource);
+  }
+
+  /** ENDLIST: the recording is ready, its VOD multivariant the one the event ended with. */
+  end(eventId: string, at: number, multivariant: MultivariantPlaylist | null): void {
+    this.#index.end(eventId, at, multivariant ? vodMultivariant(multivariant) : null);
+  }
+
+  get(eventId: string): RecordingRow | null {
+    return this.#index.get(eventId);
+  }
+
+  list(limit: number, before: { startedAt: number; eventId: string } | null): RecordingRow[] {
+    return this.#index.list(limit, before);
+  }
+
+  /**
+   * Forgets a finished recording at once (its playlists and media routes answer 404 from now) and queues its
+   * sessions' media for the sweep. A recording still being made is refused: its event is live.
+   */
+  delete(eventId: string, now: number): DeleteRecordingResult {
+    const row = this.#index.get(eventId);
+    if (!row) return 'not-found';
+    if (row.endedAt === null) return 'recording';
+    this.#sweepSessions(this.#index.sessions(eventId), now, 'recording-deleted');
+    this.#index.delete(eventId);
+    return 'deleted';
+  }
+
+  /**
+   * An event that is not to be recorded ended: its media goes to the sweep once the ended playlists' last
+   * viewers are done (UNRECORDED_GRACE_MS), and its rows at once.
+   */
+  dropUnrecorded(eventId: string, now: number): void {
+    this.#sweepSessions(this.#index.sessions(eventId), now, 'not-recorded', now + UNRECORDED_GRACE_MS);
+    this.#index.delete(eventId);
+  }
+
+  /** A ready recording's sessions that never published (a standby input): their media is swept. */
+  sweepUnpublished(eventId: string, now: number): boolean {
+    const unpublished = this.#index.unpublishedSessions(eventId);
+    this.#sweepSessions(unpublished, now, 'standby-media');
+    return unpublished.length > 0;
+  }
+
+  /** Session prefixes to sweep: each session's media belongs to exactly one event. */
+  #sweepSessions(sessions: readonly string[], now: number, reason: SweepReason, dueAt?: number): void {
+    const streamId = this.#deps.streamId();
+    if (!streamId) return;
+    for (const sessionId of sessions) {
+      const prefix = `${streamPrefix(streamId)}${sessionId}/`;
+      this.#deps.sweeps.add({ prefix, reason, queuedAt: now, ...(dueAt === undefined ? {} : { dueAt }) });
+    }
+  }
+
+  /** The VOD multivariant (rendition null) or one rendition's VOD playlist, or null. Ready recordings only. */
+  playlist(eventId: string, rendition: string | null): string | null {
+    const row = this.#index.get(eventId);
+    if (!row || row.endedAt === null) return null;
+    if (rendition === null) return row.multivariant ? renderMultivariantPlaylist(row.multivariant) : null;
+    const segments = this.#index.segments(eventId, rendition);
+    return segments.length > 0 ? renderMediaPlaylist(vodMediaPlaylist(segments)) : null;
+  }
+
+  /** R2 keys and sizes of a recorded segment (its parts from `fromPart` on), or null. */
+  segment(
+    eventId: string,
+    rendition: string,
+    sessionId: string,
+    localMsn: number,
+    fromPart: number,
+  ): { keys: string[]; sizes: number[] } | null {
+    const streamId = this.#deps.streamId();
+    const s = this.#index.segment(eventId, rendition, sessionId, localMsn);
+    if (!streamId || !s || s.firstPart !== fromPart || s.partSizes.every((n) => n === 0)) return null;
+    return { keys: partKeys(streamId, s), sizes: s.partSizes };
+  }
+
+  /** The init's R2 key when the recording holds the session's rendition, or null. */
+  initKey(eventId: string, rendition: string, sessionId: string): string | null {
+    const streamId = this.#deps.streamId();
+    if (!streamId || !this.#index.sessions(eventId).includes(sessionId)) return null;
+    return this.#index.segments(eventId, rendition).some((s) => s.sessionId === sessionId)
+      ? initKey(streamId, sessionId, rendition)
+      : null;
+  }
+
+  /**
+   * The MP4 download's runs of the top rendition (the source): consecutive sessions whose inits are the same
+   * bytes make one run (their tfdt rebased, src/vod/); a changed init (codec configuration) starts the next.
+   * Reads each session's init from R2 (a few hundred bytes each).
+   */
+  async mp4Runs(eventId: string): Promise<Mp4Run[]> {
+    const streamId = this.#deps.streamId();
+    const row = this.#index.get(eventId);
+    if (!streamId || !row || row.endedAt === null) return [];
+    const runs: (Mp4Run & { initBytes: string })[] = [];
+    let at = 0;
+    for (const s of this.#index.segments(eventId, SOURCE_RENDITION)) {
+      const start = at;
+      at += s.duration;
+      const parts = partKeys(streamId, s)
+        .map((key, i) => ({ key, size: s.partSizes[i] ?? 0 }))
+        .filter((p) => p.size > 0);
+      if (parts.length === 0) continue;
+      let run = runs.at(-1);
+      const session = run?.sessions.at(-1);
+      if (run && session?.sessionId === s.sessionId) {
+        session.parts.push(...parts);
+        run.end = at;
+        continue;
+      }
+      const key = initKey(streamId, s.sessionId, SOURCE_RENDITION);
+      const init = await this.#deps.bucket.get(key);
+      if (!init) continue;
+      const bytes = bytesKey(new Uint8Array(await init.arrayBuffer()));
+      if (!run || run.initBytes !== bytes) {
+        run = { start, end: at, initKey: key, initSize: init.size, sessions: [], initBytes: bytes };
+        runs.push(run);
+      }
+      run.sessions.push({ sessionId: s.sessionId, parts });
+      run.end = at;
+    }
+    return runs.map(({ initBytes: _, ...run }) => ({
+      ...run,
+      start: round3(run.start),
+      end: round3(run.end),
+    }));
+  }
+}
+
+function partKeys(streamId: string, s: RecordedSegment): string[] {
+  return s.partSizes.map((_, i) => partKey(streamId, s.sessionId, s.rendition, s.localMsn, s.firstPart + i));
+}
+
+function bytesKey(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) out += b.toString(16).padStart(2, '0');
+  return out;
+}
+
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}
