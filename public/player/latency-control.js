@@ -46,6 +46,13 @@ const JUMP_EVERY = 10;
 const KEYFRAME_LEAD = 0.05;
 /** Time constant (s) of the smoothing of the measured distance: parts and playlists arrive in steps. */
 const SMOOTHING = 0.75;
+/**
+ * The edge estimate (edge + age) is trusted only while the playlist last advanced within this many part targets
+ * (at least STALE_MIN s). A blocking reload brings one each part; an older one means the origin or the network is
+ * not delivering (a restart, an encoder gap), and the estimate then runs ahead of anything that exists.
+ */
+const STALE_PARTS = 3;
+const STALE_MIN = 1;
 
 /** The base target (s): PART-HOLD-BACK, else HOLD-BACK, else 3 target durations (RFC 8216bis 4.4.3.8), + MARGIN. */
 export function baseTarget(details) {
@@ -55,6 +62,11 @@ export function baseTarget(details) {
 /** Seconds from `currentTime` to the live edge hls.js estimates (its `latency`, but for this very instant). */
 export function behindEdge(details, currentTime) {
   return details.edge + details.age - currentTime;
+}
+
+/** Whether the playlist is too old for its edge + age to say where the live edge is (see STALE_PARTS). */
+export function staleEdge(details) {
+  return details.age > Math.max(STALE_MIN, STALE_PARTS * (details.partTarget || details.targetduration));
 }
 
 /**
@@ -169,7 +181,10 @@ export class LatencyControl {
     }
     s.target = s.baseTarget + s.stallBoost;
     const measured = behindEdge(details, video.currentTime);
-    if (!steady || video.seeking) {
+    // A stale playlist: the distance grows with the wall clock, not because the playhead fell behind anything
+    // there is to play. Catching up on it (1.1x, a jump to the buffer's last keyframe) would only spend the
+    // buffer that carries the viewer across the outage, and turn it into a stall.
+    if (!steady || video.seeking || staleEdge(details)) {
       // A seek or a stall moves the distance in one step; do not average across it.
       this.#smoothed = null;
       s.latency = s.started ? measured : null;

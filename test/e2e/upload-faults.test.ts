@@ -85,7 +85,10 @@ describe('upload faults between the relay and the Worker', () => {
     // Default reconnect window and failover timeout: what a producer gets without configuring anything.
     const stream = await createStream({ name: 'e2e worker restart' });
     const key = stream.ingest.rtmp.split('/').pop() as string;
-    const encoder = publish(`${rtmpBase}/${key}`, 'flv', { seconds: 30 });
+    // Long enough to still be live 5 s of playback after a slow restart: on a loaded box the steps before it
+    // (3 segments, the player's start, the Worker's stop and start) took over 30 s, and a 30 s publish had
+    // ended by then; a player held near the live edge then played to the ENDLIST and stopped there (`ended`).
+    const encoder = publish(`${rtmpBase}/${key}`, 'flv', { seconds: 45 });
     const mediaUrl = stream.playback.hls.replace('master.m3u8', 'source/index.m3u8');
     await waitUntil('a few segments', async () => {
       const t = await (await fetch(mediaUrl)).text();
@@ -128,6 +131,8 @@ describe('upload faults between the relay and the Worker', () => {
         ]);
         return {
           paused: v.paused,
+          // Played to the end of the stream (its ENDLIST): paused at the end, not stuck.
+          ended: v.ended,
           readyState: v.readyState,
           currentTime: v.currentTime,
           ranges,
@@ -135,7 +140,10 @@ describe('upload faults between the relay and the Worker', () => {
           stats: p.stats,
         };
       });
-      throw new Error(`${err.message}; down ${downMs} ms; player ${JSON.stringify(state)}`);
+      const encoderExit = encoder.process.exitCode;
+      throw new Error(
+        `${err.message}; down ${downMs} ms; encoder exit ${encoderExit}; player ${JSON.stringify(state)}`,
+      );
     });
     const view = await readSamples(page);
     await browser.close();
