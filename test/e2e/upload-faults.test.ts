@@ -145,8 +145,10 @@ describe('upload faults between the relay and the Worker', () => {
         };
       });
       const encoderExit = encoder.process.exitCode;
+      // An encoder that exited on its own was cut off by the relay: its log says why (a session it failed).
+      const relayTail = relayLog().split('\n').slice(-12).join('\n');
       throw new Error(
-        `${err.message}; down ${downMs} ms; encoder exit ${encoderExit}; player ${JSON.stringify(state)}`,
+        `${err.message}; down ${downMs} ms; encoder exit ${encoderExit}; player ${JSON.stringify(state)}\nrelay:\n${relayTail}`,
       );
     });
     const view = await readSamples(page);
