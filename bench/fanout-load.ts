@@ -20,7 +20,9 @@ const VIEWERS = Number(process.env.BENCH_VIEWERS ?? 2000);
 const REGIONS = Number(process.env.BENCH_REGIONS ?? 4);
 const ISOLATES = Number(process.env.BENCH_ISOLATES ?? 8);
 const PARTS = Number(process.env.BENCH_PARTS ?? 10);
-const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? Math.max(1_500, VIEWERS * 2));
+// Under the longest failoverTimeout (10 s, set below): a lone input silent for longer is stale and its session
+// ends (the reconnect window then waits for a new one), which a round this long would make of the publisher.
+const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? clamp(VIEWERS * 2, 1_500, 9_000));
 const RENDITIONS = ['source', '720p', '480p', '360p'].slice(
   0,
   clamp(Number(process.env.BENCH_RENDITIONS ?? 2), 1, 4),
@@ -43,7 +45,13 @@ try {
   const created = await fetch(`${api}/v1/streams`, {
     method: 'POST',
     headers: { ...API, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'fanout', partTarget: PART_SECONDS, segmentTarget: 5 * PART_SECONDS }),
+    body: JSON.stringify({
+      name: 'fanout',
+      partTarget: PART_SECONDS,
+      segmentTarget: 5 * PART_SECONDS,
+      failoverTimeout: 10,
+      reconnectWindow: 300,
+    }),
   });
   if (created.status !== 201) throw new Error(`create: ${created.status} ${await created.text()}`);
   const stream = (await created.json()) as { id: string; streamKey: string };

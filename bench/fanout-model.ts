@@ -27,7 +27,11 @@ interface Scenario {
   isolatesPerPop: number;
   /** Zipf exponent of viewers over PoPs (0: even). */
   zipf: number;
-  /** Viewers on our player page, which sends a QoE beacon every 10 s straight to the stream object. */
+  /**
+   * Share of viewers on our player page, which sends a QoE beacon every 10 s. Beacons are summed in the isolate
+   * and the replica (src/monitoring/beacons.ts): an isolate with any such viewer calls its replica once per
+   * FLUSH_MS, a replica the stream object once per FLUSH_MS.
+   */
   qoeShare: number;
 }
 
@@ -55,7 +59,7 @@ const base: Scenario = {
   regions: env('MODEL_REGIONS', 9),
   isolatesPerPop: env('MODEL_ISOLATES_PER_POP', 16),
   zipf: env('MODEL_ZIPF', 1),
-  qoeShare: env('MODEL_QOE_SHARE', 0),
+  qoeShare: env('MODEL_QOE_SHARE', 0.1),
 };
 
 function measuredCosts(): Costs {
@@ -108,6 +112,7 @@ function evaluate(s: Scenario, c: Costs) {
   const shares = renditionShares(s.renditions);
   const regionCalls = new Array<number>(s.regions).fill(0); // replica calls a part, per region
   const regionIsolates = new Array<number>(s.regions).fill(0);
+  const regionBeaconIsolates = new Array<number>(s.regions).fill(0); // isolates holding a beacon viewer
   let viewerRequests = 0;
   let r2Reads = 0;
   let partRequests = 0;
@@ -117,14 +122,17 @@ function evaluate(s: Scenario, c: Costs) {
     const perIsolate = viewers / isolates;
     const region = i % s.regions; // PoPs dealt out by rank: each region gets big and small ones
     regionIsolates[region] = (regionIsolates[region] ?? 0) + isolates;
+    const beaconing = isolates * (1 - (1 - s.qoeShare) ** perIsolate);
+    regionBeaconIsolates[region] = (regionBeaconIsolates[region] ?? 0) + beaconing;
     regionCalls[region] = (regionCalls[region] ?? 0) + isolates * c.replicaCallsPerIsolate;
     for (const share of shares) r2Reads += isolates * (1 - (1 - share) ** perIsolate);
     viewerRequests += viewers * 2; // a blocking playlist and a part, per viewer and part
     partRequests += viewers;
   }
   const replicas = regionCalls.map((calls, g) => {
-    // Origin counters: one flush per isolate every FLUSH_MS, to the replica.
-    const rate = calls / s.partSeconds + (regionIsolates[g] ?? 0) / (FLUSH_MS / 1000);
+    // Origin counters and summed QoE beacons: one flush each per isolate every FLUSH_MS, to the replica.
+    const flushes = (regionIsolates[g] ?? 0) + (regionBeaconIsolates[g] ?? 0);
+    const rate = calls / s.partSeconds + flushes / (FLUSH_MS / 1000);
     const shards = Math.min(MAX_SHARDS, Math.max(1, Math.ceil(rate / TARGETS.replica)));
     // Shard 0 also pushes each part to the region's other shards.
     const perReplica = rate / shards + (shards - 1) / s.partSeconds;
@@ -137,7 +145,7 @@ function evaluate(s: Scenario, c: Costs) {
     catchUps: perSecond(s.regions * c.catchUpsPerRegion),
     reads: perSecond(c.readsLeak),
     originForwards: s.regions / (FLUSH_MS / 1000),
-    qoeBeacons: (s.viewers * s.qoeShare) / 10,
+    qoeForwards: s.qoeShare > 0 ? s.regions / (FLUSH_MS / 1000) : 0,
   };
   const objectTotal = Object.values(streamObject).reduce((a, b) => a + b, 0);
   const worstReplica = Math.max(...replicas.map((r) => r.perReplica));
@@ -201,14 +209,12 @@ const sweeps = [
   breakingPoint(costs, 'regions', (v) => v + 1, 200),
   breakingPoint(costs, 'pops', (v) => v * 2, 1e6),
   breakingPoint(costs, 'partSeconds', (v) => v / 1.25, 1e9),
-  breakingPoint(costs, 'qoeShare', (v) => (v === 0 ? 1e-6 : v * 2), 1),
+  breakingPoint(costs, 'qoeShare', (v) => Math.min(1, v * 2), 0.99),
 ];
 // What breaks first: the parameter with the least headroom (factor nearest 1 from its scenario value).
 const headroom = (b: (typeof sweeps)[number]) =>
   b.factor === null ? Number.POSITIVE_INFINITY : Math.abs(Math.log(b.factor));
-const first = [...sweeps]
-  .filter((b) => b.parameter !== 'qoeShare')
-  .sort((a, b) => headroom(a) - headroom(b))[0];
+const first = [...sweeps].sort((a, b) => headroom(a) - headroom(b))[0];
 
 writeResult('fanout-model.json', {
   at: new Date().toISOString(),

@@ -1,7 +1,10 @@
 // What the ABR ladder costs (issue 12), in one run:
 //   - cost: one 1280x720@30 input with the standard ladder (480p + 360p rungs) through the relay, its CPU plus
 //     its ffmpeg's, against one standalone ffmpeg encoding the same ladder (same filters, same x264 settings)
-//     from the same file to `-f null`: x264's own cost, the floor. Rounds alternate; medians. Target <= 1.15;
+//     from the same file to `-f null`: x264's own cost, the floor. Rounds alternate; medians. Target <= 1.15.
+//     Both sides are counted per second of media encoded in the window (the rung's parts that reached the sink;
+//     the standalone's frames from `-progress`), so on a busy box a side starved below real time (it encodes
+//     fewer frames and so spends fewer cores) does not look cheaper; in real time the two measures agree;
 //   - transcode lag: how far each rung's parts arrive after the source's part of the same number, p50/p99, at
 //     the sink (bench/relay-rig.ts answers the Worker's ingest contract at once). Target p99 <= one part target;
 //   - capacity: N laddered 720p inputs at once (1, 2, 3, ...): a step passes when no rung part is a gap in the
@@ -22,6 +25,8 @@ const SETTLE_S = Number(process.env.BENCH_SETTLE_S ?? 6);
 const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 15);
 const MAX_INPUTS = Number(process.env.BENCH_MAX_INPUTS ?? 8);
 const PART_TARGET_MS = 333;
+/** makeBenchInput's frame rate. */
+const SOURCE_FPS = 30;
 
 const dir = mkdtempSync(join(tmpdir(), 'edge-live-ladder-'));
 const input = join(dir, 'input.flv');
@@ -98,6 +103,8 @@ async function relayRound(streams: number) {
     const cpu = await treeCpuOver(relay.pid, WINDOW_S);
     const perStream = sink.sessions.map((s) => lags(s, since));
     return {
+      mediaSeconds: rungMediaSeconds(sink.sessions, since, since + WINDOW_S * 1000),
+      cpuSeconds: cpu.own + cpu.children,
       cpuCores: (cpu.own + cpu.children) / WINDOW_S,
       relayCores: cpu.own / WINDOW_S,
       ffmpegCores: cpu.children / WINDOW_S,
@@ -111,7 +118,17 @@ async function relayRound(streams: number) {
   }
 }
 
-async function standaloneRound(): Promise<number> {
+/** Seconds of media the first rung of each session delivered (non-gap parts arriving in [from, to]). */
+function rungMediaSeconds(sessions: SinkSession[], from: number, to: number): number {
+  let total = 0;
+  for (const s of sessions) {
+    const first = [...s.rungs.values()][0];
+    for (const p of first?.values() ?? []) if (!p.gap && p.at >= from && p.at <= to) total += p.duration;
+  }
+  return total;
+}
+
+async function standaloneRound(): Promise<{ cores: number; cpuSeconds: number; mediaSeconds: number }> {
   const args = ffmpegLadderArgs(RUNGS).map((a) => (a.startsWith('pipe:') && a !== 'pipe:0' ? '-' : a));
   const i = args.indexOf('pipe:0');
   // The same filter graph and encoder settings, from the file in real time, each rung to the null muxer.
@@ -119,11 +136,19 @@ async function standaloneRound(): Promise<number> {
   const nulls = fileArgs
     .map((a, k) => (a === 'mpegts' && fileArgs[k - 1] === '-f' ? 'null' : a))
     .filter((a, k, all) => a !== '-omit_video_pes_length' && all[k - 1] !== '-omit_video_pes_length');
-  const child = spawn('ffmpeg', nulls, { stdio: 'ignore' });
+  // `-progress`: the frames encoded so far (the first output's), every half second.
+  const progress = ['-progress', 'pipe:1', '-stats_period', '0.5'];
+  const child = spawn('ffmpeg', [...progress, ...nulls], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let frames = 0;
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+    for (const m of d.matchAll(/^frame=(\d+)$/gm)) frames = Number(m[1]);
+  });
   try {
     await sleep(SETTLE_S * 1000);
+    const before = frames;
     const cpu = await treeCpuOver(child.pid as number, WINDOW_S);
-    return (cpu.own + cpu.children) / WINDOW_S;
+    const cpuSeconds = cpu.own + cpu.children;
+    return { cores: cpuSeconds / WINDOW_S, cpuSeconds, mediaSeconds: (frames - before) / SOURCE_FPS };
   } finally {
     await stopChild(child);
   }
@@ -134,15 +159,24 @@ const relayOwnCores: number[] = [];
 const relayFfmpegCores: number[] = [];
 const standaloneCores: number[] = [];
 const lagRuns: Record<string, { p50: number; p99: number; gaps: number }>[] = [];
+/** CPU seconds per second of media encoded, each side. */
+const relayPerMedia: number[] = [];
+const standalonePerMedia: number[] = [];
+const mediaPerWindow: { relay: number; standalone: number }[] = [];
 for (let r = 0; r < ROUNDS; r++) {
   const one = await relayRound(1);
   relayCores.push(one.cpuCores);
   relayOwnCores.push(one.relayCores);
   relayFfmpegCores.push(one.ffmpegCores);
   if (one.perStream[0]) lagRuns.push(one.perStream[0]);
-  standaloneCores.push(await standaloneRound());
+  const alone = await standaloneRound();
+  standaloneCores.push(alone.cores);
+  relayPerMedia.push(one.cpuSeconds / one.mediaSeconds);
+  standalonePerMedia.push(alone.cpuSeconds / alone.mediaSeconds);
+  mediaPerWindow.push({ relay: round(one.mediaSeconds, 1), standalone: round(alone.mediaSeconds, 1) });
   console.log(
-    `round ${r + 1}: relay+ffmpeg ${round(one.cpuCores, 2)} cores, standalone ${round(standaloneCores.at(-1) ?? 0, 2)}`,
+    `round ${r + 1}: relay+ffmpeg ${round(one.cpuCores, 2)} cores (${round(one.mediaSeconds, 1)} s of media), ` +
+      `standalone ${round(alone.cores, 2)} (${round(alone.mediaSeconds, 1)} s)`,
   );
 }
 
@@ -166,10 +200,18 @@ const result = {
     ofWhichRelayNode: round(median(relayOwnCores), 3),
     ofWhichLadderFfmpeg: round(median(relayFfmpegCores), 3),
     standaloneFfmpegCores: round(median(standaloneCores), 2),
-    ratio: round(median(relayCores) / median(standaloneCores), 2),
+    /** CPU seconds per second of media encoded in the window: the cost the target is about. */
+    relayCpuPerMediaSecond: round(median(relayPerMedia), 3),
+    standaloneCpuPerMediaSecond: round(median(standalonePerMedia), 3),
+    ratio: round(median(relayPerMedia) / median(standalonePerMedia), 2),
+    /** Cores alone (CPU seconds per wall second), which a side starved below real time understates. */
+    ratioOfCores: round(median(relayCores) / median(standaloneCores), 2),
     rounds: {
       relay: relayCores.map((c) => round(c, 2)),
       standalone: standaloneCores.map((c) => round(c, 2)),
+      relayPerMediaSecond: relayPerMedia.map((c) => round(c, 3)),
+      standalonePerMediaSecond: standalonePerMedia.map((c) => round(c, 3)),
+      mediaSecondsInWindow: mediaPerWindow,
     },
   },
   lagMs: lagRuns,

@@ -2,7 +2,8 @@
 // (default 4, the 720p30 3 Mb/s file replayed with -c copy) uploading to the sink of relay-rig.ts for
 // BENCH_SECONDS (default 20), then the profile's self time summed per function and per file.
 // Run: npm run bench -- relay-profile     (writes bench/results/relay-profile.json; the .cpuprofile stays in
-// the temporary folder it prints, for Chrome DevTools)
+// the temporary folder it prints, for Chrome DevTools). BENCH_LADDER=standard gives every stream the standard
+// ladder (the 720p file: 480p + 360p rungs, one ffmpeg each) and writes relay-profile-ladder.json instead.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,11 +13,12 @@ import { makeBenchInput, SinkWorker, startRelayProcess, stopChild } from './rela
 
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 4);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const LADDER = process.env.BENCH_LADDER;
 const dir = mkdtempSync(join(tmpdir(), 'edge-live-profile-'));
 const input = join(dir, 'input.flv');
 makeBenchInput(input, 10);
 
-const sink = new SinkWorker();
+const sink = new SinkWorker(LADDER ? { ladder: LADDER as 'standard' } : {});
 await sink.start();
 const relay = await startRelayProcess(sink.url, {
   env: { LOG_LEVEL: 'warn' },
@@ -78,7 +80,8 @@ const sum = (key: (n: ProfileNode) => string) => {
     .slice(0, 25)
     .map(([name, us]) => ({ name, percentOfBusy: round((us / busy) * 100, 1), ms: round(us / 1000) }));
 };
-writeResult('relay-profile.json', {
+writeResult(LADDER ? 'relay-profile-ladder.json' : 'relay-profile.json', {
+  ladder: LADDER ?? 'passthrough',
   at: new Date().toISOString(),
   streams: STREAMS,
   seconds: SECONDS,

@@ -37,8 +37,11 @@ export interface SinkSession {
   arrivals: number[];
   health: SessionHealthReport[];
   ended: string | undefined;
-  /** Parts of the ladder's rungs: rendition -> "msn.part" -> arrival wall clock (ms) and whether a gap. */
-  rungs: Map<string, Map<string, { at: number; gap: boolean }>>;
+  /**
+   * Parts of the ladder's rungs: rendition -> "msn.part" -> arrival wall clock (ms), whether a gap, and its
+   * duration (seconds, `ingest-duration`).
+   */
+  rungs: Map<string, Map<string, { at: number; gap: boolean; duration: number }>>;
 }
 
 const CONFIG: StreamConfig = { ...DEFAULT_STREAM_CONFIG, reconnectWindow: 5, ladder: 'passthrough' };
@@ -133,9 +136,11 @@ export class SinkWorker {
     if (part && part[1] !== 'source') {
       const rendition = part[1] as string;
       if (!session.rungs.has(rendition)) session.rungs.set(rendition, new Map());
-      session.rungs
-        .get(rendition)
-        ?.set(`${part[2]}.${part[3]}`, { at: Date.now(), gap: req.headers['ingest-gap'] === '?1' });
+      session.rungs.get(rendition)?.set(`${part[2]}.${part[3]}`, {
+        at: Date.now(),
+        gap: req.headers['ingest-gap'] === '?1',
+        duration: Number(req.headers['ingest-duration'] ?? 0),
+      });
       return send(res, 201, { status: 'committed' });
     }
     if (part) {

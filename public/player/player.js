@@ -3,13 +3,18 @@
 // of the frame on screen), the distance behind the live edge against its target (latency-control.js holds it
 // there), the rung playing, bitrate, buffer and stalls. The page serves every stream: the stream id is the last
 // path segment of /play/{id}.
+// A signed stream's page is /play/{id}?token={token}: the token takes the stream id's place in every viewer
+// URL (/live/{token}/master.m3u8, its beacons too), as src/contract/playback.ts says.
 import { bufferedAhead, LatencyControl } from './latency-control.js';
 
 const streamId = decodeURIComponent(location.pathname.split('/').filter(Boolean).pop() ?? '');
-const src = new URL(`/live/${encodeURIComponent(streamId)}/master.m3u8`, location.href).toString();
+const token = new URLSearchParams(location.search).get('token');
+const streamSegment = encodeURIComponent(token || streamId);
+const src = new URL(`/live/${streamSegment}/master.m3u8`, location.href).toString();
 const video = /** @type {HTMLVideoElement} */ (document.getElementById('video'));
 const overlay = document.getElementById('overlay');
-document.getElementById('source').textContent = src;
+// The token is a credential: the page shows where it plays from without it.
+document.getElementById('source').textContent = token ? src.replace(streamSegment, '{token}') : src;
 
 const stats = {
   startedAt: performance.now(),
@@ -30,7 +35,7 @@ window.__player = { stats, hls: null, video, control: null, beacons: { sent: 0, 
 // QoE beacons (POST /live/{id}/qoe, src/api/qoe.ts): numbers only, batched every 10 s, and the rest sent
 // with navigator.sendBeacon when the page is hidden or unloaded (it survives the page going away; fetch may
 // not). text/plain is a CORS-safelisted type, so no preflight is needed.
-const BEACON_URL = new URL(`/live/${encodeURIComponent(streamId)}/qoe`, location.href).toString();
+const BEACON_URL = new URL(`/live/${streamSegment}/qoe`, location.href).toString();
 const BEACON_EVERY_MS = 10_000;
 const qoeSession = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) =>
   b.toString(16).padStart(2, '0'),

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { except } from 'hono/combine';
+import { redactViewerPath } from '../contract/playback.ts';
 import type { Env } from '../env.ts';
 import { ApiError, problemResponse } from './errors.ts';
 import { ingestMedia } from './ingest.ts';
@@ -9,6 +10,7 @@ import { requireBearer } from './middleware/bearer.ts';
 import { limitBody } from './middleware/body-limit.ts';
 import { apiErrorFromHttpException } from './middleware/validation.ts';
 import { playback } from './playback.ts';
+import { viewerAccess } from './playback-access.ts';
 import { player } from './player.ts';
 import { qoe } from './qoe.ts';
 import { streams } from './streams.ts';
@@ -34,18 +36,23 @@ export function createApp() {
   app.use('/v1/*', limitBody());
   app.route('/v1', metrics);
   app.route('/v1', streams);
+  // Every viewer route passes the access check before any cache (src/api/playback-access.ts).
+  app.use('/live/*', viewerAccess());
   app.route('/', qoe);
   app.route('/', playback);
   app.route('/', player);
 
   app.notFound((c) =>
-    problemResponse(c, new ApiError(404, 'not-found', `no route for ${c.req.method} ${c.req.path}`)),
+    problemResponse(
+      c,
+      new ApiError(404, 'not-found', `no route for ${c.req.method} ${redactViewerPath(c.req.path)}`),
+    ),
   );
   app.onError((err, c) => {
     if (err instanceof ApiError) return problemResponse(c, err);
     const clientError = apiErrorFromHttpException(err);
     if (clientError) return problemResponse(c, clientError);
-    console.error('unhandled error', c.req.method, c.req.path, err);
+    console.error('unhandled error', c.req.method, redactViewerPath(c.req.path), err);
     return problemResponse(c, new ApiError(500, 'internal', 'internal error'));
   });
   return app;

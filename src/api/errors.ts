@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { redactViewerPath } from '../contract/playback.ts';
 
 /**
  * The one error type of the Worker. Thrown anywhere in a request; `app.onError` turns it into an RFC 9457
@@ -27,6 +28,7 @@ const TITLES: Record<number, string> = {
   409: 'Conflict',
   410: 'Gone',
   413: 'Content Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
@@ -40,7 +42,8 @@ export function problemResponse(c: Context, err: ApiError, headers?: Record<stri
     title: TITLES[err.status] ?? 'Error',
     status: err.status,
     detail: err.message,
-    instance: new URL(c.req.url).pathname,
+    // A viewer path may carry a playback token: it never leaves in a body either (bodies end up in logs).
+    instance: redactViewerPath(new URL(c.req.url).pathname),
     ...err.extras,
   };
   return c.newResponse(JSON.stringify(body), err.status, {

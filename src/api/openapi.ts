@@ -34,6 +34,7 @@ function configFields(withDefault: boolean) {
     failbackHoldOff: configField('failbackHoldOff', withDefault),
     maxBitrate: configField('maxBitrate', withDefault),
     ladder: configField('ladder', withDefault),
+    playbackPolicy: configField('playbackPolicy', withDefault),
   } satisfies Record<StreamConfigField, unknown>;
 }
 
@@ -114,8 +115,14 @@ export const StreamSchema = z
       })
       .openapi({ description: 'Publish URLs; a protocol this deployment does not offer is absent.' }),
     playback: z.object({
-      hls: z.string().openapi({ description: 'Multivariant playlist a viewer opens.' }),
-      player: z.string().openapi({ description: 'Web page that plays the stream.' }),
+      hls: z.string().openapi({
+        description:
+          'Multivariant playlist a viewer opens. A signed stream answers it only with a playback token in place ' +
+          'of the stream id (POST /streams/{id}/playback-tokens).',
+      }),
+      player: z
+        .string()
+        .openapi({ description: 'Web page that plays the stream (`?token=` for a signed one).' }),
     }),
     createdAt: z.string().openapi({ format: 'date-time' }),
     updatedAt: z.string().openapi({ format: 'date-time' }),

@@ -1,11 +1,19 @@
 /**
- * Who may play what, decided before any cache is consulted (issue 13: a cache hit must not skip a per-stream
- * policy check). Viewer URLs name a stream by a path segment (src/contract/playback.ts); this resolves it to
- * the stream id that the edge cache keys and the stream's objects use. Today every stream is public and the
- * segment is the stream id itself, so the check is its form. Signed playback puts a token in that segment
- * (DESIGN.md, Access): it is verified here, mapped to its stream, and never reaches a cache key.
+ * Who may play what, decided before any cache is consulted: a cache hit never skips the policy check. Viewer
+ * URLs name a stream by their first path segment (src/contract/playback.ts), which is either the stream id
+ * (public streams) or a playback token in its place (src/access/claims.ts). `authorizePlayback` is the one
+ * check every viewer route goes through (`viewerAccess` runs it for all of /live); a future route (recordings,
+ * DVR, clips) calls it with its own segment. It resolves the segment to the stream id that the edge cache keys,
+ * coalescing, counters and the stream's objects use, so the token never reaches a cache key and every viewer
+ * of a stream shares one cached copy.
  */
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
+import { type PlaybackRules, revokedByGeneration } from '../access/claims.ts';
+import { edgeKeySet, edgeStreamAccess } from '../access/edge-registry.ts';
+import { allowOrigin, checkRules, type ViewerFacts } from '../access/rules.ts';
+import { verifyPlaybackToken } from '../access/verify.ts';
+import type { Env } from '../env.ts';
+import type { AppEnv } from './app.ts';
 import { ApiError, problemResponse } from './errors.ts';
 
 /** Stream ids as the registry makes them (src/registry/ids.ts), and any name tests give a stream object. */
@@ -14,12 +22,108 @@ const STREAM_ID = /^[A-Za-z0-9_-]{1,64}$/;
 export interface PlaybackGrant {
   /** The stream the request may play: the cache keys' and the objects' name for it. */
   streamId: string;
+  /** The token's access rules; null for a public stream's plain URL. */
+  rules: PlaybackRules | null;
 }
 
-/** The grant for a viewer request's stream segment, or a 404 (an unknown stream and a refused one look alike). */
-export function playbackAccess(streamSegment: string): PlaybackGrant {
-  if (!STREAM_ID.test(streamSegment)) throw new ApiError(404, 'not-found', 'no such stream');
-  return { streamId: streamSegment };
+declare module 'hono' {
+  interface ContextVariableMap {
+    playbackGrant: PlaybackGrant;
+  }
+}
+
+/** Viewer responses never send the URL (which may carry a token) on as a Referer. */
+export const VIEWER_REFERRER_POLICY = 'no-referrer';
+
+export function viewerFacts(request: Request): ViewerFacts {
+  const cf = (request as { cf?: { country?: unknown } }).cf;
+  return {
+    origin: request.headers.get('origin'),
+    referer: request.headers.get('referer'),
+    ip: request.headers.get('cf-connecting-ip'),
+    country: typeof cf?.country === 'string' ? cf.country : null,
+  };
+}
+
+/** The grant for a viewer request's stream segment, or the refusal's ApiError (401, 403, 404, 400, 414). */
+export async function authorizePlayback(
+  env: Env,
+  request: Request,
+  segment: string,
+  now: number,
+): Promise<PlaybackGrant> {
+  if (STREAM_ID.test(segment)) {
+    const access = await edgeStreamAccess(env, segment, now);
+    if (access.gone) throw new ApiError(404, 'not-found', 'no such stream');
+    if (access.policy === 'signed') {
+      throw new ApiError(
+        401,
+        'playback-token-required',
+        'this stream plays only with a playback token in the URL in place of the stream id',
+      );
+    }
+    return { streamId: segment, rules: null };
+  }
+  // A JWT has dots; no stream id does. Anything else names nothing.
+  if (!segment.includes('.')) throw new ApiError(404, 'not-found', 'no such stream');
+  const { claims } = await verifyPlaybackToken(segment, () => edgeKeySet(env, now), now);
+  if (!STREAM_ID.test(claims.sub)) {
+    throw new ApiError(403, 'token-subject-invalid', 'the token names no stream (sub is not a stream id)');
+  }
+  const access = await edgeStreamAccess(env, claims.sub, now);
+  if (access.gone) throw new ApiError(404, 'not-found', 'no such stream');
+  if (revokedByGeneration(claims, access)) {
+    throw new ApiError(
+      401,
+      'token-revoked',
+      "the stream's tokens issued before its last revoke-tokens are refused",
+    );
+  }
+  const rules = checkRules(claims, viewerFacts(request));
+  if (!rules.ok) throw new ApiError(403, 'playback-forbidden', rules.detail);
+  return { streamId: claims.sub, rules: claims };
+}
+
+/**
+ * Middleware for every /live route: the access check first, a refusal as no-store problem+json (nothing of a
+ * refused request is cached, here or by a CDN), the grant for the route, and Referrer-Policy on every answer.
+ * Preflights pass to CORS (they carry no credentials and answer nothing about a stream).
+ */
+export function viewerAccess(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (c.req.method === 'OPTIONS') return next();
+    const segment = c.req.path.split('/')[2] ?? '';
+    let grant: PlaybackGrant;
+    try {
+      grant = await authorizePlayback(c.env, c.req.raw, segment, Date.now());
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      return problemResponse(c, err, {
+        'cache-control': 'no-store',
+        'referrer-policy': VIEWER_REFERRER_POLICY,
+        'access-control-allow-origin': '*',
+      });
+    }
+    c.set('playbackGrant', grant);
+    c.header('referrer-policy', VIEWER_REFERRER_POLICY);
+    await next();
+    // The routes' CORS says `*`; a token with allowedOrigins narrows it to the viewer's Origin when allowed
+    // (the rules already refused any other). c.res is the copy Hono made to merge the headers set above, so
+    // its headers are mutable even when the route answered from the Cache API.
+    const allowed = allowOrigin(grant.rules, c.req.header('origin') ?? '');
+    if (allowed !== '*') {
+      if (allowed) c.res.headers.set('access-control-allow-origin', allowed);
+      else c.res.headers.delete('access-control-allow-origin');
+      c.res.headers.append('vary', 'Origin');
+    }
+  };
+}
+
+/** The grant `viewerAccess` made for this request. */
+export function viewerGrant(c: Context): PlaybackGrant {
+  const grant = c.get('playbackGrant');
+  if (!grant) throw new ApiError(500, 'internal', 'viewer route without an access check');
+  return grant;
 }
 
 /** A refused viewer request as problem+json, with the Cache-Control its kind needs (src/hls/cache-policy.ts). */

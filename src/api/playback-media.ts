@@ -20,14 +20,15 @@ import {
 } from '../media/serve.ts';
 import type { PartRef } from '../stream/reads.ts';
 import type { AppEnv } from './app.ts';
-import { refusal as fail, playbackAccess } from './playback-access.ts';
+import { refusal as fail, viewerGrant } from './playback-access.ts';
 import { ask, edgeOf, flightKey, noteCacheLookup, noteViewer, routeOf, sourceOf } from './viewer-calls.ts';
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const PART_FILE = /^([0-9]{1,9})\.([0-9]{1,9})\.m4s$/;
 /** `{msn}.m4s` or `{msn}.{fromPart}-.m4s` (src/contract/playback.ts); `.0-` is not a name (one URI per range). */
 const SEGMENT_FILE = /^([0-9]{1,9})(?:\.([1-9][0-9]{0,8})-)?\.m4s$/;
-const CORS = { 'access-control-allow-origin': '*' };
+/** Media carries no CORS header of its own: the viewer routes' CORS middleware sets it per grant (playback.ts). */
+const NO_EXTRA_HEADERS = {};
 
 type C = Context<AppEnv>;
 
@@ -40,7 +41,7 @@ interface FetchedPart {
 export const partFlights = new Coalescer<FetchedPart | 'gap' | null>();
 
 export async function mediaRoute(c: C): Promise<Response> {
-  const { streamId } = playbackAccess(c.req.param('streamId') ?? '');
+  const { streamId } = viewerGrant(c);
   const { rendition = '', sessionId = '', file = '' } = c.req.param();
   const notFound = () => fail(c, 404, 'no such media', notFoundCacheControl(1, 'media'));
   const gap = () => fail(c, 404, 'listed as a gap: this rendition has no media here', GAP_CACHE_CONTROL);
@@ -48,23 +49,27 @@ export async function mediaRoute(c: C): Promise<Response> {
   const now = Date.now();
   noteViewer(c, streamId, now);
   const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
+  const cacheKey = mediaCacheKey({ origin: new URL(c.req.url).origin, streamId, rendition, sessionId, file });
 
   if (file === 'init.mp4') {
-    return throughCache(c.req.raw, waitUntil, async () => {
-      return (await objectResponse(c.env.MEDIA, initKey(streamId, sessionId, rendition), CORS)) ?? notFound();
+    return throughCache(cacheKey, waitUntil, async () => {
+      return (
+        (await objectResponse(c.env.MEDIA, initKey(streamId, sessionId, rendition), NO_EXTRA_HEADERS)) ??
+        notFound()
+      );
     });
   }
   const partMatch = PART_FILE.exec(file);
   if (partMatch) {
     const ref = { rendition, sessionId, msn: Number(partMatch[1]), part: Number(partMatch[2]) };
-    const answer = await partResponse(c, streamId, ref, now);
+    const answer = await partResponse(c, streamId, ref, cacheKey, now);
     return answer === 'gap' ? gap() : (answer ?? notFound());
   }
   const segmentMatch = SEGMENT_FILE.exec(file);
   if (segmentMatch) {
     const msn = Number(segmentMatch[1]);
     const fromPart = Number(segmentMatch[2] ?? 0);
-    return throughCache(c.req.raw, waitUntil, async () => {
+    return throughCache(cacheKey, waitUntil, async () => {
       const route = routeOf(c, streamId, now);
       const ref = { rendition, sessionId, msn, part: fromPart };
       const local = segmentFromView(edgeOf(route).view, ref);
@@ -73,14 +78,14 @@ export async function mediaRoute(c: C): Promise<Response> {
       if (!info) return notFound();
       if ('gap' in info) return gap();
       const keys = info.partSizes.map((_, i) => partKey(streamId, sessionId, rendition, msn, fromPart + i));
-      return concatenatedResponse(c.env.MEDIA, keys, info.partSizes, CORS);
+      return concatenatedResponse(c.env.MEDIA, keys, info.partSizes, NO_EXTRA_HEADERS);
     });
   }
   return notFound();
 }
 
 function partBody(part: FetchedPart): Response {
-  const headers = new Headers(CORS);
+  const headers = new Headers();
   for (const [name, value] of Object.entries(MEDIA_HEADERS)) headers.set(name, value);
   headers.set('content-length', String(part.bytes.byteLength));
   headers.set('etag', part.etag);
@@ -91,10 +96,10 @@ async function partResponse(
   c: C,
   streamId: string,
   ref: PartRef,
+  key: string,
   now: number,
 ): Promise<Response | 'gap' | null> {
   const cache = caches.default;
-  const key = mediaCacheKey(c.req.url);
   const hit = await cache.match(new Request(key));
   noteCacheLookup(c, streamId, hit !== undefined, now);
   if (hit) return hit;

@@ -25,7 +25,7 @@ import {
 } from '../hls/cache-policy.ts';
 import { parseDirectives } from '../hls/directives.ts';
 import type { AppEnv } from './app.ts';
-import { refusal as fail, playbackAccess } from './playback-access.ts';
+import { refusal as fail, viewerGrant } from './playback-access.ts';
 import { mediaRoute } from './playback-media.ts';
 import {
   ask,
@@ -48,6 +48,7 @@ const PLAYLIST_FILE = /^([A-Za-z0-9_-]{1,64})\.m3u8$/;
 playback.use(
   '/live/*',
   cors({
+    // A token that restricts origins narrows this to the viewer's own (playback-access.ts `viewerAccess`).
     origin: '*',
     allowMethods: ['GET', 'HEAD', 'OPTIONS'],
     exposeHeaders: ['content-length', 'age', 'date'],
@@ -67,7 +68,7 @@ async function encoded(shared: SharedPlaylist, encoding: PlaylistEncoding): Prom
 }
 
 playback.get('/live/:streamId/master.m3u8', async (c) => {
-  const { streamId } = playbackAccess(c.req.param('streamId'));
+  const { streamId } = viewerGrant(c);
   const now = Date.now();
   noteViewer(c, streamId, now);
   const route = routeOf(c, streamId, now);
@@ -92,7 +93,7 @@ playback.get('/live/:streamId/master.m3u8', async (c) => {
 });
 
 playback.get('/live/:streamId/:rendition/:playlist', async (c) => {
-  const { streamId } = playbackAccess(c.req.param('streamId'));
+  const { streamId } = viewerGrant(c);
   const { rendition, playlist: fileName } = c.req.param();
   const file = PLAYLIST_FILE.exec(fileName);
   if (!file?.[1] || !ID_PATTERN.test(rendition))

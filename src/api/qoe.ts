@@ -2,25 +2,29 @@
  * `POST /live/{streamId}/qoe`: player beacons (public, CORS). A batch of numeric events from one viewer
  * session, at most 4 KiB, validated by a strict schema; the stream's object only aggregates the numbers
  * (src/monitoring/qoe.ts). Nothing in a beacon names a URL, key or storage location, so a beacon can only add
- * to the counters of the stream in its path, and only of a stream that has published (else 404).
+ * to the counters of the stream in its path, and only of a stream that has published (else 404). A signed
+ * stream's beacons go to `/live/{token}/qoe` and pass the same access check as its media (playback-access.ts):
+ * only a holder of a valid token, within its rules, adds to that stream's numbers (README, "what a forged
+ * beacon can skew").
  *
  * Accepts `text/plain` as well as `application/json`: `navigator.sendBeacon` with a JSON string sends
  * text/plain, a CORS-safelisted type that needs no preflight (Fetch standard, "CORS-safelisted request-header").
  */
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { z } from 'zod';
+import { beaconClock, dueBeacons, noteBeacon } from '../monitoring/beacons.ts';
 import { noteOriginRequest } from '../monitoring/origin.ts';
-import { QOE_ERROR_CODES } from '../monitoring/qoe.ts';
+import { digestQoe, QOE_ERROR_CODES } from '../monitoring/qoe.ts';
 import { TokenBuckets } from '../monitoring/rate-limit.ts';
 import type { AppEnv } from './app.ts';
 import { ApiError } from './errors.ts';
 import { limitBody } from './middleware/body-limit.ts';
 import { fieldErrors } from './middleware/validation.ts';
-import { routeOf } from './viewer-calls.ts';
+import { viewerGrant } from './playback-access.ts';
+import { edgeOf, routeOf, sourceOf } from './viewer-calls.ts';
 
 export const QOE_MAX_BYTES = 4 * 1024;
-const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 const ms = (max: number) => z.number().finite().min(0).max(max);
 const QoeEventSchema = z.discriminatedUnion('type', [
@@ -56,8 +60,9 @@ export const qoe = new Hono<AppEnv>();
  */
 qoe.use('/live/:streamId/*', async (c, next) => {
   await next();
-  const streamId = c.req.param('streamId');
-  if (!streamId || !ID_PATTERN.test(streamId) || c.req.method !== 'GET') return;
+  // Counted under the stream the access check resolved (a token's `sub`), never under the URL's token.
+  const streamId = c.get('playbackGrant')?.streamId;
+  if (!streamId || c.req.method !== 'GET') return;
   const path = c.req.path;
   // Media playlists: /live/{stream}/{rendition}/{eventId|index}.m3u8 (not the multivariant master.m3u8).
   const kind = /^\/live\/[^/]+\/[^/]+\/[^/]+\.m3u8$/.test(path)
@@ -73,14 +78,26 @@ qoe.use('/live/:streamId/*', async (c, next) => {
     streamId,
     kind,
     hit,
-    // Through the region's replica, which sums its isolates' batches (src/fanout/origin-forward.ts).
+    // Through the region's replica, which sums its isolates' batches (src/fanout/batched-forward.ts).
     (id) => {
       const route = routeOf(c, id);
       return { recordOrigin: (counts) => route.stub.recordOrigin(route.call, counts) };
     },
     (p) => c.executionCtx.waitUntil(p),
   );
+  flushBeacons(c);
 });
+
+/** Sends the isolate's summed beacons of every stream whose interval passed, each to its region's replica. */
+function flushBeacons(c: Context<AppEnv>): void {
+  const due = dueBeacons(beaconClock.now());
+  if (!due) return;
+  const calls = [...due].map(([id, digest]) => {
+    const route = routeOf(c, id);
+    return route.stub.recordQoe(route.call, digest);
+  });
+  c.executionCtx.waitUntil(Promise.allSettled(calls));
+}
 
 qoe.use(
   '/live/:streamId/qoe',
@@ -89,8 +106,7 @@ qoe.use(
 qoe.use('/live/:streamId/qoe', limitBody(QOE_MAX_BYTES));
 
 qoe.post('/live/:streamId/qoe', async (c) => {
-  const streamId = c.req.param('streamId');
-  if (!ID_PATTERN.test(streamId)) throw new ApiError(404, 'not-found', 'no such stream');
+  const { streamId } = viewerGrant(c);
   const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
   if (type !== 'application/json' && type !== 'text/plain') {
     throw new ApiError(415, 'unsupported-media-type', 'beacons are JSON (application/json or text/plain)');
@@ -110,8 +126,13 @@ qoe.post('/live/:streamId/qoe', async (c) => {
     const errors = fieldErrors(parsed.error).slice(0, 5);
     throw new ApiError(422, 'validation-failed', 'invalid beacon', { errors });
   }
-  const stub = c.env.STREAM.get(c.env.STREAM.idFromName(streamId));
-  const known = await stub.recordQoe(parsed.data, Date.now());
-  if (!known) throw new ApiError(404, 'not-found', 'no such stream');
+  // Known to the isolate's copy of its replica's view (one replica call per isolate when it holds none), so
+  // a beacon costs the stream object nothing: the digest goes up summed with the isolate's others.
+  const route = routeOf(c, streamId);
+  const edge = edgeOf(route);
+  const view = edge.view ?? (await edge.current(sourceOf(route)));
+  if (!view?.state.streamId) throw new ApiError(404, 'not-found', 'no such stream');
+  noteBeacon(streamId, digestQoe(parsed.data), beaconClock.now());
+  flushBeacons(c);
   return c.body(null, 204);
 });

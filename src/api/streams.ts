@@ -1,4 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { forgetStreamAccess } from '../access/edge-registry.ts';
 import {
   CONFIG_FIELDS,
   DEFAULT_STREAM_CONFIG,
@@ -21,6 +22,8 @@ import {
   streamHealthRoute,
   updateStreamRoute,
 } from './openapi.ts';
+import { playbackTokens } from './playback-tokens.ts';
+import { signingKeys } from './signing-keys.ts';
 import { toStreamResource, urlBases } from './stream-resource.ts';
 import { webhooks } from './webhooks.ts';
 
@@ -111,14 +114,19 @@ streams.openapi(updateStreamRoute, async (c) => {
       errors: [{ field: result.field, message: result.detail }],
     });
   }
+  // A policy change applies at once: here now, at the other isolates within 10 s (src/access/edge-registry.ts).
+  forgetStreamAccess(id);
   return c.json(toStreamResource(result.stream, urlBases(c.env, c.req.url)), 200);
 });
 
 streams.openapi(deleteStreamRoute, async (c) => {
   const { id } = c.req.valid('param');
   if (!(await registryStub(c.env).delete(id))) throw notFound(id);
-  // The catalogue entry goes first: its key stops authorizing at once, then the live state is torn down.
-  await streamStub(c.env, id).destroy();
+  // The catalogue entry goes first: its key stops authorizing at once, then the live state is torn down and
+  // the media queued for the stream object's sweep (answered at once, whatever the media's size).
+  await streamStub(c.env, id).destroy(id);
+  // Its viewer URLs, media included, are refused here now and at the other isolates within 10 s.
+  forgetStreamAccess(id);
   return c.body(null, 204);
 });
 
@@ -150,6 +158,8 @@ streams.openapi(streamHealthRoute, async (c) => {
 });
 
 streams.route('/', webhooks);
+streams.route('/', signingKeys);
+streams.route('/', playbackTokens);
 
 // Public: the document describes the API and holds no data. Servers point at this deployment's /v1.
 streams.doc('/openapi.json', (c) => ({

@@ -18,7 +18,12 @@
  *   /live/{streamId}/{rendition}/{sessionId}/{msn}.{part}-.m4s     segment published from part {part} on (a
  *                                                                  failover joined at that keyframe): parts
  *                                                                  {part}.. of local segment {msn}, concatenated
- *   /play/{streamId}                                               player page
+ *   /play/{streamId}                                               player page (`?token=` for a signed stream)
+ *
+ * A signed stream (config `playbackPolicy: "signed"`) is played with a playback token in place of the stream
+ * id: `/live/{token}/master.m3u8` and so on (src/access/claims.ts). The relative URIs below then carry the
+ * token with no playlist rewriting, and every player works unchanged. A token is a JWT (it has dots, which no
+ * stream id has) and a credential: `redactViewerPath` takes it out of anything logged.
  */
 
 export function multivariantPath(streamId: string): string {
@@ -61,3 +66,16 @@ export const relativePlaylistUri = {
   /** A rendition's media playlist of the current event. */
   variant: (rendition: string, eventId: string) => `${rendition}/${eventId}.m3u8`,
 };
+
+/** A viewer path with its token (a JWT: dots in the first segment) replaced, for logs and problem bodies. */
+export function redactViewerPath(path: string): string {
+  return path.replace(/^\/live\/[^/]*\.[^/]*/, '/live/{token}');
+}
+
+/** A signed stream's URLs for one token: the multivariant with the token in place of the id, the player page. */
+export function playbackTokenPaths(streamId: string, token: string): { hls: string; player: string } {
+  return {
+    hls: multivariantPath(token),
+    player: `${playerPath(streamId)}?token=${encodeURIComponent(token)}`,
+  };
+}

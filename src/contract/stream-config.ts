@@ -88,6 +88,13 @@ export const CONFIG_FIELDS = {
     'The ABR ladder: "standard" (the source plus the 720p, 480p and 360p rungs strictly below its height), ' +
       '"passthrough" (the source only), or a list of at most 6 rungs {name, height, videoBitrate, maxFrameRate?}.',
   ),
+  playbackPolicy: field(
+    z.enum(['public', 'signed']),
+    'public' as 'public' | 'signed',
+    'now',
+    'Who may play: "public" (anyone with the URL) or "signed" (only with a playback token in the URL in place ' +
+      'of the stream id, /live/{token}/master.m3u8). A change reaches every edge within 10 s.',
+  ),
 };
 
 export type ConfigFields = Record<string, ConfigField<z.ZodType>>;

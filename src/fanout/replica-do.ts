@@ -15,7 +15,8 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env.ts';
 import type { Directives } from '../hls/directives.ts';
-import type { OriginCounts } from '../monitoring/origin.ts';
+import { addOriginCounts, type OriginCounts } from '../monitoring/origin.ts';
+import { addQoeDigests, type QoeDigest } from '../monitoring/qoe.ts';
 import {
   decideLive,
   type MultivariantAnswer,
@@ -26,17 +27,17 @@ import {
 import { PlaylistTexts } from '../stream/playlist-texts.ts';
 import { hintDecision, type PartRef, partPublished } from '../stream/reads.ts';
 import type { PartReadyAnswer } from '../stream/stream-do.ts';
+import { BatchedForward } from './batched-forward.ts';
 import { EdgeFigures } from './edge-figures.ts';
 import type { ReplicaAck } from './feed.ts';
 import { HeldView } from './held-view.ts';
-import { OriginForward } from './origin-forward.ts';
 import { RateMeter } from './rate.ts';
 import { RegionShards } from './region-shards.ts';
 import type { ReplicaRef } from './regions.ts';
 import type { Delivered, ReplicaCall } from './replica-api.ts';
 import { type SegmentParts, segmentFromView } from './replica-reads.ts';
 import { DEFAULT_REPLICA_CEILING, recommendShards } from './shards.ts';
-import { originUpstream, streamObjectOf, syncFromUpstream } from './upstream.ts';
+import { originUpstream, qoeUpstream, streamObjectOf, syncFromUpstream } from './upstream.ts';
 import { type FeedVersion, newerThan, type ReplicaView } from './view.ts';
 
 /** A replica with no viewer request for this long answers pushes idle and leaves the feed. */
@@ -59,7 +60,12 @@ export class StreamReplica extends DurableObject<Env> {
   readonly #archived = new Map<string, PlaylistAnswer>();
   readonly #requests = new RateMeter();
   readonly #edge = new EdgeFigures();
-  readonly #origin = new OriginForward((counts) => originUpstream(this.env, this.#identity(), counts));
+  readonly #origin = new BatchedForward('origin counts', addOriginCounts, (counts: OriginCounts) =>
+    originUpstream(this.env, this.#identity(), counts),
+  );
+  readonly #qoe = new BatchedForward('qoe beacons', addQoeDigests, (digest: QoeDigest) =>
+    qoeUpstream(this.env, this.#identity(), digest),
+  );
   readonly #counts = { pushes: 0, viewCalls: 0, playlistCalls: 0, partReadyCalls: 0, forwarded: 0 };
 
   /** A push from upstream (feed.ts); the answer carries the figures of this replica and the shards it feeds. */
@@ -178,6 +184,13 @@ export class StreamReplica extends DurableObject<Env> {
     this.#ref ??= call.ref;
     if (call.edge) this.#edge.add(call.edge, this.#view.clock.now());
     await this.#origin.add(counts, Date.now());
+  }
+
+  /** QoE beacons of isolates or shards (src/monitoring/beacons.ts), summed and sent up (batched-forward.ts). */
+  async recordQoe(call: ReplicaCall, digest: QoeDigest): Promise<void> {
+    this.#ref ??= call.ref;
+    if (call.edge) this.#edge.add(call.edge, this.#view.clock.now());
+    await this.#qoe.add(digest, Date.now());
   }
 
   /** Test and benchmark counters. */

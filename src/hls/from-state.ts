@@ -7,6 +7,7 @@ import {
   activeRenditions,
   activeSession,
   isGap,
+  own,
   PLAYLIST_SEGMENTS,
   type RenditionState,
   renditionOf,
@@ -92,7 +93,13 @@ export function buildMediaPlaylist(
   const isEnded = ended(state);
   // The hint names the active session's next part, in its own numbering, once the playlist has joined it
   // (while a switch waits for the new input's keyframe there is nothing to hint).
-  const publishing = session.endedAt === null && !isEnded && state.join?.sessionId === session.id;
+  // A rendition the session does not upload follows the source as gaps (projection.ts `followAsGaps`): no
+  // part of it will come, so none is hinted.
+  const publishing =
+    session.endedAt === null &&
+    !isEnded &&
+    state.join?.sessionId === session.id &&
+    !!own(r.inits, session.id);
   const hint = publishing ? nextListedPart(r, session, state.join) : null;
 
   return {
@@ -183,28 +190,28 @@ export function ended(state: StreamState): boolean {
 }
 
 /**
- * A complete segment holding a gap part is a gap (EXT-X-GAP, RFC 8216bis 4.4.4.7): its URI, the parts
- * concatenated, would not be the media it stands for. An open segment has no URI yet, so only its gap parts are.
+ * A complete segment whose every part is a gap is a gap (EXT-X-GAP, RFC 8216bis 4.4.4.7): its URI holds no
+ * media. A segment with media in some parts is not, though some of its parts are gaps (a rung that failed or
+ * rejoined inside it): 4.4.4.9 requires GAP=YES on every part of an EXT-X-GAP segment, and its parts with media
+ * were listed without GAP while it was open, which the server must not change (6.2.2: a listed Partial
+ * Segment may only be removed). Its URI serves the parts with media (reads.ts `segmentParts`).
  */
 function isGapSegment(s: Segment): boolean {
-  return s.complete && s.parts.some(isGap);
+  return s.complete && s.parts.length > 0 && s.parts.every(isGap);
 }
 
 /**
- * Part URIs carry local numbers (published part i of a joined segment is local part firstPart + i). 4.4.4.9:
- * GAP=YES "is REQUIRED for a Partial Segment if its Parent Segment has an EXT-X-GAP tag", so once a segment
- * with a gap completes, every part of it is GAP=YES: its parts with media were listed without it while the
- * segment was open, and turn GAP=YES when it closes (players skip them then; their bytes stay servable).
+ * Part URIs carry local numbers (published part i of a joined segment is local part firstPart + i). A part is
+ * GAP=YES when it has no media, from the first playlist that lists it, and stays as it was first listed.
  */
 function partEntries(s: Segment): PartEntry[] {
-  const wholeGap = isGapSegment(s);
   return s.parts.map((p, i) => {
     const entry: PartEntry = {
       uri: relativeMediaUri.part(s.sessionId, s.localMsn, s.firstPart + i),
       duration: round6(p.duration),
       independent: p.independent,
     };
-    if (wholeGap || isGap(p)) entry.gap = true;
+    if (isGap(p)) entry.gap = true;
     return entry;
   });
 }

@@ -28,7 +28,8 @@ export async function objectResponse(
 /**
  * The objects under `keys`, concatenated in order, streamed one after another (never buffered whole).
  * `sizes` are the byte counts the stream recorded; they give the Content-Length up front, and a part whose
- * stored size differs aborts the stream rather than serving a corrupt segment.
+ * stored size differs aborts the stream rather than serving a corrupt segment. A size of 0 is a gap part,
+ * which has no object and adds nothing.
  */
 export function concatenatedResponse(
   bucket: R2Bucket,
@@ -42,6 +43,8 @@ export function concatenatedResponse(
     const writer = writable.getWriter();
     try {
       for (const [i, key] of keys.entries()) {
+        // Size 0: a gap part of a segment with media elsewhere (reads.ts `segmentParts`): nothing stored.
+        if (sizes[i] === 0) continue;
         const object = await bucket.get(key);
         if (!object || object.size !== sizes[i]) throw new Error(`part ${key} missing or changed`);
         const reader = object.body.getReader();
@@ -64,29 +67,41 @@ export function concatenatedResponse(
   return new Response(readable, { headers });
 }
 
-/**
- * The cache key of a media URL: its origin and path alone. Media paths name immutable bytes, so no query
- * parameter changes the answer; keeping them would let `?x=N` miss the cache and read R2 on every request.
- */
-export function mediaCacheKey(url: string): string {
-  const u = new URL(url);
-  return `${u.origin}${u.pathname}`;
+/** Where a media object sits in the viewer URL scheme (src/contract/playback.ts), with the stream resolved. */
+export interface MediaPlace {
+  /** The request's origin (scheme and host). */
+  origin: string;
+  /** The stream id the access check resolved (src/api/playback-access.ts), never the URL's token. */
+  streamId: string;
+  rendition: string;
+  sessionId: string;
+  file: string;
 }
 
 /**
- * Serves `request` from the edge cache, or builds the response with `make`, stores a copy (when it is a 200)
+ * The cache key of a media object: its canonical path alone. Media paths name immutable bytes, so no query
+ * parameter changes the answer (keeping them would let `?x=N` miss the cache and read R2 on every request),
+ * and the stream is named by its id, so every playback token of a stream shares one entry.
+ */
+export function mediaCacheKey(place: MediaPlace): string {
+  const path = ['live', place.streamId, place.rendition, place.sessionId, place.file].map(encodeURIComponent);
+  return `${place.origin}/${path.join('/')}`;
+}
+
+/**
+ * Serves `cacheKey` from the edge cache, or builds the response with `make`, stores a copy (when it is a 200)
  * and returns it. `waitUntil` keeps the cache write alive after the response is sent.
  */
 export async function throughCache(
-  request: Request,
+  cacheKey: string,
   waitUntil: (p: Promise<unknown>) => void,
   make: () => Promise<Response>,
 ): Promise<Response> {
   const cache = caches.default;
-  const cacheKey = new Request(mediaCacheKey(request.url), { method: 'GET' });
-  const hit = await cache.match(cacheKey);
+  const request = new Request(cacheKey, { method: 'GET' });
+  const hit = await cache.match(request);
   if (hit) return hit;
   const response = await make();
-  if (response.status === 200) waitUntil(cache.put(cacheKey, response.clone()));
+  if (response.status === 200) waitUntil(cache.put(request, response.clone()));
   return response;
 }

@@ -1,9 +1,10 @@
 /**
  * Origin counters: viewer requests per stream, counted in the Worker isolate and handed to the stream's object
  * in batches. A Durable Object takes about a thousand requests a second (DESIGN.md, Scale), so a viewer request
- * never costs it a call of its own: counts accumulate in module memory and at most one flush per stream leaves
- * an isolate every FLUSH_MS, through `waitUntil` (never awaited by the viewer's response).
+ * never costs it a call of its own: counts accumulate in module memory (stream-tally.ts) and at most one flush
+ * per stream leaves an isolate every FLUSH_MS, through `waitUntil` (never awaited by the viewer's response).
  */
+import { StreamTally } from './stream-tally.ts';
 
 export interface OriginCounts {
   /** Media playlist requests (blocking or not). */
@@ -18,9 +19,7 @@ export interface OriginCounts {
 
 export type OriginRequestKind = 'playlist' | 'blocking-playlist' | 'media';
 
-export const FLUSH_MS = 5_000;
-/** Streams tracked per isolate before a flush is forced: bounds memory under a scan of random ids. */
-const MAX_STREAMS = 1_000;
+export { FLUSH_MS } from './stream-tally.ts';
 
 export function emptyOriginCounts(): OriginCounts {
   return { playlists: 0, blockingPlaylists: 0, media: 0, cacheHits: 0 };
@@ -35,38 +34,20 @@ export function addOriginCounts(a: OriginCounts, b: OriginCounts): OriginCounts 
   };
 }
 
-/** Per-isolate accumulator. `take` hands over what is due and starts afresh. */
-export class OriginTally {
-  #counts = new Map<string, OriginCounts>();
-  #lastFlush: number;
-
+/** Per-isolate accumulator of viewer requests by stream (`take` hands over what is due, stream-tally.ts). */
+export class OriginTally extends StreamTally<OriginCounts> {
   constructor(now: number) {
-    this.#lastFlush = now;
+    super(addOriginCounts, now);
   }
 
   count(streamId: string, kind: OriginRequestKind, cacheHit: boolean): void {
-    let c = this.#counts.get(streamId);
-    if (!c) {
-      c = emptyOriginCounts();
-      this.#counts.set(streamId, c);
-    }
-    if (kind === 'media') {
-      c.media++;
-      if (cacheHit) c.cacheHits++;
-    } else {
-      c.playlists++;
-      if (kind === 'blocking-playlist') c.blockingPlaylists++;
-    }
-  }
-
-  /** The counts to flush when FLUSH_MS passed since the last flush (or too many streams are held), else null. */
-  take(now: number): Map<string, OriginCounts> | null {
-    if (this.#counts.size === 0) return null;
-    if (now - this.#lastFlush < FLUSH_MS && this.#counts.size < MAX_STREAMS) return null;
-    const due = this.#counts;
-    this.#counts = new Map();
-    this.#lastFlush = now;
-    return due;
+    const media = kind === 'media' ? 1 : 0;
+    this.add(streamId, {
+      playlists: 1 - media,
+      blockingPlaylists: kind === 'blocking-playlist' ? 1 : 0,
+      media,
+      cacheHits: media && cacheHit ? 1 : 0,
+    });
   }
 }
 

@@ -93,43 +93,99 @@ function pushBounded(list: number[], value: number): void {
   if (list.length < MAX_SAMPLES) list.push(value);
 }
 
-/** Adds one batch at `now`. */
-export function recordQoe(window: QoeWindow, batch: QoeBatch, now: number): QoeWindow {
-  const buckets = prune(window, now);
-  const start = Math.floor(now / QOE_BUCKET_MS) * QOE_BUCKET_MS;
-  const last = buckets.at(-1);
-  const current: Bucket = last && last.start === start ? structuredClone(last) : newBucket(start);
-  if (!current.sessions.includes(batch.session) && current.sessions.length < MAX_SESSIONS) {
-    current.sessions.push(batch.session);
-  }
+/**
+ * What beacons add to one bucket, apart from its time: a batch, or the sum of many. Isolates and replicas sum
+ * the beacons they take (src/fanout/batched-forward.ts) and pass one digest up every few seconds, so the
+ * stream object gets a call per replica, not per viewer (DESIGN.md, Scale). Sessions and samples stay bounded
+ * as they are summed.
+ */
+export type QoeDigest = Omit<Bucket, 'start'>;
+
+function emptyDigest(): QoeDigest {
+  const { start: _, ...digest } = newBucket(0);
+  return digest;
+}
+
+/** One batch as a digest. */
+export function digestQoe(batch: QoeBatch): QoeDigest {
+  const d = emptyDigest();
+  d.sessions.push(batch.session);
   for (const ev of batch.events) {
     switch (ev.type) {
       case 'startup':
-        pushBounded(current.startupMs, ev.ms);
+        pushBounded(d.startupMs, ev.ms);
         break;
       case 'rebuffer':
-        current.rebuffers++;
-        current.rebufferMs += ev.ms;
+        d.rebuffers++;
+        d.rebufferMs += ev.ms;
         break;
       case 'playing':
-        current.playingMs += ev.ms;
+        d.playingMs += ev.ms;
         break;
       case 'latency':
-        pushBounded(current.latencyS, ev.s);
+        pushBounded(d.latencyS, ev.s);
         break;
       case 'error':
-        current.errors[ev.code] = (current.errors[ev.code] ?? 0) + 1;
-        if (ev.fatal) current.fatalErrors++;
+        d.errors[ev.code] = (d.errors[ev.code] ?? 0) + 1;
+        if (ev.fatal) d.fatalErrors++;
         break;
       case 'rendition': {
         const key = String(Math.round(ev.bitrate));
-        current.renditions[key] = (current.renditions[key] ?? 0) + 1;
+        d.renditions[key] = (d.renditions[key] ?? 0) + 1;
         break;
       }
     }
   }
-  const kept = last && last.start === start ? buckets.slice(0, -1) : buckets;
-  return { buckets: [...kept, current] };
+  return d;
+}
+
+function sumCounts<T extends Partial<Record<string, number>>>(a: T, b: T): T {
+  const out: Partial<Record<string, number>> = { ...a };
+  for (const [k, n] of Object.entries(b)) out[k] = (out[k] ?? 0) + (n ?? 0);
+  return out as T;
+}
+
+function joinBounded<T>(a: readonly T[], b: readonly T[], max: number, distinct = false): T[] {
+  const out = [...a];
+  for (const v of b) {
+    if (out.length >= max) break;
+    if (!distinct || !out.includes(v)) out.push(v);
+  }
+  return out;
+}
+
+/** Two digests as one (a new value; neither argument changes). */
+export function addQoeDigests(a: QoeDigest, b: QoeDigest): QoeDigest {
+  return {
+    sessions: joinBounded(a.sessions, b.sessions, MAX_SESSIONS, true),
+    startupMs: joinBounded(a.startupMs, b.startupMs, MAX_SAMPLES),
+    latencyS: joinBounded(a.latencyS, b.latencyS, MAX_SAMPLES),
+    rebuffers: a.rebuffers + b.rebuffers,
+    rebufferMs: a.rebufferMs + b.rebufferMs,
+    playingMs: a.playingMs + b.playingMs,
+    errors: sumCounts(a.errors, b.errors),
+    fatalErrors: a.fatalErrors + b.fatalErrors,
+    renditions: sumCounts(a.renditions, b.renditions),
+  };
+}
+
+/**
+ * Adds a digest at `now`, into the bucket of its arrival: a digest summed on the way up lands up to two flush
+ * intervals (10 s) after its beacons did, one bucket late at most.
+ */
+export function recordQoeDigest(window: QoeWindow, digest: QoeDigest, now: number): QoeWindow {
+  const buckets = prune(window, now);
+  const start = Math.floor(now / QOE_BUCKET_MS) * QOE_BUCKET_MS;
+  const last = buckets.at(-1);
+  const same = last !== undefined && last.start === start;
+  const { start: _, ...into } = same ? last : newBucket(start);
+  const current: Bucket = { start, ...addQoeDigests(into, digest) };
+  return { buckets: [...(same ? buckets.slice(0, -1) : buckets), current] };
+}
+
+/** Adds one batch at `now`. */
+export function recordQoe(window: QoeWindow, batch: QoeBatch, now: number): QoeWindow {
+  return recordQoeDigest(window, digestQoe(batch), now);
 }
 
 /** Nearest-rank percentiles of a sample and its size. */

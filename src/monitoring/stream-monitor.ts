@@ -17,12 +17,12 @@ import {
 import { addOriginCounts, emptyOriginCounts, type OriginCounts } from './origin.ts';
 import {
   emptyQoe,
-  type QoeBatch,
+  type QoeDigest,
   type QoeSummary,
   type QoeWindow,
   quantile,
   recentLatency,
-  recordQoe,
+  recordQoeDigest,
   summarizeQoe,
 } from './qoe.ts';
 import { LATENCY_ALERT_SPAN_MS, type ViewerLatency, viewerLatency } from './viewer-latency.ts';
@@ -101,8 +101,8 @@ export class StreamMonitor {
     return [...(this.#inputs.get(sessionId)?.alerts.active ?? [])];
   }
 
-  recordQoe(batch: QoeBatch, now: number): void {
-    this.#qoe = recordQoe(this.#qoe, batch, now);
+  recordQoe(digest: QoeDigest, now: number): void {
+    this.#qoe = recordQoeDigest(this.#qoe, digest, now);
   }
 
   recordOrigin(counts: OriginCounts): void {

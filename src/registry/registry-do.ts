@@ -1,4 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
+import type { PlaybackRules } from '../access/claims.ts';
 import { resolveConfig, type StreamConfig } from '../contract/stream-config.ts';
 import type { Env } from '../env.ts';
 import { type NewWebhook, WebhookEndpoints } from '../webhooks/endpoints.ts';
@@ -15,6 +16,12 @@ import {
   type StreamRow,
   type StreamStatus,
 } from './record.ts';
+import { type SigningKeyRecord, SigningKeys, type TokenGeneration } from './signing-keys.ts';
+
+/** What an edge needs to decide a viewer request for one stream (src/access/edge-registry.ts). */
+export interface PlaybackAccess extends TokenGeneration {
+  policy: StreamConfig['playbackPolicy'];
+}
 
 /** Which of a stream's keys a rotation replaces. */
 export type KeyRole = 'primary' | 'backup';
@@ -74,6 +81,53 @@ export class StreamRegistry extends DurableObject<Env> {
     }
     this.sql.exec(BACKUP_KEY_INDEX);
     this.webhooks = new WebhookEndpoints(ctx, this.sql);
+    this.signingKeys = new SigningKeys(this.sql);
+  }
+
+  /** Playback token keys and generations (src/registry/signing-keys.ts). */
+  private readonly signingKeys: SigningKeys;
+
+  addSigningKey(key: Omit<SigningKeyRecord, 'createdAt'>): SigningKeyRecord {
+    return this.signingKeys.add(key, Date.now());
+  }
+
+  listSigningKeys(): SigningKeyRecord[] {
+    return this.signingKeys.list();
+  }
+
+  revokeSigningKey(id: string): boolean {
+    return this.signingKeys.revoke(id, Date.now());
+  }
+
+  /** What an edge isolate verifies tokens with; fetched at most once per 10 s per isolate (src/access/). */
+  verificationKeys() {
+    return this.signingKeys.verificationKeys();
+  }
+
+  /** A stream's playback policy and token generation, or null when there is no such stream. */
+  playbackAccess(streamId: string): PlaybackAccess | null {
+    const record = this.get(streamId);
+    if (!record) return null;
+    return { policy: record.config.playbackPolicy, ...this.signingKeys.generation(streamId) };
+  }
+
+  /** Mints a playback token for an existing stream with the service key; null when there is no such stream. */
+  async mintPlaybackToken(input: {
+    streamId: string;
+    expiresIn: number;
+    rules: PlaybackRules;
+  }): Promise<string | null> {
+    if (!this.get(input.streamId)) return null;
+    const now = Date.now();
+    return this.signingKeys.mint(
+      { sub: input.streamId, exp: Math.floor(now / 1000) + input.expiresIn, ...input.rules },
+      now,
+    );
+  }
+
+  revokePlaybackTokens(streamId: string): TokenGeneration | null {
+    if (!this.get(streamId)) return null;
+    return this.signingKeys.revokeTokens(streamId, Date.now());
   }
 
   /** Account-wide webhook endpoints and their delivery queue (src/webhooks/endpoints.ts). */

@@ -22,7 +22,7 @@ export function alignRenditions(state: StreamState): StreamState {
   const renditions: Record<string, RenditionState> = {};
   let changed = false;
   for (const [id, r] of Object.entries(state.renditions)) {
-    const padded = r === reference ? r : padTo(r, reference);
+    const padded = r === reference ? r : padAsGaps(r, reference);
     renditions[id] = padded;
     changed = changed || padded !== r;
   }
@@ -51,8 +51,9 @@ function compareEnds(a: RenditionState, b: RenditionState): number {
  * `r` with the reference's parts it lacks after its own last one, as gaps: the rest of its open segment (when
  * both cut it from the same local segment; it completes when the reference's did) and whole segments after it.
  * A rendition that never published anything is left alone: its playlist starts wherever it first joins.
+ * Also how a rendition the joined session does not upload follows the source (projection.ts `followAsGaps`).
  */
-function padTo(r: RenditionState, reference: RenditionState): RenditionState {
+export function padAsGaps(r: RenditionState, reference: RenditionState): RenditionState {
   const last = r.segments.at(-1);
   if (!last) return r;
   const next = reference.segments.find((s) => s.msn > last.msn);

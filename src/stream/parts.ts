@@ -9,10 +9,12 @@ import {
   failoverTimeoutMs,
   findSession,
   type InputTrack,
+  isGap,
   type LocalSegment,
   own,
   type PartRecord,
   type PendingPart,
+  type RenditionState,
   renditionOf,
   type SessionInfo,
   type StreamState,
@@ -61,9 +63,15 @@ export function addPart(
   }
 
   const track: InputTrack = own(r.tracks, session.id) ?? { sessionId: session.id, recent: [], pending: [] };
+  const expected = lateStart(r, track, upload) ?? trackNext(track, session.firstMsn);
+  const published = findPublishedPart(r, session.id, upload.msn, upload.part);
+  // A gap listed at a position this session's timeline has not reached is not its record: the rendition
+  // followed the source as gaps before the session's rung started (projection.ts `followAsGaps`). The part
+  // goes into the session's own timeline; the listed gap stays as listed.
+  const followed = published?.gap === true && compare(upload, expected) >= 0;
   const recorded =
     track.recent.find((s) => s.localMsn === upload.msn)?.parts[upload.part] ??
-    findPublishedPart(r, session.id, upload.msn, upload.part) ??
+    (followed ? undefined : published) ??
     track.pending.find((p) => p.msn === upload.msn && p.part === upload.part);
   if (recorded) {
     // A retry whose first answer was lost: the relay is alive, so it counts as activity.
@@ -73,7 +81,6 @@ export function addPart(
       : reject(409, `part ${upload.msn}.${upload.part} already recorded as ${describe(recorded)}`);
   }
 
-  const expected = trackNext(track, session.firstMsn);
   const order = compare(upload, expected);
   if (order < 0) {
     return reject(
@@ -145,6 +152,20 @@ function delivered(state: StreamState, session: SessionInfo, now: number): Strea
   const gap = session.lastPartAt === null || now - session.lastPartAt > failoverTimeoutMs(state);
   const alive: SessionInfo = { ...session, lastPartAt: now, healthySince: gap ? now : session.healthySince };
   return { ...state, sessions: state.sessions.map((s) => (s.id === session.id ? alive : s)) };
+}
+
+/**
+ * A rung that starts late (its ffmpeg's first frames missed the session's first segments, which the relay
+ * then never uploads): its first part is a segment's part 0 right after segments the rendition listed as gaps
+ * for this session (projection.ts `followAsGaps`). Its timeline starts there; otherwise it would wait for
+ * parts that will never come.
+ */
+function lateStart(r: RenditionState, track: InputTrack, upload: PartUpload): Position | undefined {
+  if (track.recent.length > 0 || upload.part !== 0) return undefined;
+  const before = r.segments.filter((s) => s.sessionId === track.sessionId && s.localMsn < upload.msn);
+  if (before.at(-1)?.localMsn !== upload.msn - 1) return undefined;
+  const gapsOnly = before.every((s) => s.complete && s.parts.length > 0 && s.parts.every(isGap));
+  return gapsOnly ? { msn: upload.msn, part: 0 } : undefined;
 }
 
 function describe(p: PartRecord): string {

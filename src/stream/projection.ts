@@ -22,7 +22,7 @@
  * runs behind the previous one ever gets a non-zero offset.
  */
 import { SOURCE_RENDITION } from '../contract/ingest.ts';
-import { alignRenditions } from './alignment.ts';
+import { alignRenditions, padAsGaps } from './alignment.ts';
 import {
   type Attachment,
   activeSession,
@@ -136,6 +136,9 @@ export function syncRendition(
     const index = segments.findIndex((s) => s.msn === msn);
     const existing = index >= 0 ? segments[index] : undefined;
     if (existing && existing.sessionId !== sessionId) continue;
+    // Listed complete (as it stood at a close, or as gaps while the rung had not started: `followAsGaps`):
+    // a listed segment never changes.
+    if (existing?.complete) continue;
     // The joined segment starts at the join's keyframe: its published part i is local part firstPart + i.
     const firstPart = local.localMsn === join.localMsn ? join.localPart : 0;
     const parts = local.parts.slice(firstPart);
@@ -162,6 +165,12 @@ export function syncRendition(
   if (!appended && segments.length === r.segments.length) {
     return { rendition: r, appended: false, pruned: [] };
   }
+  return { ...retain(r, segments), appended };
+}
+
+/** `r` with `segments`, the oldest complete ones beyond RETAINED_SEGMENTS pruned. */
+function retain(r: RenditionState, kept: Segment[]): { rendition: RenditionState; pruned: number[] } {
+  const segments = kept.slice();
   const pruned: number[] = [];
   let prunedDiscontinuities = r.prunedDiscontinuities;
   let complete = segments.filter((s) => s.complete).length;
@@ -172,7 +181,33 @@ export function syncRendition(
     if (oldest.discontinuity) prunedDiscontinuities++;
     if (oldest.complete) complete--;
   }
-  return { rendition: { ...r, segments, prunedDiscontinuities }, appended, pruned };
+  return { rendition: { ...r, segments, prunedDiscontinuities }, pruned };
+}
+
+/**
+ * A rendition published earlier in the event that the joined session does not upload (issue 12: a reconnect
+ * or failover to an input with no ladder, a relay that refused it for CPU or runs without ffmpeg, or a ladder
+ * without that rung): players that loaded its media playlist from the multivariant keep reloading it, and a
+ * media playlist cannot go away under them. It follows the join rendition as gaps (alignment.ts), so it keeps
+ * the source's msn, durations, PDT and discontinuities with EXT-X-GAP (DESIGN.md: a failed rung keeps its
+ * MSNs) until an input uploads it again, joined like every rendition. The multivariant no longer lists it
+ * (variants.ts lists the active session's renditions), so no new player picks it.
+ *
+ * A rung the session's source init names (`ladder`) but whose init has not come yet is only starting (ffmpeg's
+ * first keyframe): only complete segments are padded, so its first part, a segment's part 0, still finds its
+ * segment unlisted; one that never comes still keeps its MSNs, a segment at a time.
+ */
+function followAsGaps(
+  r: RenditionState,
+  reference: RenditionState,
+  sessionId: string,
+): { rendition: RenditionState; pruned: number[] } {
+  if (r === reference || own(r.inits, sessionId) || r.segments.length === 0)
+    return { rendition: r, pruned: [] };
+  const coming = own(reference.inits, sessionId)?.ladder?.includes(r.id) === true;
+  const upTo = coming ? { ...reference, segments: reference.segments.filter((s) => s.complete) } : reference;
+  const padded = padAsGaps(r, upTo);
+  return padded === r ? { rendition: r, pruned: [] } : retain(r, padded.segments);
 }
 
 /** Syncs every rendition; raises the target duration for segments that closed long. */
@@ -203,6 +238,15 @@ export function syncAll(current: StreamState, now: number): { state: StreamState
         if (s.complete) targetDuration = Math.max(targetDuration, Math.round(segmentDuration(s)));
       }
     }
+  }
+  const reference = renditions[joinRendition(state, join.sessionId)?.id ?? ''];
+  for (const [id, r] of Object.entries(renditions)) {
+    if (!reference) break;
+    const followed = followAsGaps(r, reference, join.sessionId);
+    if (followed.rendition === r) continue;
+    renditions[id] = followed.rendition;
+    any = true;
+    if (followed.pruned.length > 0) pruned[id] = [...(pruned[id] ?? []), ...followed.pruned];
   }
   if (!any) return { state, pruned };
   const appended = Object.entries(renditions).some(

@@ -69,7 +69,8 @@ export function segmentParts(
   const r = event ? renditionOf(event, rendition) : undefined;
   const segment = r ? findPublished(r, sessionId, msn) : undefined;
   if (!segment?.complete || segment.firstPart !== fromPart) return null;
-  // An EXT-X-GAP segment (4.4.4.7): its parts concatenated would not be the media it stands for.
-  if (segment.parts.some(isGap)) return { gap: true };
-  return { partSizes: segment.parts.map((p) => p.size) };
+  // An EXT-X-GAP segment (4.4.4.7, from-state.ts): no part has media. A segment with some gap parts is
+  // served as its parts with media (a gap part's size is 0: nothing in R2, nothing in the body).
+  if (segment.parts.every(isGap)) return { gap: true };
+  return { partSizes: segment.parts.map((p) => (isGap(p) ? 0 : p.size)) };
 }

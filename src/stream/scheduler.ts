@@ -1,7 +1,8 @@
 /**
  * The one alarm of a stream's Durable Object, for every deadline: an input going stale (failover, or the start
- * of the reconnect window for a relay that vanished without `end`), the reconnect window's end, and later
- * retention. Pure: the object asks when to wake and whether an alarm that fired is to be trusted.
+ * of the reconnect window for a relay that vanished without `end`), the reconnect window's end, and the next
+ * run of a media sweep (sweep-queue.ts). Pure: the object asks when to wake and whether an alarm that fired is to
+ * be trusted.
  */
 import { failoverTimeoutMs, lastActivity, liveSessions, type StreamState } from './model.ts';
 
@@ -46,4 +47,19 @@ export function alarmToSet(current: number | null, state: StreamState, now: numb
 export function deferLateAlarm(state: StreamState, due: number | null, now: number): number | null {
   if (due === null || now - due <= LATE_ALARM_MS || state.status !== 'live') return null;
   return now + failoverTimeoutMs(state) + RESUME_GRACE_MS;
+}
+
+/**
+ * After a sweep run: the alarm to set so the sweep goes on `pauseMs` from now, or null when the alarm set
+ * (`current`) comes first anyway or no work remains. The stream's own deadlines are never pushed back.
+ */
+export function sweepAlarm(
+  current: number | null,
+  more: boolean,
+  now: number,
+  pauseMs: number,
+): number | null {
+  if (!more) return null;
+  const at = now + pauseMs;
+  return current !== null && current > now && current <= at ? null : at;
 }

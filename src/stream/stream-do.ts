@@ -14,10 +14,9 @@ import type { ReplicaView } from '../fanout/view.ts';
 import type { Directives } from '../hls/directives.ts';
 import type { MultivariantHints } from '../hls/variants.ts';
 import { streamPrefix } from '../media/keys.ts';
-import { deleteMedia } from '../media/purge.ts';
 import { alertLimitsFor } from '../monitoring/alerts.ts';
 import type { OriginCounts } from '../monitoring/origin.ts';
-import type { QoeBatch } from '../monitoring/qoe.ts';
+import type { QoeDigest } from '../monitoring/qoe.ts';
 import { StreamMonitor } from '../monitoring/stream-monitor.ts';
 import { SteppedClock } from './clock.ts';
 import * as C from './commands.ts';
@@ -36,8 +35,10 @@ import {
 import { PlaylistTexts } from './playlist-texts.ts';
 import { hintDecision, partPublished, segmentParts } from './reads.ts';
 import { type EffectPorts, runEffects } from './run-effects.ts';
+import { sweepAlarm } from './scheduler.ts';
 import type { EndSessionResult, PutInitResult, StartSessionInput, StartSessionResult } from './sessions.ts';
 import { StreamStorage } from './storage.ts';
+import { SWEEP_PAUSE_MS, type SweepJob, SweepQueue } from './sweep-queue.ts';
 import { HeldRequests } from './waiters.ts';
 
 export type { MultivariantAnswer, PlaylistAnswer } from './playlist-answers.ts';
@@ -68,10 +69,13 @@ export class StreamDO extends DurableObject<Env> {
   private readonly ports: EffectPorts;
   /** Its replicas, the pushes to them and the count of what this object handles (src/fanout/). */
   private readonly fanout: StreamObjectFanout;
+  /** R2 prefixes still to empty (sweep-queue.ts), worked from the alarm. */
+  private readonly sweeps: SweepQueue;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new StreamStorage(ctx.storage.sql);
+    this.sweeps = new SweepQueue(ctx.storage.sql);
     this.fanout = new StreamObjectFanout({
       namespace: env.REPLICA,
       kv: ctx.storage.kv,
@@ -120,9 +124,28 @@ export class StreamDO extends DurableObject<Env> {
     return this.step(C.endSessionCommand(this.state, { sessionId, reason }, this.clock.now(), this.ports));
   }
 
-  /** One alarm for every deadline (scheduler.ts). */
+  /** One alarm for every deadline (scheduler.ts): the stream's, then a bounded run of any media sweep. */
   override async alarm(): Promise<void> {
+    const due = this.ports.alarmAt;
     await this.step(C.alarmCommand(this.state, this.clock.now(), this.ports));
+    // The alarm that fired is spent unless the step set another.
+    if (this.ports.alarmAt === due) this.ports.alarmAt = null;
+    await this.sweep();
+  }
+
+  /**
+   * Works the sweep queue for one bounded run and comes back for the rest. A deleted stream's object keeps
+   * nothing but its emptied tables once its queue is done.
+   */
+  private async sweep(): Promise<void> {
+    if (!this.sweeps.pending) return;
+    const { more } = await this.sweeps.run(this.env.MEDIA);
+    const now = this.clock.now();
+    const at = sweepAlarm(this.ports.alarmAt, more, now, SWEEP_PAUSE_MS);
+    if (at !== null) {
+      this.ports.alarmAt = at;
+      await this.ctx.storage.setAlarm(at);
+    }
   }
 
   async reportHealth(sessionId: string, report: SessionHealthReport): Promise<boolean> {
@@ -142,12 +165,10 @@ export class StreamDO extends DurableObject<Env> {
     return true;
   }
 
-  /** Player beacons (src/api/qoe.ts). False: this object never held a stream, so the route answers 404. */
-  async recordQoe(batch: QoeBatch, now: number): Promise<boolean> {
+  /** Player beacons (src/api/qoe.ts), summed by isolates and replicas on the way up (src/monitoring/beacons.ts). */
+  async recordQoe(digest: QoeDigest, now: number): Promise<void> {
     this.fanout.note('monitoring');
-    if (!this.state.streamId) return false;
-    this.monitor.recordQoe(batch, now);
-    return true;
+    if (this.state.streamId) this.monitor.recordQoe(digest, now);
   }
 
   /** Viewer request counts flushed by Worker isolates (src/monitoring/origin.ts). */
@@ -254,9 +275,12 @@ export class StreamDO extends DurableObject<Env> {
     return { ingestBitrate: active?.report.ingestBitrate };
   }
 
-  /** Deletes everything: storage, alarm, waiting requests and the stream's media in R2. */
-  async destroy(): Promise<void> {
-    const streamId = this.state.streamId;
+  /**
+   * Deletes the stream: storage, waiting requests, and (queued, by the alarm, in bounded runs however many
+   * objects there are) its media in R2. Answers at once: the registry entry is already gone, so nothing new
+   * can publish, and the sweep's row keeps this object working until the media is gone.
+   */
+  async destroy(streamId: string): Promise<void> {
     this.held.releaseAll('cancelled');
     await this.ctx.storage.deleteAlarm();
     this.store.clear();
@@ -266,7 +290,15 @@ export class StreamDO extends DurableObject<Env> {
     Object.assign(this.ports, { alarmAt: null, archive: [] });
     // Replicas learn the stream is gone (their playlists turn 404) instead of serving the last view.
     await this.fanout.push();
-    if (streamId) await deleteMedia(this.env.MEDIA, streamPrefix(streamId));
+    const now = this.clock.now();
+    this.sweeps.add({ prefix: streamPrefix(streamId), reason: 'stream-deleted', queuedAt: now });
+    this.ports.alarmAt = now;
+    await this.ctx.storage.setAlarm(now);
+  }
+
+  /** Tests: what is left to sweep. */
+  async pendingSweeps(): Promise<SweepJob[]> {
+    return this.sweeps.jobs();
   }
 
   /**

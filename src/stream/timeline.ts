@@ -36,7 +36,15 @@ export function nextListedPart(r: RenditionState, session: SessionInfo, join: At
   const next = trackNext(own(r.tracks, session.id), session.firstMsn);
   if (join?.sessionId !== session.id) return next;
   const from = { msn: join.localMsn, part: join.localPart };
-  return next.msn < from.msn || (next.msn === from.msn && next.part < from.part) ? from : next;
+  const at = next.msn < from.msn || (next.msn === from.msn && next.part < from.part) ? from : next;
+  // Already listed: gaps the rendition followed the source with before the session's rung started
+  // (projection.ts `followAsGaps`). What it lists next comes after them.
+  if (!findPublishedPart(r, session.id, at.msn, at.part)) return at;
+  const last = r.segments.findLast((s) => s.sessionId === session.id);
+  if (!last) return at;
+  return last.complete
+    ? { msn: last.localMsn + 1, part: 0 }
+    : { msn: last.localMsn, part: last.firstPart + last.parts.length };
 }
 
 /**

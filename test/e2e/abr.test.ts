@@ -13,6 +13,7 @@ import {
   parsePlaylist,
   run,
   stackInfo,
+  startExtraRelay,
   waitUntil,
 } from '../support/e2e.ts';
 import { ladderSource, publishFile } from '../support/ladder-source.ts';
@@ -394,4 +395,65 @@ describe('the ladder through a failover', () => {
     if (!source || !rung) throw new Error('no playlists');
     expect(expectAligned(source, rung)).toBeGreaterThanOrEqual(3);
   }, 120_000);
+});
+
+describe('the ladder through a reconnect to a relay with no CPU for it', () => {
+  const encoders: Encoder[] = [];
+  let venue: Awaited<ReturnType<typeof startExtraRelay>> | undefined;
+
+  afterAll(async () => {
+    await Promise.all(encoders.map((e) => e.kill()));
+    await venue?.stop();
+  });
+
+  it('keeps the rung playlist moving as gaps, in step with the source, and lists the source alone', async () => {
+    const file = await ladderSource(480);
+    const stream = await createStream({
+      name: 'e2e ladder refused',
+      ladder: 'standard',
+      reconnectWindow: 15,
+    });
+    // A relay that admits no ladder (LADDER_MAX_INPUTS=0): what a full box answers.
+    venue = await startExtraRelay(stackInfo().workerUrl, 'no-ladder-relay', { LADDER_MAX_INPUTS: '0' });
+    const first = publishFile(file, stream.ingest.rtmp, 'flv', 90);
+    encoders.push(first);
+    await waitUntil(
+      'the rung to hold two segments',
+      async () => {
+        const res = await fetch(mediaUrl(stream, '360p'));
+        return ((res.ok ? await res.text() : '').match(/#EXTINF:/g) ?? []).length >= 2 ? true : null;
+      },
+      40_000,
+    );
+    await first.kill('SIGKILL');
+    const key = stream.ingest.rtmp.split('/').pop() as string;
+    encoders.push(publishFile(file, `${venue.rtmpBase}/${key}`, 'flv', 90));
+    // The reconnect has no ladder; players that loaded the rung's playlist keep reloading it.
+    const [source, rung] = await waitUntil(
+      'three segments after the reconnect in both renditions',
+      async () => {
+        const lists = await Promise.all(RENDITIONS.map((r) => fetchPlaylist(mediaUrl(stream, r))));
+        const ok = lists.every((p) => {
+          const segs = p.manifest.segments ?? [];
+          const d = segs.findIndex((s) => s.discontinuity);
+          return d >= 0 && segs.length - d >= 3;
+        });
+        return ok ? lists : null;
+      },
+      40_000,
+    );
+    if (!source || !rung) throw new Error('no playlists');
+    expect(expectAligned(source, rung)).toBeGreaterThanOrEqual(4);
+    const gapSegments =
+      rung.text
+        .split('#EXT-X-DISCONTINUITY\n')
+        .at(-1)
+        ?.match(/#EXT-X-GAP\n/g) ?? [];
+    expect(gapSegments.length).toBeGreaterThanOrEqual(3);
+    expect(rung.text).not.toContain('#EXT-X-PRELOAD-HINT');
+    const master = parsePlaylist(await (await fetch(stream.playback.hls)).text()).manifest;
+    expect(master.playlists?.map((p) => p.uri.split('/')[0])).toEqual(['source']);
+    const h = (await api<{ ladder: { state: string } | null }>(`/v1/streams/${stream.id}/health`)).body;
+    expect(h.ladder?.state).toBe('no-capacity');
+  }, 150_000);
 });

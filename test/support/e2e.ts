@@ -158,8 +158,15 @@ export interface ExtraRelay {
   stop(): Promise<void>;
 }
 
-/** Starts another relay on free ports that uploads to `workerUrl` (the stack's Worker, or a proxy in front). */
-export async function startExtraRelay(workerUrl: string, relayId: string): Promise<ExtraRelay> {
+/**
+ * Starts another relay on free ports that uploads to `workerUrl` (the stack's Worker, or a proxy in front);
+ * `env` adds to or overrides its environment (e.g. `LADDER_MAX_INPUTS`).
+ */
+export async function startExtraRelay(
+  workerUrl: string,
+  relayId: string,
+  env: Record<string, string> = {},
+): Promise<ExtraRelay> {
   const root = join(import.meta.dirname, '..', '..');
   const ports = {
     rtmp: await freePort(),
@@ -181,6 +188,7 @@ export async function startExtraRelay(workerUrl: string, relayId: string): Promi
       METRICS_PORT: String(ports.metrics),
       RELAY_ID: relayId,
       LOG_LEVEL: 'info',
+      ...env,
     },
   });
   let log = '';

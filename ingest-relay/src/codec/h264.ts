@@ -23,22 +23,27 @@ export function isIdr(nal: Uint8Array): boolean {
   return nalType(nal) === NalType.idr;
 }
 
-/** Splits an Annex B byte stream on 3- and 4-byte start codes; trailing zero bytes belong to the next start code. */
+/**
+ * Splits an Annex B byte stream on 3- and 4-byte start codes; trailing zero bytes belong to the next start code.
+ * The scan jumps from one 0x01 byte to the next (native `indexOf`) and checks the two bytes before it: every
+ * frame of every rung's ffmpeg output passes through here.
+ */
 export function splitAnnexB(bytes: Uint8Array): Uint8Array[] {
   const nals: Uint8Array[] = [];
   let start = -1;
-  let i = 0;
-  const n = bytes.byteLength;
-  while (i + 2 < n) {
-    if (bytes[i] === 0 && bytes[i + 1] === 0 && bytes[i + 2] === 1) {
-      if (start >= 0) pushTrimmed(nals, bytes, start, i);
-      i += 3;
-      start = i;
+  let from = 2;
+  for (;;) {
+    const one = bytes.indexOf(1, from);
+    if (one < 0) break;
+    if (bytes[one - 1] === 0 && bytes[one - 2] === 0) {
+      if (start >= 0) pushTrimmed(nals, bytes, start, one - 2);
+      start = one + 1;
+      from = one + 3;
     } else {
-      i++;
+      from = one + 1;
     }
   }
-  if (start >= 0) pushTrimmed(nals, bytes, start, n);
+  if (start >= 0) pushTrimmed(nals, bytes, start, bytes.byteLength);
   return nals;
 }
 
@@ -66,13 +71,22 @@ export function splitAvcc(data: Uint8Array, nalLengthSize: number): Parsed<Uint8
  * filler are dropped: the parameter sets live in the avcC (ISO 14496-15 5.3.2: "avc1" samples carry them out of band).
  */
 export function annexBToAvcc(nals: readonly Uint8Array[]): Uint8Array {
-  const w = new ByteWriter(64 + nals.reduce((s, n) => s + n.byteLength + 4, 0));
-  for (const nal of nals) {
+  const kept = nals.filter((nal) => {
     const t = nalType(nal);
-    if (t === NalType.aud || t === NalType.sps || t === NalType.pps || t === NalType.filler) continue;
-    w.u32(nal.byteLength).bytes(nal);
+    return t !== NalType.aud && t !== NalType.sps && t !== NalType.pps && t !== NalType.filler;
+  });
+  let size = 0;
+  for (const nal of kept) size += 4 + nal.byteLength;
+  // Written in place, one copy per NAL unit: every demuxed video frame (the rungs' too) comes through here.
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (const nal of kept) {
+    view.setUint32(at, nal.byteLength);
+    out.set(nal, at + 4);
+    at += 4 + nal.byteLength;
   }
-  return w.finish();
+  return out;
 }
 
 /** Removes emulation_prevention_three_byte (7.4.1): 00 00 03 -> 00 00. */

@@ -41,14 +41,23 @@ export class TsVideoMuxer {
     this.#parameterSets = annexB([...config.value.sps, ...config.value.pps]);
   }
 
-  /** TS packets for one access unit (with PAT and PMT ahead of a keyframe). */
+  /**
+   * TS packets for one access unit (with PAT and PMT ahead of a keyframe), in one buffer: the PES is built
+   * once and packetized straight into it (a frame is written to ffmpeg for every source frame, so no
+   * intermediate copies per NAL unit or per packet).
+   */
   frame(f: TsVideoFrame): Uint8Array {
-    const nals = splitLengthPrefixed(f.avcc);
-    const payload = concat([AUD, f.keyframe ? this.#parameterSets : EMPTY, annexB(nals)]);
-    const packets: Uint8Array[] = [];
-    if (f.keyframe) packets.push(this.#section(0, patSection()), this.#section(PMT_PID, pmtSection()));
-    packets.push(...this.#pes(pesPacket(f, payload), f));
-    return concat(packets);
+    const pes = pesPacket(f, splitLengthPrefixed(f.avcc), f.keyframe ? this.#parameterSets : EMPTY);
+    const firstRoom = TS_PACKET - 4 - (f.keyframe ? PCR_ADAPTATION : 0);
+    const pesPackets = 1 + Math.max(0, Math.ceil((pes.byteLength - firstRoom) / (TS_PACKET - 4)));
+    const psi = f.keyframe ? 2 : 0;
+    const out = new Uint8Array((psi + pesPackets) * TS_PACKET);
+    if (f.keyframe) {
+      this.#section(out.subarray(0, TS_PACKET), 0, PAT_SECTION);
+      this.#section(out.subarray(TS_PACKET, 2 * TS_PACKET), PMT_PID, PMT_SECTION);
+    }
+    this.#pes(out.subarray(psi * TS_PACKET), pes, f);
+    return out;
   }
 
   #nextCc(pid: number): number {
@@ -57,39 +66,38 @@ export class TsVideoMuxer {
     return cc;
   }
 
-  /** A PSI section in one packet: pointer_field 0, the section, 0xFF stuffing. */
-  #section(pid: number, section: Uint8Array): Uint8Array {
-    const p = new Uint8Array(TS_PACKET).fill(0xff);
+  /** A PSI section in one packet `p`: pointer_field 0, the section, 0xFF stuffing. */
+  #section(p: Uint8Array, pid: number, section: Uint8Array): void {
+    p.fill(0xff);
     header(p, pid, true, this.#nextCc(pid), false);
     p[4] = 0;
     p.set(section, 5);
-    return p;
   }
 
-  /** The PES split into packets; the first carries the PCR (and random access) on keyframes. */
-  #pes(pes: Uint8Array, f: TsVideoFrame): Uint8Array[] {
-    const out: Uint8Array[] = [];
+  /** The PES split into the packets of `out`; the first carries the PCR (and random access) on keyframes. */
+  #pes(out: Uint8Array, pes: Uint8Array, f: TsVideoFrame): void {
     let at = 0;
+    let offset = 0;
     while (at < pes.byteLength) {
       const first = at === 0;
       const pcr = first && f.keyframe;
-      // Adaptation field: length byte + flags byte + 6 PCR bytes when carrying the PCR.
-      const minAdaptation = pcr ? 8 : 0;
+      const minAdaptation = pcr ? PCR_ADAPTATION : 0;
       const room = TS_PACKET - 4 - minAdaptation;
       const take = Math.min(room, pes.byteLength - at);
       const stuffing = room - take;
-      const p = new Uint8Array(TS_PACKET);
+      const p = out.subarray(offset, offset + TS_PACKET);
       const adaptation = minAdaptation + stuffing;
       header(p, VIDEO_PID, first, this.#nextCc(VIDEO_PID), adaptation > 0);
       if (adaptation > 0) writeAdaptation(p, adaptation, pcr ? f.dts : undefined);
       p.set(pes.subarray(at, at + take), 4 + adaptation);
-      out.push(p);
       at += take;
+      offset += TS_PACKET;
     }
-    return out;
   }
 }
 
+/** Adaptation field carrying a PCR: length byte + flags byte + 6 PCR bytes. */
+const PCR_ADAPTATION = 8;
 const EMPTY = new Uint8Array(0);
 /** Access unit delimiter, primary_pic_type 7 (any slice type), with its start code. */
 const AUD = new Uint8Array([0, 0, 0, 1, 0x09, 0xf0]);
@@ -124,12 +132,17 @@ function writeAdaptation(p: Uint8Array, total: number, pcrBase: number | undefin
   p.fill(0xff, at, 4 + total);
 }
 
-/** §2.4.3.6 PES header with PTS (and DTS when it differs), then the payload. */
-function pesPacket(f: TsVideoFrame, payload: Uint8Array): Uint8Array {
+/**
+ * §2.4.3.6 PES header with PTS (and DTS when it differs), then the payload in Annex B form: an AUD, the
+ * parameter sets (on keyframes, else empty), each NAL unit after a start code. One allocation, one copy.
+ */
+function pesPacket(f: TsVideoFrame, nals: readonly Uint8Array[], parameterSets: Uint8Array): Uint8Array {
   const withDts = f.dts !== f.pts;
   const headerData = withDts ? 10 : 5;
-  const length = 3 + headerData + payload.byteLength;
-  const pes = new Uint8Array(9 + headerData + payload.byteLength);
+  let payload = AUD.byteLength + parameterSets.byteLength;
+  for (const n of nals) payload += START_CODE.byteLength + n.byteLength;
+  const length = 3 + headerData + payload;
+  const pes = new Uint8Array(9 + headerData + payload);
   pes.set([0, 0, 1, 0xe0]);
   const declared = length <= 0xffff ? length : 0;
   pes[4] = declared >> 8;
@@ -139,7 +152,16 @@ function pesPacket(f: TsVideoFrame, payload: Uint8Array): Uint8Array {
   pes[8] = headerData;
   writeTimestamp(pes, 9, withDts ? 0x3 : 0x2, f.pts);
   if (withDts) writeTimestamp(pes, 14, 0x1, f.dts);
-  pes.set(payload, 9 + headerData);
+  let at = 9 + headerData;
+  pes.set(AUD, at);
+  at += AUD.byteLength;
+  pes.set(parameterSets, at);
+  at += parameterSets.byteLength;
+  for (const n of nals) {
+    pes.set(START_CODE, at);
+    pes.set(n, at + START_CODE.byteLength);
+    at += START_CODE.byteLength + n.byteLength;
+  }
   return pes;
 }
 
@@ -152,6 +174,10 @@ function writeTimestamp(b: Uint8Array, at: number, prefix: number, ticks: number
   b[at + 3] = Math.floor(t / 2 ** 7) & 0xff;
   b[at + 4] = ((t % 2 ** 7) << 1) | 1;
 }
+
+/** PAT and PMT never change: built once. */
+const PAT_SECTION = patSection();
+const PMT_SECTION = pmtSection();
 
 function patSection(): Uint8Array {
   // program_number 1 -> program_map_PID

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BitReader, ByteReader, ByteWriter } from '../../../ingest-relay/src/codec/bytes.ts';
 import {
@@ -71,6 +72,39 @@ describe('H.264 from a real x264 stream', () => {
       [0x65, 0x88, 0x80],
       [0x41, 0x9a],
     ]);
+  });
+
+  it('splits any bytes where a byte-by-byte scan for 00 00 01 does', () => {
+    // The scan as the spec reads: each 00 00 01 starts a NAL unit, zeros before a start code are trailing.
+    const reference = (b: Uint8Array): number[][] => {
+      const out: number[][] = [];
+      let start = -1;
+      const push = (end: number) => {
+        let e = end;
+        while (e > start && b[e - 1] === 0) e--;
+        if (e > start) out.push([...b.subarray(start, e)]);
+      };
+      for (let i = 0; i + 2 < b.byteLength; i++) {
+        if (b[i] === 0 && b[i + 1] === 0 && b[i + 2] === 1) {
+          if (start >= 0) push(i);
+          start = i + 3;
+          i += 2;
+        }
+      }
+      if (start >= 0) push(b.byteLength);
+      return out;
+    };
+    // Bytes drawn mostly from 0, 1 and 3 so start codes, runs of zeros and emulation bytes are common.
+    const bytes = fc.array(fc.oneof(fc.constantFrom(0, 0, 1, 3), fc.integer({ min: 0, max: 255 })), {
+      maxLength: 64,
+    });
+    fc.assert(
+      fc.property(bytes, (arr) => {
+        const b = new Uint8Array(arr);
+        expect(splitAnnexB(b).map((n) => [...n])).toEqual(reference(b));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('parses the SPS: size after cropping, profile, level, VUI frame rate', () => {

@@ -26,6 +26,7 @@ describe('POST /internal/v1/authorize', () => {
         failbackHoldOff: 10,
         maxBitrate: 0,
         ladder: 'standard',
+        playbackPolicy: 'public',
       },
       srtPassphrase: 'secret passphrase',
       role: 'primary',
@@ -112,6 +113,7 @@ describe('POST /internal/v1/sessions', () => {
       failbackHoldOff: 10,
       maxBitrate: 0,
       ladder: 'standard',
+      playbackPolicy: 'public',
     });
     expect(started.role).toBe('primary');
     expect(Number.isInteger(started.firstMsn)).toBe(true);

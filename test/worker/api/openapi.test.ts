@@ -25,6 +25,10 @@ it('serves a public OpenAPI 3 document describing every route', async () => {
     '/streams/{id}': ['delete', 'get', 'patch'],
     '/streams/{id}/rotate-key': ['post'],
     '/streams/{id}/health': ['get'],
+    '/streams/{id}/playback-tokens': ['post'],
+    '/streams/{id}/revoke-tokens': ['post'],
+    '/signing-keys': ['get', 'post'],
+    '/signing-keys/{id}': ['delete'],
   });
   for (const methods of Object.values(doc.paths)) {
     for (const op of Object.values(methods)) {
@@ -53,6 +57,7 @@ it('serves a public OpenAPI 3 document describing every route', async () => {
       'failbackHoldOff',
       'maxBitrate',
       'ladder',
+      'playbackPolicy',
     ].sort(),
   );
 });

@@ -20,6 +20,7 @@ describe('POST /v1/streams', () => {
       failbackHoldOff: 10,
       maxBitrate: 0,
       ladder: 'standard',
+      playbackPolicy: 'public',
     });
     expect(s.srtPassphrase).toBeNull();
     expect(s.ingest.rtmp).toBe(`rtmp://127.0.0.1:1935/live/${s.streamKey}`);
@@ -54,6 +55,7 @@ describe('POST /v1/streams', () => {
       failbackHoldOff: 10,
       maxBitrate: 0,
       ladder: 'standard',
+      playbackPolicy: 'public',
     });
     expect(s.srtPassphrase).toBe('correct horse battery');
     for (const url of Object.values(s.playback)) {
@@ -110,6 +112,7 @@ describe('GET/PATCH/DELETE /v1/streams/{id}', () => {
       failbackHoldOff: 10,
       maxBitrate: 0,
       ladder: 'standard',
+      playbackPolicy: 'public',
     });
     expect(patched.srtPassphrase).toBe('a passphrase 1');
     expect(patched.streamKey).toBe(s.streamKey);

@@ -26,12 +26,17 @@ function gapSegment(msn: number): SegmentEntry {
 }
 
 /**
- * The 480p rung's ffmpeg died two parts into segment 104: 104 (two parts of media, three gaps) and 105 (all
- * gaps) are EXT-X-GAP, with every part GAP=YES as from-state.ts lists them; it came back at the keyframe that
- * opens 106, which has two parts so far.
+ * The 480p rung's ffmpeg died two parts into segment 104: 104 keeps its two parts of media as they were listed
+ * and its three gaps GAP=YES, with no EXT-X-GAP (it has media: its URI serves those two parts); 105 (all gaps)
+ * is EXT-X-GAP with every part GAP=YES, as from-state.ts lists them; it came back at the keyframe that opens
+ * 106, which has two parts so far.
  */
 export const gapSegments = base({
-  segments: [...liveSegments(103, 1), gapSegment(104), gapSegment(105)],
+  segments: [
+    ...liveSegments(103, 1),
+    { ...segment(104, { withParts: true }), parts: partsWithGap(104, 2) },
+    gapSegment(105),
+  ],
   openSegment: {
     msn: 106,
     parts: parts(SESSION, 106, 2),

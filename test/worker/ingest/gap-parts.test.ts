@@ -1,7 +1,8 @@
 /**
  * A rung's parts as the relay sends them (issue 12): its init with a nominal bandwidth and a captions flag, and
  * gap parts (`ingest-gap: ?1`, empty body) while its transcoder is down. Gaps keep their numbers, are listed
- * GAP=YES / EXT-X-GAP, are never written to R2, answer 404 no-store, and count as parts for blocking reloads.
+ * GAP=YES (a segment of gaps only EXT-X-GAP), never change a part listed before them, are never written to R2,
+ * answer 404 no-store, and count as parts for blocking reloads.
  */
 import { env, evictDurableObject, SELF } from 'cloudflare:test';
 import { describe, expect, it, vi } from 'vitest';
@@ -73,28 +74,53 @@ describe('a rung init', () => {
 });
 
 describe('gap parts', () => {
-  it('are recorded without an R2 object and listed GAP=YES, their segment EXT-X-GAP', async () => {
-    // Segment 0 (parts 0-4): parts 2-4 are gaps; segment 1 has media again.
-    await ladder('gap-list', 8, new Set([2, 3, 4]));
+  it('are recorded without an R2 object and listed GAP=YES; a segment of gaps only is EXT-X-GAP', async () => {
+    // Segment 0 (parts 0-4): parts 2-4 are gaps; segment 1 is gaps only; segment 2 has media again.
+    await ladder('gap-list', 13, new Set([2, 3, 4, 5, 6, 7, 8, 9]));
     expect(await env.MEDIA.head(partKey('gap-list', 'se_a', RUNG, 0, 2))).toBeNull();
     expect(await env.MEDIA.head(partKey('gap-list', 'se_a', RUNG, 0, 1))).not.toBeNull();
     const text = await bodyText(await SELF.fetch(playlistUrl('gap-list', RUNG)));
     const m = parsePlaylist(text);
-    expect(text).toContain('#EXT-X-GAP\n#EXTINF:1,\nse_a/0.m4s\n');
+    expect(text).toContain('#EXT-X-GAP\n#EXTINF:1,\nse_a/1.m4s\n');
     expect(text.match(/#EXT-X-GAP/g)).toHaveLength(1);
-    expect(m.segments[0]?.parts?.map((p) => p.gap ?? false)).toEqual([true, true, true, true, true]);
+    expect(m.segments[0]?.parts?.map((p) => p.gap ?? false)).toEqual([false, false, true, true, true]);
+    expect(m.segments[1]?.parts?.map((p) => p.gap ?? false)).toEqual([true, true, true, true, true]);
     expect(m.preloadSegment?.parts?.map((p) => p.gap ?? false)).toEqual([false, false, false]);
     // The rung keeps the source's numbers: same MSNs, same durations.
     const source = parsePlaylist(await bodyText(await SELF.fetch(playlistUrl('gap-list'))));
     expect(m.mediaSequence).toBe(source.mediaSequence);
     expect(m.segments.map((s) => s.duration)).toEqual(source.segments.map((s) => s.duration));
     const health = await streamStub('gap-list').getHealth();
-    expect(health.renditions.find((r) => r.id === RUNG)?.parts).toBe(8);
+    expect(health.renditions.find((r) => r.id === RUNG)?.parts).toBe(13);
   });
 
-  it('answer 404 no-store for a gap part and a gap segment; the segment parts with media still serve', async () => {
-    await ladder('gap-get', 6, new Set([3]));
-    for (const file of ['0.3.m4s', '0.m4s']) {
+  it('never change a part already listed: a segment that turns to gaps keeps its media parts as listed', async () => {
+    // RFC 8216bis 6.2.2: a listed Partial Segment may be removed, never changed. The rung fails after part 1.
+    await ladder('gap-stable', 2, new Set());
+    const partLines = (text: string) => text.split('\n').filter((l) => l.startsWith('#EXT-X-PART:'));
+    const open = partLines(await bodyText(await SELF.fetch(playlistUrl('gap-stable', RUNG))));
+    expect(open).toHaveLength(2);
+    for (const i of [2, 3, 4, 5]) {
+      await (await expectStatus(putPart('gap-stable', 'se_a', part(i)), 201)).body?.cancel();
+      const rung = putPart('gap-stable', 'se_a', part(i), { rendition: RUNG, gap: true });
+      await (await expectStatus(rung, 201)).body?.cancel();
+      const now = partLines(await bodyText(await SELF.fetch(playlistUrl('gap-stable', RUNG))));
+      expect(now.slice(0, open.length), `after part ${i}`).toEqual(open);
+    }
+    const done = await bodyText(await SELF.fetch(playlistUrl('gap-stable', RUNG)));
+    // Segment 0 is complete (media, then gaps): no EXT-X-GAP, its gap parts GAP=YES from their first listing.
+    expect(done).not.toContain('#EXT-X-GAP');
+    expect(
+      partLines(done)
+        .slice(2, 5)
+        .every((l) => l.endsWith(',GAP=YES')),
+    ).toBe(true);
+    expect(open.every((l) => !l.includes('GAP=YES'))).toBe(true);
+  });
+
+  it('answer 404 no-store for a gap part and a gap segment; a segment with media serves its media parts', async () => {
+    await ladder('gap-get', 11, new Set([3, 5, 6, 7, 8, 9]));
+    for (const file of ['0.3.m4s', '1.m4s', '1.0.m4s']) {
       const res = await SELF.fetch(`${ORIGIN}/live/gap-get/${RUNG}/se_a/${file}`);
       expect(res.status, file).toBe(404);
       expect(res.headers.get('cache-control'), file).toBe('no-store');
@@ -103,6 +129,11 @@ describe('gap parts', () => {
     const media = await SELF.fetch(`${ORIGIN}/live/gap-get/${RUNG}/se_a/0.2.m4s`);
     expect(media.status).toBe(200);
     expect(new Uint8Array(await media.arrayBuffer())).toEqual(part(2).bytes);
+    // Segment 0 is not EXT-X-GAP (four parts of media): its URI is those four parts, the gap left out.
+    const segment = await SELF.fetch(`${ORIGIN}/live/gap-get/${RUNG}/se_a/0.m4s`);
+    expect(segment.status).toBe(200);
+    const expected = Buffer.concat([0, 1, 2, 4].map((i) => part(i).bytes));
+    expect(Buffer.from(await segment.arrayBuffer()).equals(expected)).toBe(true);
     expect((await SELF.fetch(`${ORIGIN}/live/gap-get/source/se_a/0.m4s`)).status).toBe(200);
   });
 

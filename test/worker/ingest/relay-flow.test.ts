@@ -1,4 +1,4 @@
-import { env, SELF } from 'cloudflare:test';
+import { env, runDurableObjectAlarm, SELF } from 'cloudflare:test';
 import { expect, it } from 'vitest';
 import type { StartSessionResponse } from '../../../src/contract/ingest.ts';
 import { INTERNAL_PREFIX } from '../../../src/contract/ingest.ts';
@@ -64,5 +64,9 @@ it('carries a stream from REST create through the relay session routes to a view
   const deleted = await SELF.fetch(`${ORIGIN}/v1/streams/${stream.id}`, { method: 'DELETE', headers: API });
   expect(deleted.status).toBeLessThan(300);
   await deleted.body?.cancel();
-  expect((await env.MEDIA.list({ prefix: `media/${stream.id}/` })).objects).toHaveLength(0);
+  // The media goes in the stream object's alarm (a bounded sweep), not inside the DELETE.
+  await runDurableObjectAlarm(env.STREAM.get(env.STREAM.idFromName(stream.id)));
+  await expect
+    .poll(async () => (await env.MEDIA.list({ prefix: `media/${stream.id}/` })).objects.length)
+    .toBe(0);
 });

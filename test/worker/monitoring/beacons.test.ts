@@ -1,9 +1,22 @@
-// POST /live/{id}/qoe through the real Worker: good beacons reach the stream's health, bad ones are refused.
+// POST /live/{id}/qoe through the real Worker: good beacons reach the stream's health, summed in the isolate and
+// the region's replica on the way (one stream object call per replica and interval), bad ones are refused.
 import { SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { beaconClock } from '../../../src/monitoring/beacons.ts';
+import { FLUSH_MS } from '../../../src/monitoring/stream-tally.ts';
 import { ORIGIN, startSession, streamStub } from '../support/media.ts';
 
 const STREAM = 'st_qoe_beacons';
+
+/** Moves the isolate's beacon clock past the flush interval, so the next beacon sends what it holds. */
+function stepBeaconClock(): void {
+  const now = beaconClock.now();
+  beaconClock.now = () => now + FLUSH_MS + 1;
+}
+
+async function qoeOf(streamId: string) {
+  return (await streamStub(streamId).getHealth()).monitoring?.qoe;
+}
 
 function beacon(streamId: string, body: string, contentType = 'text/plain;charset=UTF-8') {
   return SELF.fetch(`${ORIGIN}/live/${streamId}/qoe`, {
@@ -31,15 +44,35 @@ describe('QoE beacons', () => {
     const res = await beacon(STREAM, JSON.stringify(good));
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
-    const health = await streamStub(STREAM).getHealth();
-    const qoe = health.monitoring?.qoe;
-    expect(qoe?.sessions).toBe(1);
+    // The isolate's first beacons go up at once; the replica forwards its first sum at once too.
+    await expect.poll(async () => (await qoeOf(STREAM))?.sessions, { timeout: 3_000 }).toBe(1);
+    const qoe = await qoeOf(STREAM);
     expect(qoe?.startupMs?.p50).toBe(850);
     expect(qoe?.latencySeconds?.p50).toBe(1.7);
     expect(qoe?.rebuffers).toBe(1);
     expect(qoe?.rebufferRatio).toBe(0.05);
     expect(qoe?.errors).toEqual({ fragment: 1 });
   });
+
+  it("sums an isolate's beacons: many viewers, one call up per interval", async () => {
+    const id = 'st_qoe_summed';
+    await startSession(id, 'sess_summed');
+    stepBeaconClock(); // whatever earlier cases left in the isolate goes up with the first beacon below
+    const calls = async () => (await streamStub(id).getHealth()).delivery.streamObjectCalls.monitoring;
+    const before = await calls();
+    for (let i = 0; i < 12; i++) {
+      const viewer = { ...good, session: `viewer-${String(i).padStart(4, '0')}` };
+      expect((await beacon(id, JSON.stringify(viewer))).status).toBe(204);
+    }
+    // Eleven of them are still in the isolate: the interval has not passed on its clock.
+    stepBeaconClock();
+    expect((await beacon(id, JSON.stringify({ ...good, session: 'viewer-last' }))).status).toBe(204);
+    // The replica holds its second sum until its own interval passed (real time), then sends it.
+    await expect.poll(async () => (await qoeOf(id))?.sessions, { timeout: FLUSH_MS + 3_000 }).toBe(13);
+    expect((await qoeOf(id))?.rebuffers).toBe(13);
+    // Thirteen beacons, at most two calls: the isolate's first flush and the summed rest.
+    expect((await calls()) - before).toBeLessThanOrEqual(2);
+  }, 15_000);
 
   it('answers the CORS preflight for POST', async () => {
     const res = await SELF.fetch(`${ORIGIN}/live/${STREAM}/qoe`, {

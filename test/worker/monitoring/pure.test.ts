@@ -10,10 +10,14 @@ import {
 } from '../../../src/monitoring/alerts.ts';
 import { OriginTally } from '../../../src/monitoring/origin.ts';
 import {
+  addQoeDigests,
+  digestQoe,
   emptyQoe,
   QOE_WINDOW_MS,
+  type QoeBatch,
   recentLatency,
   recordQoe,
+  recordQoeDigest,
   summarizeQoe,
 } from '../../../src/monitoring/qoe.ts';
 import { TokenBuckets } from '../../../src/monitoring/rate-limit.ts';
@@ -60,6 +64,24 @@ describe('QoE window', () => {
     expect(s.errors).toEqual({ network: 1 });
     expect(s.renditions).toEqual([{ bitrate: 1_200_000, reports: 10 }]);
     expect(s.series.map((b) => b.at)).toEqual([T0 - (T0 % 10_000), T0 - (T0 % 10_000) + 10_000]);
+  });
+
+  it('sums digests on the way up to what the batches one by one would have made', () => {
+    const batches: QoeBatch[] = Array.from({ length: 40 }, (_, i) => ({
+      session: `viewer-${String(i % 30).padStart(4, '0')}`,
+      events: [
+        { type: 'startup', ms: 10 * i },
+        { type: 'rebuffer', ms: i },
+        { type: 'playing', ms: 1_000 },
+        { type: 'error', code: i % 2 ? 'network' : 'media', fatal: i % 5 === 0 },
+        { type: 'rendition', bitrate: 800_000 * (1 + (i % 3)) },
+      ],
+    }));
+    const oneByOne = batches.reduce((w, b) => recordQoe(w, b, T0), emptyQoe());
+    // Two isolates, each summing its half, then a replica summing the two.
+    const half = (from: number, to: number) => batches.slice(from, to).map(digestQoe).reduce(addQoeDigests);
+    const summed = recordQoeDigest(emptyQoe(), addQoeDigests(half(0, 17), half(17, 40)), T0);
+    expect(summarizeQoe(summed, T0 + 1_000)).toEqual(summarizeQoe(oneByOne, T0 + 1_000));
   });
 
   it('forgets buckets older than five minutes', () => {

@@ -132,13 +132,15 @@ describe('renditions of one stream', () => {
       'se_b/2.m4s',
       'se_b/3.m4s',
     ]);
-    // The primary's rung never sent 1.3 and 1.4: they are gaps, and so is its segment 1, in the rung alone.
+    // The primary's rung never sent 1.3 and 1.4: they are gaps, in the rung alone. Its segment 1 has media in
+    // 1.0-1.2, listed before the gaps and unchanged since: not EXT-X-GAP (RFC 8216bis 6.2.2).
     expect(rung.text).toContain(
-      '#EXT-X-PART:DURATION=0.2,URI="se_p/1.3.m4s",GAP=YES\n#EXT-X-PART:DURATION=0.2,URI="se_p/1.4.m4s",GAP=YES\n' +
-        '#EXT-X-GAP\n#EXTINF:1,\nse_p/1.m4s\n#EXT-X-DISCONTINUITY\n',
+      '#EXT-X-PART:DURATION=0.2,URI="se_p/1.2.m4s"\n' +
+        '#EXT-X-PART:DURATION=0.2,URI="se_p/1.3.m4s",GAP=YES\n#EXT-X-PART:DURATION=0.2,URI="se_p/1.4.m4s",GAP=YES\n' +
+        '#EXTINF:1,\nse_p/1.m4s\n#EXT-X-DISCONTINUITY\n',
     );
     expect(source.text).not.toContain('GAP');
-    expect(rung.text.match(/#EXT-X-GAP\n/g)).toHaveLength(1);
+    expect(rung.text).not.toContain('#EXT-X-GAP\n');
     // A late part of the left input is refused: its session ended, the rung's msn 1 stays as published.
     const late = await putPart(id, 'se_p', fixtureParts[8]!, { rendition: '360p' });
     expect(late.status).toBe(410);
@@ -147,5 +149,44 @@ describe('renditions of one stream', () => {
     expect(gapPart.status).toBe(404);
     expect(gapPart.headers.get('cache-control')).toBe('no-store');
     await gapPart.body?.cancel();
+  });
+  it('keeps a rung playlist moving, as gaps, through a reconnect to an input with no ladder', async () => {
+    const id = 'rr-no-ladder';
+    await start(id, 'se_a', 'primary', ['source', '360p']);
+    await upload(id, 'se_a', 'source', 0, 10);
+    await upload(id, 'se_a', '360p', 0, 10);
+    expect((await endSession(id, 'se_a')).status).toBe(200);
+    // The encoder comes back through a relay that admitted no ladder: se_b uploads the source alone.
+    await start(id, 'se_b', 'primary', ['source']);
+    // A player on the rung asks for its next part (a blocking reload); only the source's parts will come.
+    const blocked = SELF.fetch(playlistUrl(id, '360p', '?_HLS_msn=3&_HLS_part=1'));
+    for (const p of fixtureParts.slice(0, 7)) {
+      const res = await putPart(id, 'se_b', p, { msn: p.msn + 2 });
+      expect(res.status, await res.clone().text()).toBe(201);
+      await res.body?.cancel();
+    }
+    const answered = await blocked;
+    expect(answered.status).toBe(200);
+    const m = parsePlaylist(await bodyText(answered));
+    expect(m.preloadSegment?.parts?.map((p) => [p.uri, p.gap])).toEqual([
+      ['se_b/3.0.m4s', true],
+      ['se_b/3.1.m4s', true],
+    ]);
+
+    const source = await fetchPlaylist(playlistUrl(id, 'source'));
+    const rung = await fetchPlaylist(playlistUrl(id, '360p'));
+    const shape = (x: ParsedManifest) =>
+      x.segments.map((s) => [s.uri, s.duration, s.dateTimeString, s.timeline, s.parts?.length ?? 0]);
+    expect(rung.m.mediaSequence).toBe(source.m.mediaSequence);
+    expect(shape(rung.m)).toEqual(shape(source.m));
+    expect(edge(rung.m)).toEqual(edge(source.m));
+    expect(rung.text).toContain('#EXT-X-GAP\n#EXTINF:1,\nse_b/2.m4s\n');
+    expect(rung.text).not.toContain('#EXT-X-PRELOAD-HINT'); // none of its parts will come from se_b
+    // New players get the source alone.
+    const master = parsePlaylist(await bodyText(await SELF.fetch(`${ORIGIN}/live/${id}/master.m3u8`)));
+    expect(master.playlists?.map((p) => p.uri.split('/')[0])).toEqual(['source']);
+    const gapSegment = await SELF.fetch(`${ORIGIN}/live/${id}/360p/se_b/2.m4s`);
+    expect(gapSegment.status).toBe(404);
+    await gapSegment.body?.cancel();
   });
 });

@@ -156,13 +156,19 @@ describe('StreamDO lifecycle', () => {
     expect(parsePlaylist(await playlistText(id)).segments.map((s) => s.uri)).toEqual(['se_b/0.m4s']);
   });
 
-  it('destroy deletes state and media', async () => {
+  it('destroy deletes state at once and media from the alarm', async () => {
     await startSession('life-gone', 'se_a');
     await putInit('life-gone', 'se_a');
     await putParts('life-gone', 'se_a', fixtureParts.slice(0, 3));
     expect((await env.MEDIA.list({ prefix: 'media/life-gone/' })).objects).toHaveLength(4);
-    await streamStub('life-gone').destroy();
-    expect((await env.MEDIA.list({ prefix: 'media/life-gone/' })).objects).toHaveLength(0);
+    await streamStub('life-gone').destroy('life-gone');
+    expect(await streamStub('life-gone').pendingSweeps()).toMatchObject([{ prefix: 'media/life-gone/' }]);
+    // The alarm, set for now, fires on its own (or here, whichever comes first).
+    await runDurableObjectAlarm(streamStub('life-gone'));
+    await expect
+      .poll(async () => (await env.MEDIA.list({ prefix: 'media/life-gone/' })).objects.length)
+      .toBe(0);
+    await expect.poll(() => streamStub('life-gone').pendingSweeps()).toEqual([]);
     expect(await streamStub('life-gone').getStatus()).toEqual({
       status: 'idle',
       sessionId: null,

@@ -1,0 +1,140 @@
+/**
+ * `POST /v1/streams/{id}/playback-tokens` mints a playback token with the service's own key (the registry
+ * signs; the private key never leaves it), and `POST /v1/streams/{id}/revoke-tokens` refuses every token of
+ * the stream issued before it, within 10 s (src/access/edge-registry.ts). Mounted under the streams router.
+ */
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { PlaybackRulesSchema } from '../access/claims.ts';
+import { forgetStreamAccess } from '../access/edge-registry.ts';
+import { playbackTokenPaths } from '../contract/playback.ts';
+import { registryStub } from '../registry/registry-do.ts';
+import type { AppEnv } from './app.ts';
+import { ApiError } from './errors.ts';
+import { validationHook } from './middleware/validation.ts';
+import { json, problem, StreamIdParams, security } from './openapi.ts';
+import { urlBases } from './stream-resource.ts';
+
+export const playbackTokens = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+/** A day by default; at most a year. Tokens are checked on every request, so one must outlive the event. */
+const DEFAULT_EXPIRES_IN = 86_400;
+const MAX_EXPIRES_IN = 366 * 86_400;
+
+const MintTokenSchema = z
+  .strictObject({
+    expiresIn: z
+      .number()
+      .int()
+      .min(60)
+      .max(MAX_EXPIRES_IN)
+      .optional()
+      .openapi({
+        description:
+          'Seconds until the token expires (60 to a year). Every playlist and media request checks it, so it ' +
+          'must outlive the event: an expired token stops playback mid-stream.',
+        default: DEFAULT_EXPIRES_IN,
+      }),
+    rules: PlaybackRulesSchema.optional().openapi({
+      description:
+        'Optional access rules: allowedOrigins (page origins; CORS reflects them), ip (the one client address), ' +
+        'country (ISO 3166-1 alpha-2).',
+    }),
+  })
+  .openapi('MintPlaybackToken');
+
+const PlaybackTokenSchema = z
+  .object({
+    token: z
+      .string()
+      .openapi({ description: 'A JWT (RS256); it goes in viewer URLs in place of the stream id.' }),
+    expiresAt: z.string().openapi({ format: 'date-time' }),
+    playback: z.object({
+      hls: z.string().openapi({ example: 'https://live.example.com/live/eyJhbGciOi.../master.m3u8' }),
+      player: z
+        .string()
+        .openapi({ example: 'https://live.example.com/play/st_k5q2m7xw4a3b9cde?token=eyJ...' }),
+    }),
+  })
+  .openapi('PlaybackToken');
+
+const RevokedTokensSchema = z
+  .object({
+    streamId: z.string(),
+    generation: z.number().int().openapi({
+      description: 'The stream token generation now in force; minted tokens carry it as the `gen` claim.',
+    }),
+    revokedAt: z.string().openapi({
+      format: 'date-time',
+      description: 'Self-signed tokens without `gen` need an `iat` at or after this to play.',
+    }),
+  })
+  .openapi('RevokedTokens');
+
+const common = { 401: problem('Missing or wrong bearer token.'), 404: problem('No such stream.') };
+
+const mintTokenRoute = createRoute({
+  method: 'post',
+  path: '/streams/{id}/playback-tokens',
+  operationId: 'mintPlaybackToken',
+  security,
+  request: {
+    params: StreamIdParams,
+    body: { required: false, content: { 'application/json': { schema: MintTokenSchema } } },
+  },
+  responses: {
+    201: json(PlaybackTokenSchema, 'A token and the URLs that play with it.'),
+    422: problem('Invalid field.'),
+    ...common,
+  },
+});
+
+const revokeTokensRoute = createRoute({
+  method: 'post',
+  path: '/streams/{id}/revoke-tokens',
+  operationId: 'revokePlaybackTokens',
+  security,
+  request: { params: StreamIdParams },
+  responses: {
+    200: json(RevokedTokensSchema, 'Every token issued before now is refused everywhere within 10 s.'),
+    ...common,
+  },
+});
+
+const notFound = (id: string) => new ApiError(404, 'stream-not-found', `no stream with id ${id}`);
+
+playbackTokens.openapi(mintTokenRoute, async (c) => {
+  const { id } = c.req.valid('param');
+  const body: z.infer<typeof MintTokenSchema> | undefined = c.req.valid('json');
+  const expiresIn = body?.expiresIn ?? DEFAULT_EXPIRES_IN;
+  const token = await registryStub(c.env).mintPlaybackToken({
+    streamId: id,
+    expiresIn,
+    rules: body?.rules ?? {},
+  });
+  if (token === null) throw notFound(id);
+  const origin = urlBases(c.env, c.req.url).publicOrigin;
+  const paths = playbackTokenPaths(id, token);
+  return c.json(
+    {
+      token,
+      expiresAt: new Date((Math.floor(Date.now() / 1000) + expiresIn) * 1000).toISOString(),
+      playback: { hls: `${origin}${paths.hls}`, player: `${origin}${paths.player}` },
+    },
+    201,
+  );
+});
+
+playbackTokens.openapi(revokeTokensRoute, async (c) => {
+  const { id } = c.req.valid('param');
+  const revoked = await registryStub(c.env).revokePlaybackTokens(id);
+  if (!revoked) throw notFound(id);
+  forgetStreamAccess(id);
+  return c.json(
+    {
+      streamId: id,
+      generation: revoked.generation,
+      revokedAt: new Date(revoked.revokedAt * 1000).toISOString(),
+    },
+    200,
+  );
+});

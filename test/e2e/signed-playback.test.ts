@@ -1,0 +1,109 @@
+// Signed playback end to end (issue 16): ffmpeg publishes a signed stream over RTMP; hls.js in Chromium (the
+// player page with ?token=) and ffmpeg as an HLS reader play it with a minted token, and are refused without
+// one; the token never appears in the stack's log.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  api,
+  type CreatedStream,
+  createStream,
+  decodeHls,
+  type Encoder,
+  launchChromium,
+  publish,
+  stackInfo,
+  waitUntil,
+} from '../support/e2e.ts';
+
+interface Minted {
+  token: string;
+  playback: { hls: string; player: string };
+}
+
+describe('signed playback', () => {
+  let stream: CreatedStream;
+  let encoder: Encoder;
+  let minted: Minted;
+
+  beforeAll(async () => {
+    stream = await createStream({ name: 'e2e signed', playbackPolicy: 'signed', reconnectWindow: 3 });
+    const res = await api<Minted>(`/v1/streams/${stream.id}/playback-tokens`, {
+      method: 'POST',
+      body: JSON.stringify({ expiresIn: 600 }),
+    });
+    expect(res.status).toBe(201);
+    minted = res.body;
+    encoder = publish(stream.ingest.rtmp, 'flv', { seconds: 40, size: '320x180', videoBitrate: '300k' });
+    await waitUntil(
+      'the signed media playlist to hold three segments',
+      async () => {
+        const r = await fetch(minted.playback.hls.replace('master.m3u8', 'source/index.m3u8'));
+        const text = r.ok ? await r.text() : '';
+        return (text.match(/#EXTINF:/g) ?? []).length >= 3;
+      },
+      30_000,
+    );
+  });
+
+  afterAll(async () => {
+    await encoder?.kill();
+  });
+
+  it('refuses the stream id and a token-less player, with problem+json', async () => {
+    const res = await fetch(stream.playback.hls);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(((await res.json()) as { type: string }).type).toBe(
+      'urn:edge-live:problem:playback-token-required',
+    );
+    const decoded = await decodeHls(stream.playback.hls, 2);
+    expect(decoded.code).not.toBe(0);
+  });
+
+  it('decodes with ffmpeg through the token URL', async () => {
+    const res = await decodeHls(minted.playback.hls);
+    expect(res.stderr.trim()).toBe('');
+    expect(res.code).toBe(0);
+  });
+
+  it('plays in hls.js on the player page with ?token=, and does not play without it', async () => {
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      const statuses: number[] = [];
+      page.on('response', (r) => {
+        if (new URL(r.url()).pathname.startsWith('/live/')) statuses.push(r.status());
+      });
+      await page.goto(minted.playback.player);
+      await waitUntil(
+        'signed playback to start',
+        () => page.evaluate(() => (document.querySelector('video')?.currentTime ?? 0) > 0.5 || null),
+        30_000,
+      );
+      const t0 = await page.evaluate(() => document.querySelector('video')?.currentTime ?? 0);
+      await page.waitForTimeout(3000);
+      const t1 = await page.evaluate(() => document.querySelector('video')?.currentTime ?? 0);
+      expect(t1 - t0).toBeGreaterThan(1.5);
+      expect(statuses.length).toBeGreaterThan(5);
+      expect(statuses.every((s) => s === 200 || s === 204)).toBe(true);
+
+      const refused = await browser.newPage();
+      const refusals: number[] = [];
+      refused.on('response', (r) => {
+        if (new URL(r.url()).pathname.endsWith('master.m3u8')) refusals.push(r.status());
+      });
+      await refused.goto(stream.playback.player);
+      await waitUntil('the refused master playlist', async () => refusals.length > 0 || null, 15_000);
+      await refused.waitForTimeout(1500);
+      expect(refusals[0]).toBe(401);
+      expect(await refused.evaluate(() => document.querySelector('video')?.currentTime ?? 0)).toBe(0);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('keeps the token out of every log line', async () => {
+    const log = await (await fetch(`${stackInfo().controlUrl}/log`)).text();
+    const signature = minted.token.split('.')[2] as string;
+    expect(log.split('\n').filter((line) => line.includes(signature))).toEqual([]);
+  });
+});
