@@ -8,6 +8,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const all = [
   'worker-routes',
   'rtmp-latency',
+  'latency-breakdown',
   'relay-cpu',
   'srt-loss',
   'failover',

@@ -162,6 +162,18 @@ function chart(label, points, unit, digits = 1) {
   return box;
 }
 
+/**
+ * Viewers' glass-to-glass p50/p95 over the last minute (the 5-minute window until a minute is covered) against
+ * the stream's target; flagged when the minute's p50 is more than one part target above it (the
+ * viewer-latency-high alert).
+ */
+function viewerLatency(l) {
+  if (!l) return '–';
+  const s = l.lastMinute ?? l.window;
+  const spread = s ? `${fmt(s.p50, 2)}/${fmt(s.p95, 2)} s` : '–';
+  return `${spread} (${fmt(l.targetS, 2)} s)${l.aboveTarget ? ' ⚠ above target' : ''}`;
+}
+
 async function refreshHealth() {
   if (!selected) return;
   const id = selected;
@@ -194,6 +206,7 @@ async function refreshHealth() {
     ),
     figure('viewers (5 min)', String(q.sessions ?? 0)),
     figure('startup p50', fmt(q.startupMs?.p50, 0, ' ms')),
+    figure('viewer latency p50/p95 (target)', viewerLatency(m.latency)),
     figure('rebuffer ratio', fmt((q.rebufferRatio ?? Number.NaN) * 100, 2, ' %')),
   );
   const hist = m.history;
@@ -205,7 +218,7 @@ async function refreshHealth() {
     chart('keyframe interval', series('keyframeInterval'), ' s', 2),
     chart('part publish (upload p50)', series('uploadP50Ms'), ' ms', 0),
     chart(
-      'viewer latency p50',
+      m.latency ? `viewer latency p50 (target ${fmt(m.latency.targetS, 2)} s)` : 'viewer latency p50',
       q.series.map((b) => ({ at: b.at, v: b.latencyP50 })),
       ' s',
       2,

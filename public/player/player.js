@@ -1,8 +1,11 @@
 // The viewer page: hls.js in low-latency mode, native HLS where MSE is missing (Safari on iOS), a quality menu
 // (Auto or one rung of the ladder), and an overlay with glass-to-glass latency (now minus the program-date-time
-// of the frame on screen), the rung playing, bitrate, buffer and stalls. The page serves every stream: the stream id is the last path segment of /play/{id}.
+// of the frame on screen), the distance behind the live edge against its target (latency-control.js holds it
+// there), the rung playing, bitrate, buffer and stalls. The page serves every stream: the stream id is the last
+// path segment of /play/{id}.
 // A signed stream's page is /play/{id}?token={token}: the token takes the stream id's place in every viewer
 // URL (/live/{token}/master.m3u8, its beacons too), as src/contract/playback.ts says.
+import { bufferedAhead, LatencyControl } from './latency-control.js';
 
 const streamId = decodeURIComponent(location.pathname.split('/').filter(Boolean).pop() ?? '');
 const token = new URLSearchParams(location.search).get('token');
@@ -21,8 +24,13 @@ const stats = {
   latency: null,
   errors: [],
 };
-/** Exposed for tests and benchmarks (they read latency and state from the real player). */
-window.__player = { stats, hls: null, video, beacons: { sent: 0, lastStatus: null } };
+/** The latency controller (hls.js path only; Safari's native player keeps its own). */
+let control = null;
+/**
+ * Exposed for tests and benchmarks (they read latency and state from the real player); `control` is the latency
+ * controller's state: target, latency (behind the live edge), rate, stallBoost, jumps, startError.
+ */
+window.__player = { stats, hls: null, video, control: null, beacons: { sent: 0, lastStatus: null } };
 
 // QoE beacons (POST /live/{id}/qoe, src/api/qoe.ts): numbers only, batched every 10 s, and the rest sent
 // with navigator.sendBeacon when the page is hidden or unloaded (it survives the page going away; fetch may
@@ -99,15 +107,16 @@ const hlsConfig = {
   debug: new URLSearchParams(location.search).has('debug'),
   // LL-HLS: parts, blocking playlist reload and preload hints. The origin answers _HLS_msn/_HLS_part.
   lowLatencyMode: true,
-  // Start at the live edge the playlist asks for (PART-HOLD-BACK from EXT-X-SERVER-CONTROL), not earlier.
+  // hls.js picks the part to load first from the playlist's PART-HOLD-BACK (EXT-X-SERVER-CONTROL); the page then
+  // seeks to its own target once that far is buffered (LatencyControl.startAtTarget).
   startPosition: -1,
-  // Catch-up: when latency drifts above the target, play up to 1.25x until back on target. Faster rates are
-  // audible on speech; 1.25 recovers one second of drift in four.
-  maxLiveSyncPlaybackRate: 1.25,
-  // After a stall, the target latency grows by 0.5 s (capped by hls.js at one target duration): a viewer on a
-  // flaky network gets a little more buffer instead of stalling again at the same spot. Catch-up above then
-  // pulls the delay back down once playback is steady, so the delay does not keep growing over an event.
-  liveSyncOnStallIncrease: 0.5,
+  // hls.js's own catch-up off: latency-control.js sets the playback rate, and two controllers would fight. (hls.js
+  // 1.7 only speeds up with more than 1 s buffered ahead, which a sub-second target never has.)
+  maxLiveSyncPlaybackRate: 1,
+  // Nor does hls.js grow its target after a stall (its default, 1 s per stall): the page's controller grows its
+  // own by 0.2 s and takes it back off once playback is steady. hls.js's target stays PART-HOLD-BACK, used
+  // where it picks a start part or falls out of the playlist's window.
+  liveSyncOnStallIncrease: 0,
   // Deliberately NOT set: liveSyncDuration(Count) / liveMaxLatencyDuration(Count). hls.js lets any of them
   // override the playlist's PART-HOLD-BACK as the target latency (and requires the sync value whenever a
   // maximum is set), which would start viewers three segments behind the live edge.
@@ -145,14 +154,6 @@ function setStat(name, text) {
   if (el) el.textContent = text;
 }
 
-function bufferAhead() {
-  const t = video.currentTime;
-  for (let i = 0; i < video.buffered.length; i++) {
-    if (video.buffered.start(i) <= t + 0.05 && t <= video.buffered.end(i)) return video.buffered.end(i) - t;
-  }
-  return 0;
-}
-
 let stallStart = null;
 video.addEventListener('playing', () => {
   if (stats.firstFrameMs === null) {
@@ -166,6 +167,7 @@ video.addEventListener('playing', () => {
     stallStart = null;
   }
   playingSince ??= performance.now();
+  control?.onPlaying();
   setStat('state', 'playing');
 });
 video.addEventListener('waiting', () => {
@@ -173,9 +175,11 @@ video.addEventListener('waiting', () => {
     queue({ type: 'playing', ms: Math.round(performance.now() - playingSince) });
     playingSince = null;
   }
-  if (stats.firstFrameMs === null || stallStart !== null) return;
+  // A seek (the controller's jump, the user's scrub, hls.js skipping a hole) waits for its decode: not a stall.
+  if (stats.firstFrameMs === null || stallStart !== null || video.seeking) return;
   stats.stalls++;
   stallStart = performance.now();
+  control?.onStall(stallStart);
   setStat('state', 'stalled');
 });
 video.addEventListener('pause', () => {
@@ -261,16 +265,25 @@ function start() {
           ...(level.height ? { height: level.height } : {}),
         });
     });
+    control = new LatencyControl(hls, video);
+    window.__player.control = control.state;
+    control.startAtTarget(() => {
+      video.play().catch(() => setStat('state', 'press play'));
+    });
     hls.loadSource(src);
     hls.attachMedia(video);
     setInterval(() => {
+      control.tick(performance.now());
+      const { target, latency, rate } = control.state;
+      setStat('edge', latency == null ? '–' : `${fmt(latency, 's')} / ${fmt(target, 's')}`);
+      setStat('rate', `${rate.toFixed(2)}×`);
       const date = playingDate(hls);
       stats.latency = date === null ? null : (Date.now() - date) / 1000;
       const level = hls.levels?.[hls.currentLevel];
       setStat('latency', fmt(stats.latency, 's'));
       setStat('rung', level ? `${rungName(level)}${hls.autoLevelEnabled ? ' (auto)' : ''}` : '–');
       setStat('bitrate', level ? fmt(level.bitrate / 1e6, 'Mb/s') : '–');
-      setStat('buffer', fmt(bufferAhead(), 's'));
+      setStat('buffer', fmt(bufferedAhead(video), 's'));
       setStat('stalls', String(stats.stalls));
     }, 250);
   } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
@@ -282,7 +295,7 @@ function start() {
         stats.latency = (Date.now() - (date.getTime() + video.currentTime * 1000)) / 1000;
       }
       setStat('latency', fmt(stats.latency, 's'));
-      setStat('buffer', fmt(bufferAhead(), 's'));
+      setStat('buffer', fmt(bufferedAhead(video), 's'));
       setStat('stalls', String(stats.stalls));
     }, 250);
   } else {

@@ -159,7 +159,8 @@ export const HealthSchema = z
     description:
       "The stream's live health, as its Durable Object reports it: the session and inputs, per-rendition " +
       'timeline, bitrate and gap parts, the relay report, `ladder` (the ABR ladder and each rung as the active ' +
-      "input's relay reports them) and `ignoredAudioPids`.",
+      "input's relay reports them), `ignoredAudioPids`, and `monitoring` (viewer QoE, origin counts, alerts, " +
+      "history, and `latency`: viewers' glass-to-glass p50/p95 against the target PART-HOLD-BACK + 0.1 s).",
   });
 
 export const ProblemSchema = z

@@ -5,6 +5,7 @@
  */
 import type { SessionHealthReport } from '../contract/health.ts';
 import type { StreamConfig } from '../contract/ingest.ts';
+import { type LatencyTarget, latencyTarget } from './viewer-latency.ts';
 
 export const ALERT_CODES = [
   'keyframe-interval-out-of-range',
@@ -16,6 +17,9 @@ export const ALERT_CODES = [
   'rung-failed',
   'ladder-no-capacity',
   'ladder-unavailable',
+  // Viewers' glass-to-glass p50 over the last minute is above the target by more than one part target
+  // (viewer-latency.ts; issue 14): the delay crept up, or the players sit further back than the origin allows.
+  'viewer-latency-high',
 ] as const;
 export type AlertCode = (typeof ALERT_CODES)[number];
 
@@ -36,6 +40,8 @@ export interface AlertLimits {
   lossRatio: number;
   /** Loss must hold over at least this long, ms. */
   lossWindowMs: number;
+  /** The viewers' latency target, from the stream's part target; undefined: no latency alert. */
+  viewerLatency?: LatencyTarget;
 }
 
 export const DEFAULT_ALERT_LIMITS: AlertLimits = {
@@ -48,10 +54,15 @@ export const DEFAULT_ALERT_LIMITS: AlertLimits = {
 /** Only what RTMP/SRT may carry into our CMAF: H.264 video (avc1/avc3) and AAC audio (mp4a.40.x). */
 const SUPPORTED_CODEC = /^(avc1|avc3|mp4a\.40)/;
 
-/** The limits of a stream: defaults, plus its `maxBitrate` (bits/s) when its config has one. */
+/** The limits of a stream: defaults, plus its `maxBitrate` (bits/s) and its latency target from its config. */
 export function alertLimitsFor(config: Partial<StreamConfig> | null): AlertLimits {
   const max = config?.maxBitrate;
-  return max !== undefined && max > 0 ? { ...DEFAULT_ALERT_LIMITS, maxBitrate: max } : DEFAULT_ALERT_LIMITS;
+  const part = config?.partTarget;
+  return {
+    ...DEFAULT_ALERT_LIMITS,
+    ...(max !== undefined && max > 0 ? { maxBitrate: max } : {}),
+    ...(part !== undefined && part > 0 ? { viewerLatency: latencyTarget(part) } : {}),
+  };
 }
 
 export interface AlertState {
@@ -78,7 +89,12 @@ export function emptyAlertState(): AlertState {
 }
 
 /** What is wrong in this report, by key (independent of debouncing). */
-function conditions(report: SessionHealthReport, limits: AlertLimits, srtLoss: number | null) {
+function conditions(
+  report: SessionHealthReport,
+  limits: AlertLimits,
+  srtLoss: number | null,
+  viewersP50: number | null,
+) {
   const found = new Map<AlertKey, RaisedAlert>();
   const set = (code: AlertCode, detail: string) => found.set(code, { code, detail });
   const kfi = report.video?.keyframeInterval;
@@ -103,6 +119,13 @@ function conditions(report: SessionHealthReport, limits: AlertLimits, srtLoss: n
     set(
       'sustained-packet-loss',
       `SRT packet loss ${(srtLoss * 100).toFixed(1)} % over ${limits.lossWindowMs / 1000} s`,
+    );
+  }
+  const latency = limits.viewerLatency;
+  if (latency && viewersP50 !== null && viewersP50 > latency.alertAboveS) {
+    set(
+      'viewer-latency-high',
+      `viewers' latency p50 ${viewersP50} s over the last minute is above the target ${latency.targetS} s by more than one part target`,
     );
   }
   for (const alert of ladderConditions(report)) {
@@ -149,11 +172,13 @@ function srtLossOver(samples: AlertState['srt'], windowMs: number): number | nul
   return total > 0 ? lost / total : 0;
 }
 
+/** `viewersP50`: viewers' glass-to-glass p50 (s) over the last minute (qoe.ts recentLatency), if known. */
 export function evaluateAlerts(
   previous: AlertState,
   report: SessionHealthReport,
   limits: AlertLimits,
   now: number,
+  viewersP50: number | null = null,
 ): AlertOutcome {
   let srt = previous.srt;
   if (report.srt) {
@@ -163,7 +188,7 @@ export function evaluateAlerts(
     const restarted = last !== undefined && (sample.received < last.received || sample.lost < last.lost);
     srt = [...(restarted ? [] : srt), sample].filter((s) => now - s.at <= limits.lossWindowMs * 3);
   }
-  const found = conditions(report, limits, srtLossOver(srt, limits.lossWindowMs));
+  const found = conditions(report, limits, srtLossOver(srt, limits.lossWindowMs), viewersP50);
   const raised: RaisedAlert[] = [];
   for (const [key, alert] of found) if (!previous.active.includes(key)) raised.push(alert);
   const cleared = previous.active.filter((key) => !found.has(key));

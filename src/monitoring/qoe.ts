@@ -188,13 +188,21 @@ export function recordQoe(window: QoeWindow, batch: QoeBatch, now: number): QoeW
   return recordQoeDigest(window, digestQoe(batch), now);
 }
 
+/** Nearest-rank percentiles of a sample and its size. */
+export interface Spread {
+  p50: number;
+  p90: number;
+  p95: number;
+  count: number;
+}
+
 export interface QoeSummary {
   /** Window length, seconds. */
   windowSeconds: number;
   /** Distinct viewer sessions that sent a beacon in the window. */
   sessions: number;
-  startupMs: { p50: number; p90: number; count: number } | null;
-  latencySeconds: { p50: number; p90: number; count: number } | null;
+  startupMs: Spread | null;
+  latencySeconds: Spread | null;
   rebuffers: number;
   rebufferMs: number;
   /** Stalled time over stalled plus playing time, 0-1; null before any playing time is reported. */
@@ -213,10 +221,30 @@ export function quantile(sorted: readonly number[], q: number): number {
   return sorted[i] ?? Number.NaN;
 }
 
-function spread(values: number[]): { p50: number; p90: number; count: number } | null {
+function spread(values: number[]): Spread | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
-  return { p50: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), count: sorted.length };
+  return {
+    p50: quantile(sorted, 0.5),
+    p90: quantile(sorted, 0.9),
+    p95: quantile(sorted, 0.95),
+    count: sorted.length,
+  };
+}
+
+/**
+ * Viewers' latency over the last `spanMs` (whole buckets: beacons arrive every 10 s per viewer), or null unless
+ * the samples cover that span: some in the oldest bucket of it and some in the newest two, so a minute's p50
+ * is not one early beacon's.
+ */
+export function recentLatency(window: QoeWindow, now: number, spanMs: number): Spread | null {
+  const from = now - spanMs;
+  const recent = window.buckets.filter((b) => b.start + QOE_BUCKET_MS > from && b.latencyS.length > 0);
+  const first = recent[0];
+  const last = recent.at(-1);
+  if (!first || !last || first.start > from + QOE_BUCKET_MS || last.start < now - 2 * QOE_BUCKET_MS)
+    return null;
+  return spread(recent.flatMap((b) => b.latencyS));
 }
 
 export function summarizeQoe(window: QoeWindow, now: number): QoeSummary {

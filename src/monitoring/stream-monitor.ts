@@ -21,9 +21,11 @@ import {
   type QoeSummary,
   type QoeWindow,
   quantile,
+  recentLatency,
   recordQoeDigest,
   summarizeQoe,
 } from './qoe.ts';
+import { LATENCY_ALERT_SPAN_MS, type ViewerLatency, viewerLatency } from './viewer-latency.ts';
 
 const HISTORY_MS = 5 * 60_000;
 const MAX_LATENCIES = 512;
@@ -55,6 +57,8 @@ export interface MonitoringHealth {
   };
   alerts: { active: string[] };
   history: HealthPoint[];
+  /** Viewers' glass-to-glass latency against the stream's target; null without a part target. */
+  latency: ViewerLatency | null;
 }
 
 /** One input's ingest view: its alert state and its recent reports. */
@@ -118,7 +122,8 @@ export class StreamMonitor {
     now: number,
   ): AlertOutcome {
     const input = this.#input(sessionId);
-    const outcome = evaluateAlerts(input.alerts, report, limits, now);
+    const viewersP50 = recentLatency(this.#qoe, now, LATENCY_ALERT_SPAN_MS)?.p50 ?? null;
+    const outcome = evaluateAlerts(input.alerts, report, limits, now, viewersP50);
     input.alerts = outcome.state;
     let lossPct: number | null = null;
     if (report.srt) {
@@ -147,12 +152,18 @@ export class StreamMonitor {
   }
 
   /** The stream's view: viewer and origin figures, and the ingest alerts and history of the active input. */
-  summary(activeSessionId: string | null, now: number): MonitoringHealth {
+  /** `limits`: the stream's (alertLimitsFor), whose latency target viewers' latency is read against. */
+  summary(activeSessionId: string | null, now: number, limits: AlertLimits): MonitoringHealth {
     const active = activeSessionId === null ? undefined : this.#inputs.get(activeSessionId);
     const sorted = [...this.#commitLatencies].sort((a, b) => a - b);
     const o = this.#origin;
+    const qoe = summarizeQoe(this.#qoe, now);
+    const target = limits.viewerLatency;
     return {
-      qoe: summarizeQoe(this.#qoe, now),
+      qoe,
+      latency: target
+        ? viewerLatency(target, qoe.latencySeconds, recentLatency(this.#qoe, now, LATENCY_ALERT_SPAN_MS))
+        : null,
       origin: {
         ...o,
         cacheHitRatio: o.media > 0 ? Math.round((o.cacheHits / o.media) * 1000) / 1000 : null,

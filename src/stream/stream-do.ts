@@ -241,7 +241,7 @@ export class StreamDO extends DurableObject<Env> {
     const now = this.clock.now();
     return {
       ...buildHealth(this.state, this.relays, (id) => this.monitor.alertsOf(id), now),
-      monitoring: this.monitor.summary(this.state.activeSessionId, now),
+      monitoring: this.monitor.summary(this.state.activeSessionId, now, alertLimitsFor(this.state.config)),
       delivery: await this.delivery(),
     };
   }

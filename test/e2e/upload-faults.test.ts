@@ -85,7 +85,14 @@ describe('upload faults between the relay and the Worker', () => {
     // Default reconnect window and failover timeout: what a producer gets without configuring anything.
     const stream = await createStream({ name: 'e2e worker restart' });
     const key = stream.ingest.rtmp.split('/').pop() as string;
-    const encoder = publish(`${rtmpBase}/${key}`, 'flv', { seconds: 30 });
+    // Live until playback went on after the restart, then stopped (SIGTERM: ffmpeg writes its trailer and
+    // unpublishes, as at the end of -t). A fixed length raced the steps before the check (3 segments, the
+    // player's start, the Worker's stop and start), which took 30-80 s on a loaded box: a 30 s, then a 45 s,
+    // publish had ended by then, and a player near the live edge played to the ENDLIST and stopped (`ended`).
+    const encoder = publish(`${rtmpBase}/${key}`, 'flv', { seconds: 110 });
+    onTestFinished(() => {
+      if (encoder.process.exitCode === null) encoder.process.kill('SIGKILL');
+    });
     const mediaUrl = stream.playback.hls.replace('master.m3u8', 'source/index.m3u8');
     await waitUntil('a few segments', async () => {
       const t = await (await fetch(mediaUrl)).text();
@@ -128,6 +135,8 @@ describe('upload faults between the relay and the Worker', () => {
         ]);
         return {
           paused: v.paused,
+          // Played to the end of the stream (its ENDLIST): paused at the end, not stuck.
+          ended: v.ended,
           readyState: v.readyState,
           currentTime: v.currentTime,
           ranges,
@@ -135,13 +144,20 @@ describe('upload faults between the relay and the Worker', () => {
           stats: p.stats,
         };
       });
-      throw new Error(`${err.message}; down ${downMs} ms; player ${JSON.stringify(state)}`);
+      const encoderExit = encoder.process.exitCode;
+      // An encoder that exited on its own was cut off by the relay: its log says why (a session it failed).
+      const relayTail = relayLog().split('\n').slice(-12).join('\n');
+      throw new Error(
+        `${err.message}; down ${downMs} ms; encoder exit ${encoderExit}; player ${JSON.stringify(state)}\nrelay:\n${relayTail}`,
+      );
     });
     const view = await readSamples(page);
     await browser.close();
     expect(view.fatal).toEqual([]);
 
-    expect(await encoder.exited, `${encoder.stderr}\n${relayLog()}`).toBe(0);
+    expect(encoder.process.exitCode, 'the publish was still live after the restart').toBeNull();
+    // ffmpeg exits 255 after a signal, once its trailer is written.
+    expect(await encoder.kill('SIGTERM'), `${encoder.stderr}\n${relayLog()}`).toBe(255);
     const text = await waitForEndlist(mediaUrl);
     const checked = await expectServedIntact(proxy, stream.id, text, mediaUrl);
     // Everything advertised before the restart is still served, byte for byte.

@@ -76,8 +76,87 @@ export async function openPlayer(browser: Browser, s: CreatedStream): Promise<Pa
   await page.goto(s.playback.player);
   await waitUntil(
     'playback to start',
-    () => page.evaluate(() => (document.querySelector('video')?.currentTime ?? 0) > 0.5 || null),
+    // Playing, not only positioned: the page seeks to its start while the element is still paused.
+    () =>
+      page.evaluate(() => {
+        const video = document.querySelector('video');
+        return (video && !video.paused && video.readyState >= 3 && video.currentTime > 0.5) || null;
+      }),
     30_000,
   );
   return page;
+}
+
+/** The page's latency controller (`window.__player.control`, public/player/latency-control.js); seconds. */
+export interface ControlState {
+  baseTarget: number | null;
+  target: number | null;
+  /** Behind the live edge as hls.js estimates it (playlist edge + its age - currentTime), smoothed. */
+  latency: number | null;
+  rate: number;
+  stallBoost: number;
+  jumps: number;
+  started: boolean;
+  /** Latency minus target at the first frame. */
+  startError: number | null;
+}
+
+export function readControl(page: Page): Promise<ControlState> {
+  return page.evaluate(() => ({
+    ...(window as unknown as { __player: { control: ControlState } }).__player.control,
+  }));
+}
+
+/** One 100 ms sample of the controller and of the element's own playbackRate. */
+export interface ControlSample {
+  at: number;
+  latency: number | null;
+  target: number | null;
+  playbackRate: number;
+  paused: boolean;
+}
+
+/** Starts sampling the controller every 100 ms in the page (replacing any earlier control sampler). */
+export function startControlSampling(page: Page) {
+  return page.evaluate(() => {
+    const w = window as unknown as {
+      __controlSamples?: ControlSample[];
+      __controlSampler?: number;
+      __player: { control: ControlState; video: HTMLVideoElement };
+    };
+    if (w.__controlSampler) clearInterval(w.__controlSampler);
+    w.__controlSamples = [];
+    w.__controlSampler = window.setInterval(() => {
+      const { control, video } = w.__player;
+      w.__controlSamples?.push({
+        at: performance.now(),
+        latency: control.latency,
+        target: control.target,
+        playbackRate: video.playbackRate,
+        paused: video.paused,
+      });
+    }, 100);
+  });
+}
+
+export function readControlSamples(page: Page): Promise<ControlSample[]> {
+  return page.evaluate(() => (window as unknown as { __controlSamples: ControlSample[] }).__controlSamples);
+}
+
+/** Chromium's network emulation on the page (CDP Network.emulateNetworkConditions): a throttle and its lift. */
+export async function networkThrottle(page: Page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  const set = (bytesPerSecond: number) =>
+    cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 0,
+      downloadThroughput: bytesPerSecond,
+      uploadThroughput: bytesPerSecond,
+    });
+  return {
+    limit: (bytesPerSecond: number) => set(bytesPerSecond),
+    /** -1: no throttling. */
+    lift: () => set(-1),
+  };
 }

@@ -78,6 +78,8 @@ describe('relay uploads', () => {
     expect(m.preloadSegment?.parts?.map((p) => p.uri)).toEqual(['se_a/0.0.m4s']);
     const gap = await putPart('up-ooo', 'se_a', part(1));
     expect(await gap.json()).toEqual({ status: 'committed' });
+    // Where the upload's time went, for bench/latency-breakdown.ts: reading the body, R2, the stream object.
+    expect(gap.headers.get('server-timing')).toMatch(/^body;dur=\d+, r2;dur=\d+, commit;dur=\d+$/);
     m = parsePlaylist(await bodyText(await SELF.fetch(playlistUrl('up-ooo'))));
     expect(m.preloadSegment?.parts?.map((p) => p.uri)).toEqual([
       'se_a/0.0.m4s',

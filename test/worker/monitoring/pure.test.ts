@@ -15,11 +15,13 @@ import {
   emptyQoe,
   QOE_WINDOW_MS,
   type QoeBatch,
+  recentLatency,
   recordQoe,
   recordQoeDigest,
   summarizeQoe,
 } from '../../../src/monitoring/qoe.ts';
 import { TokenBuckets } from '../../../src/monitoring/rate-limit.ts';
+import { latencyTarget } from '../../../src/monitoring/viewer-latency.ts';
 
 const T0 = 1_700_000_000_000;
 
@@ -54,7 +56,7 @@ describe('QoE window', () => {
     );
     const s = summarizeQoe(w, T0 + 15_000);
     expect(s.sessions).toBe(10);
-    expect(s.startupMs).toEqual({ p50: 500, p90: 900, count: 10 });
+    expect(s.startupMs).toEqual({ p50: 500, p90: 900, p95: 1000, count: 10 });
     expect(s.latencySeconds?.p50).toBeCloseTo(1.4);
     expect(s.latencySeconds?.p90).toBeCloseTo(1.8);
     expect(s.rebuffers).toBe(1);
@@ -87,8 +89,36 @@ describe('QoE window', () => {
     w = recordQoe(w, { session: 'new-viewer', events: [{ type: 'startup', ms: 70 }] }, T0 + QOE_WINDOW_MS);
     const s = summarizeQoe(w, T0 + QOE_WINDOW_MS + 1);
     expect(s.sessions).toBe(1);
-    expect(s.startupMs).toEqual({ p50: 70, p90: 70, count: 1 });
+    expect(s.startupMs).toEqual({ p50: 70, p90: 70, p95: 70, count: 1 });
     expect(summarizeQoe(w, T0 + 3 * QOE_WINDOW_MS).sessions).toBe(0);
+  });
+});
+
+describe('viewer latency', () => {
+  it('targets PART-HOLD-BACK + 0.1 s and alerts one part target above it', () => {
+    expect(latencyTarget(0.333)).toEqual({ targetS: 1.099, alertAboveS: 1.432 });
+    expect(latencyTarget(0.2)).toEqual({ targetS: 0.7, alertAboveS: 0.9 });
+    expect(alertLimitsFor({ partTarget: 0.2 }).viewerLatency).toEqual({ targetS: 0.7, alertAboveS: 0.9 });
+  });
+
+  it("reads the last minute's beacons only once they cover it", () => {
+    const at = (w: ReturnType<typeof emptyQoe>, t: number, s: number) =>
+      recordQoe(w, { session: 'viewer-0001', events: [{ type: 'latency', s }] }, T0 + t);
+    let w = emptyQoe();
+    // Old samples, out of the minute: never part of it.
+    w = at(w, 0, 5);
+    w = at(w, 5_000, 5);
+    // One beacon 10 s ago: the minute is not covered.
+    w = at(w, 100_000, 1);
+    expect(recentLatency(w, T0 + 110_000, 60_000)).toBeNull();
+    for (let t = 110_000; t <= 160_000; t += 10_000) w = at(w, t, 1 + (t - 110_000) / 100_000);
+    const minute = recentLatency(w, T0 + 160_000, 60_000);
+    // Whole 10 s buckets: the one the minute starts in (the beacon at 100 s) and the six after it.
+    expect(minute?.count).toBe(7);
+    expect(minute?.p50).toBeCloseTo(1.2);
+    expect(minute?.p95).toBeCloseTo(1.5);
+    // Viewers gone quiet for 30 s: no figure for the last minute.
+    expect(recentLatency(w, T0 + 190_000, 60_000)).toBeNull();
   });
 });
 
@@ -133,6 +163,19 @@ describe('alerts', () => {
       'unsupported-codec',
     );
     expect(alertFromEndReason('encoder disconnected')).toBeNull();
+  });
+
+  it("raises viewer-latency-high while the last minute's p50 is over target + one part target", () => {
+    const limits = alertLimitsFor({ partTarget: 0.2 });
+    let out = evaluateAlerts(emptyAlertState(), report(), limits, T0, 0.85);
+    expect(out.raised).toEqual([]);
+    out = evaluateAlerts(out.state, report(), limits, T0 + 2_000, 0.95);
+    expect(out.raised.map((a) => a.code)).toEqual(['viewer-latency-high']);
+    expect(out.raised[0]?.detail).toContain('target 0.7 s');
+    out = evaluateAlerts(out.state, report(), limits, T0 + 4_000, null);
+    expect(out.cleared).toEqual(['viewer-latency-high']);
+    // No part target in the limits: no latency alert whatever the viewers say.
+    expect(evaluateAlerts(emptyAlertState(), report(), DEFAULT_ALERT_LIMITS, T0, 9).raised).toEqual([]);
   });
 
   it('raises sustained SRT loss only when loss above 5 % spans 10 s', () => {
