@@ -25,8 +25,9 @@ export function resolveByteRange(header: string | null, total: number): ByteRang
     return { kind: 'partial', first: Math.max(0, total - suffix), last: total - 1 };
   }
   const first = Number(firstText);
-  const last = lastText === '' ? total - 1 : Number(lastText);
-  if (last < first) return { kind: 'whole' }; // an invalid range-spec (14.1.1)
+  // "first-last" with last < first is an invalid range-spec (14.1.1), not an unsatisfiable one.
+  if (lastText !== '' && Number(lastText) < first) return { kind: 'whole' };
   if (first >= total) return { kind: 'unsatisfiable' };
-  return { kind: 'partial', first, last: Math.min(last, total - 1) };
+  const last = lastText === '' ? total - 1 : Math.min(Number(lastText), total - 1);
+  return { kind: 'partial', first, last };
 }
