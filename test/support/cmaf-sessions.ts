@@ -122,12 +122,13 @@ function readTraf(view: DataView, traf: Span, moofStart: number): ReadTrack {
 /**
  * The samples of `parts` muxed again, one part per part, by the relay's fragment(): track `id` starts at
  * `bases[id]` (track timescale ticks) instead of its original first tfdt, and sequence numbers at
- * `firstSequence`.
+ * `firstSequence`. `sampleData` may stand other bytes in for each sample's (the benchmark's larger parts).
  */
 export function refragment(
   parts: readonly Uint8Array[],
   bases: Readonly<Record<number, number>>,
   firstSequence: number,
+  sampleData: (data: Uint8Array) => Uint8Array = (data) => data,
 ): Uint8Array[] {
   const origin = new Map<number, number>();
   return parts.map((bytes, i) => {
@@ -144,7 +145,7 @@ export function refragment(
           duration: s.duration,
           cto: s.cto,
           sync: s.sync,
-          data: bytes.subarray(s.offset, s.offset + s.size),
+          data: sampleData(bytes.subarray(s.offset, s.offset + s.size)),
         })),
       };
     });
