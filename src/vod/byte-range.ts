@@ -10,7 +10,8 @@ export type ByteRangeAnswer =
   /** Inclusive first and last byte positions, as in Content-Range. */
   | { kind: 'partial'; first: number; last: number };
 
-const SINGLE_RANGE = /^bytes=\s*(\d*)\s*-\s*(\d*)\s*$/i;
+/** RFC 9110 14.1.1: the unit is case-insensitive; no whitespace inside one range-spec. */
+const SINGLE_RANGE = /^bytes=(\d*)-(\d*)$/i;
 
 export function resolveByteRange(header: string | null, total: number): ByteRangeAnswer {
   if (header === null) return { kind: 'whole' };

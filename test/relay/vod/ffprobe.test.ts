@@ -13,7 +13,11 @@ interface Probe {
   streams: { codec_type: string; duration: string; start_time: string }[];
 }
 
-async function probe(dir: string, name: string, bytes: Uint8Array): Promise<{ probe: Probe; errors: string }> {
+async function probe(
+  dir: string,
+  name: string,
+  bytes: Uint8Array,
+): Promise<{ probe: Probe; errors: string }> {
   const file = join(dir, name);
   await writeFile(file, bytes);
   return { probe: (await ffprobeJson(file)) as Probe, errors: await decodeErrors(file) };

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { Mp4Error } from '../../../src/vod/boxes.ts';
 import { readInitTracks } from '../../../src/vod/init-tracks.ts';
 import { Mp4Rewriter } from '../../../src/vod/rewriter.ts';
 import { readFragments, trackTimes } from '../../support/cmaf-sessions.ts';
@@ -97,5 +98,29 @@ describe('Mp4Rewriter over a reconnect', () => {
     view.setUint32(44, 7);
     const rewriter = new Mp4Rewriter(readInitTracks(init));
     expect(() => rewriter.push(part)).toThrow(/track 7/);
+  });
+
+  it('on corrupted bytes, fails only with an Mp4Error, and hands out no more bytes than it was given', () => {
+    const parts = sessionA.slice(0, 4);
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }),
+        (edits) => {
+          const bytes = concat(parts);
+          for (const [at, value] of edits) bytes[at % 400] = value; // the first moof and mdat header
+          const rewriter = new Mp4Rewriter(readInitTracks(init));
+          let out = 0;
+          try {
+            for (const chunk of rewriter.push(bytes)) out += chunk.byteLength;
+            rewriter.flush();
+            expect(out).toBe(bytes.byteLength);
+          } catch (err) {
+            if (!(err instanceof Mp4Error)) throw err;
+            expect(out).toBeLessThanOrEqual(bytes.byteLength);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
