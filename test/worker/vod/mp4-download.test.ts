@@ -164,6 +164,19 @@ describe('Range', () => {
     expect(earlier.length).toBeLessThanOrEqual(4); // the first and last part of each earlier session
   });
 
+  it('resumes with If-Range on the same ETag, and sends the whole file for another', async () => {
+    const etag = (await get(run, {}, env.MEDIA, 'HEAD')).headers.get('etag') ?? '';
+    expect(etag).toMatch(/^"[0-9a-f]{24}"$/);
+    const resumed = await get(run, { range: 'bytes=100-', 'if-range': etag });
+    expect(resumed.status).toBe(206);
+    expect((await bytesOf(resumed)).byteLength).toBe(whole.byteLength - 100);
+    const changed = await get(run, { range: 'bytes=100-', 'if-range': '"another-file"' });
+    expect(changed.status).toBe(200);
+    expect((await bytesOf(changed)).byteLength).toBe(whole.byteLength);
+    const shorter = { ...run, sessions: run.sessions.slice(0, 2) };
+    expect((await get(shorter, {}, env.MEDIA, 'HEAD')).headers.get('etag')).not.toBe(etag);
+  });
+
   it('a range past the end is 416 with the current length', async () => {
     const res = await get(run, { range: `bytes=${whole.byteLength}-` });
     expect(res.status).toBe(416);
