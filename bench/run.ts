@@ -18,6 +18,7 @@ const all = [
   'ladder-switch',
   'fanout-load',
   'fanout-model',
+  'vod-rewrite',
 ];
 const wanted = process.argv.slice(2).map((n) => all.find((a) => a === n || a.startsWith(n)) ?? n);
 for (const name of wanted.length ? wanted : all) {
