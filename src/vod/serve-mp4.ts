@@ -18,6 +18,7 @@ import { Mp4Error } from './boxes.ts';
 import { resolveByteRange } from './byte-range.ts';
 import { type InitTracks, readInitTracks } from './init-tracks.ts';
 import { MissingMediaError, readRange, type StoredObject } from './moof-probe.ts';
+import { PartPrefetch } from './prefetch.ts';
 import { Mp4Rewriter } from './rewriter.ts';
 import { primeTimeline } from './run-timeline.ts';
 import { Timeline } from './timeline.ts';
@@ -152,15 +153,19 @@ async function pump(writer: WritableStreamDefaultWriter, bucket: R2Bucket, plan:
     const to = Math.min(window.to, at + bytes.byteLength);
     if (from < to) await writer.write(bytes.subarray(from - at, to - at));
   };
+  const first = Math.max(plan.startIndex, 0);
+  const wanted = parts.slice(first).filter((p) => p.at < window.to);
+  const prefetch = new PartPrefetch(
+    bucket,
+    wanted.map((p) => p.key),
+  );
   try {
     if (plan.startIndex < 0) await emit(plan.init, 0);
     const rewriter = new Mp4Rewriter(plan.tracks, plan.timeline);
-    for (let i = Math.max(plan.startIndex, 0); i < parts.length; i++) {
-      const part = parts[i];
-      if (!part || part.at >= window.to) break;
+    for (const [n, part] of wanted.entries()) {
       // The range's own first part had its session begun by primeTimeline.
-      if (part.firstOfSession && i !== plan.startIndex) rewriter.beginSession();
-      const object = await bucket.get(part.key);
+      if (part.firstOfSession && !(n === 0 && plan.startIndex >= 0)) rewriter.beginSession();
+      const object = await prefetch.take();
       if (!object || object.size !== part.size) {
         await object?.body.cancel();
         throw new MissingMediaError(`part ${part.key} missing or changed`);
@@ -187,6 +192,8 @@ async function pump(writer: WritableStreamDefaultWriter, bucket: R2Bucket, plan:
   } catch (err) {
     console.error('mp4 download aborted:', (err as Error).message);
     await writer.abort(err).catch(() => undefined);
+  } finally {
+    await prefetch.cancel();
   }
 }
 
