@@ -16,6 +16,7 @@ import { viewerAccess } from './playback-access.ts';
 import { player } from './player.ts';
 import { qoe } from './qoe.ts';
 import { streams } from './streams.ts';
+import { vod } from './vod.ts';
 
 /** `principal` is set on `/v1` routes (principal.ts), `relay` on `/internal` ones (relay-auth.ts). */
 export type AppEnv = { Bindings: Env; Variables: PrincipalVars & RelayVars };
@@ -47,6 +48,7 @@ export function createApp() {
   app.route('/', qoe);
   app.route('/', playback);
   app.route('/', player);
+  app.route('/', vod);
 
   app.notFound((c) =>
     problemResponse(

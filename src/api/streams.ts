@@ -25,6 +25,7 @@ import {
   updateStreamRoute,
 } from './openapi.ts';
 import { playbackTokens } from './playback-tokens.ts';
+import { recordings } from './recordings.ts';
 import { relays } from './relays.ts';
 import { signingKeys } from './signing-keys.ts';
 import { toStreamResource, urlBases } from './stream-resource.ts';
@@ -162,6 +163,7 @@ streams.route('/', signingKeys);
 streams.route('/', playbackTokens);
 streams.route('/', apiKeys);
 streams.route('/', relays);
+streams.route('/', recordings);
 
 // Public: the document describes the API and holds no data. Servers point at this deployment's /v1.
 streams.doc('/openapi.json', (c) => ({

@@ -1,0 +1,148 @@
+// Recordings through the real Worker (issue 15): an event is indexed as it is published, becomes a ready
+// recording at ENDLIST, plays back as VOD from the same R2 objects (m3u8-parser with no warnings, segment
+// bytes equal to the parts' bytes), downloads as one MP4, and once deleted answers 404 at once while its media
+// is swept by the stream object's alarm.
+import { env, runDurableObjectAlarm, SELF } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { call, createStream, ORIGIN } from '../api/client.ts';
+import {
+  bodyText,
+  endSession,
+  fixtureInit,
+  fixtureParts,
+  parsePlaylist,
+  putInit,
+  putParts,
+  streamStub,
+  TEST_CONFIG,
+} from '../support/media.ts';
+
+interface Recording {
+  id: string;
+  status: 'recording' | 'ready';
+  duration: number;
+  bytes: number;
+  endedAt: string | null;
+  playback: { hls: string | null; mp4: string | null };
+  downloads: { start: number; end: number; mp4: string }[];
+}
+
+async function liveEvent(eventId: string) {
+  const stream = await createStream({ partTarget: 0.2, segmentTarget: 1, reconnectWindow: 1 });
+  const started = await streamStub(stream.id).startSession({
+    streamId: stream.id,
+    sessionId: 'se_rec_a',
+    eventId,
+    config: { ...TEST_CONFIG, recording: true },
+    protocol: 'rtmp',
+    remoteAddress: '127.0.0.1:50000',
+    relayId: 'relay-test',
+    role: 'primary',
+  });
+  expect(started.ok).toBe(true);
+  expect((await putInit(stream.id, 'se_rec_a')).status).toBe(201);
+  await putParts(stream.id, 'se_rec_a', fixtureParts.slice(0, 7));
+  return stream;
+}
+
+async function endEvent(streamId: string) {
+  expect((await endSession(streamId, 'se_rec_a')).status).toBe(200);
+  await streamStub(streamId).advanceClock(TEST_CONFIG.reconnectWindow * 1000 + 50);
+  await runDurableObjectAlarm(streamStub(streamId));
+}
+
+async function listed(streamId: string): Promise<Recording[]> {
+  const res = await call('GET', `/v1/streams/${streamId}/recordings`);
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { recordings: Recording[] }).recordings;
+}
+
+describe('recordings', () => {
+  it('indexes a live event, is ready at ENDLIST, plays as VOD and downloads as one MP4', async () => {
+    const stream = await liveEvent('ev_aaaaaaaaaaaaaaaa');
+    const [live] = await listed(stream.id);
+    expect(live).toMatchObject({ status: 'recording', playback: { hls: null, mp4: null }, downloads: [] });
+    const id = live?.id as string;
+    expect(id).toMatch(/^rec_[a-z2-7]{32}$/);
+    // A recording being made cannot be deleted.
+    const refused = await call('DELETE', `/v1/recordings/${id}`);
+    expect(refused.status).toBe(409);
+    expect(refused.headers.get('content-type')).toBe('application/problem+json');
+
+    await endEvent(stream.id);
+    const ready = (await (await call('GET', `/v1/recordings/${id}`)).json()) as Recording;
+    const parts = fixtureParts.slice(0, 7);
+    expect(ready.status).toBe('ready');
+    expect(ready.endedAt).not.toBeNull();
+    // Segment 0 (five 0.2 s parts) and segment 1 (two), closed as they stood at the disconnect.
+    expect(ready.duration).toBeCloseTo(
+      parts.reduce((s, p) => s + p.duration, 0),
+      3,
+    );
+    expect(ready.bytes).toBe(parts.reduce((s, p) => s + p.bytes.length, 0));
+    expect(ready.playback.hls).toBe(`${ORIGIN}/vod/${id}/master.m3u8`);
+    expect(ready.playback.mp4).toBe(`${ORIGIN}/vod/${id}/download.mp4`);
+    expect(ready.downloads).toHaveLength(1);
+
+    const master = parsePlaylist(await bodyText(await SELF.fetch(ready.playback.hls as string)));
+    const variant = master.playlists?.[0]?.uri as string;
+    expect(variant).toBe('source/index.m3u8');
+    const mediaUrl = new URL(variant, ready.playback.hls as string).toString();
+    const text = await bodyText(await SELF.fetch(mediaUrl));
+    expect(text).toContain('#EXT-X-PLAYLIST-TYPE:VOD');
+    expect(text).not.toContain('#EXT-X-PART');
+    expect(text).not.toContain('#EXT-X-SERVER-CONTROL');
+    const media = parsePlaylist(text);
+    expect(media.endList).toBe(true);
+    expect(media.segments.map((s) => [s.uri, s.duration])).toEqual([
+      ['se_rec_a/0.m4s', 1],
+      ['se_rec_a/1.m4s', 0.4],
+    ]);
+    // The segment is its parts' bytes, from the same R2 objects the live event wrote.
+    const seg = await SELF.fetch(new URL('se_rec_a/1.m4s', mediaUrl));
+    expect(seg.status).toBe(200);
+    const expected = new Uint8Array(parts.slice(5).flatMap((p) => [...p.bytes]));
+    expect(new Uint8Array(await seg.arrayBuffer())).toEqual(expected);
+    const init = await SELF.fetch(new URL('se_rec_a/init.mp4', mediaUrl));
+    expect(new Uint8Array(await init.arrayBuffer())).toEqual(fixtureInit);
+
+    const mp4 = await SELF.fetch(ready.playback.mp4 as string);
+    expect(mp4.status).toBe(200);
+    expect(Number(mp4.headers.get('content-length'))).toBe(fixtureInit.length + ready.bytes);
+    expect((await mp4.arrayBuffer()).byteLength).toBe(fixtureInit.length + ready.bytes);
+  });
+
+  it('deletes a ready recording: 404 at once, its media swept, the stream kept', async () => {
+    const stream = await liveEvent('ev_bbbbbbbbbbbbbbbb');
+    await endEvent(stream.id);
+    const [rec] = await listed(stream.id);
+    const id = rec?.id as string;
+    expect((await call('DELETE', `/v1/recordings/${id}`)).status).toBe(204);
+    expect((await call('GET', `/v1/recordings/${id}`)).status).toBe(404);
+    expect((await SELF.fetch(`${ORIGIN}/vod/${id}/master.m3u8`)).status).toBe(404);
+    expect((await SELF.fetch(`${ORIGIN}/vod/${id}/source/se_rec_a/0.m4s`)).status).toBe(404);
+    expect((await SELF.fetch(`${ORIGIN}/vod/${id}/download.mp4`)).status).toBe(404);
+    expect(await listed(stream.id)).toEqual([]);
+    await runDurableObjectAlarm(streamStub(stream.id));
+    await expect
+      .poll(async () => (await env.MEDIA.list({ prefix: `media/${stream.id}/se_rec_a/` })).objects.length)
+      .toBe(0);
+    expect((await call('GET', `/v1/streams/${stream.id}`)).status).toBe(200);
+  });
+
+  it('refuses unknown ids and bad cursors with problem+json', async () => {
+    const stream = await createStream();
+    for (const [path, status] of [
+      ['/v1/recordings/rec_nope', 404],
+      [`/v1/recordings/rec_${'a'.repeat(32)}`, 404],
+      [`/v1/streams/${stream.id}/recordings?cursor=!!`, 400],
+      [`/v1/streams/${stream.id}/recordings?limit=0`, 400],
+      ['/v1/streams/st_aaaaaaaaaaaaaaaa/recordings', 404],
+    ] as const) {
+      const res = await call('GET', path);
+      expect(res.status, path).toBe(status);
+      expect(res.headers.get('content-type'), path).toBe('application/problem+json');
+    }
+    expect((await call('DELETE', `/v1/recordings/rec_${'b'.repeat(32)}`)).status).toBe(404);
+  });
+});
