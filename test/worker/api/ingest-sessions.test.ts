@@ -26,6 +26,8 @@ describe('POST /internal/v1/authorize', () => {
         failbackHoldOff: 10,
         maxBitrate: 0,
         ladder: 'standard',
+        recording: true,
+        retentionDays: 30,
         playbackPolicy: 'public',
       },
       srtPassphrase: 'secret passphrase',
@@ -113,6 +115,8 @@ describe('POST /internal/v1/sessions', () => {
       failbackHoldOff: 10,
       maxBitrate: 0,
       ladder: 'standard',
+      recording: true,
+      retentionDays: 30,
       playbackPolicy: 'public',
     });
     expect(started.role).toBe('primary');

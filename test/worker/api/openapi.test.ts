@@ -58,6 +58,8 @@ it('serves a public OpenAPI 3 document describing every route', async () => {
       'maxBitrate',
       'ladder',
       'playbackPolicy',
+      'recording',
+      'retentionDays',
     ].sort(),
   );
 });

@@ -20,6 +20,8 @@ describe('POST /v1/streams', () => {
       failbackHoldOff: 10,
       maxBitrate: 0,
       ladder: 'standard',
+      recording: true,
+      retentionDays: 30,
       playbackPolicy: 'public',
     });
     expect(s.srtPassphrase).toBeNull();
@@ -55,6 +57,8 @@ describe('POST /v1/streams', () => {
       failbackHoldOff: 10,
       maxBitrate: 0,
       ladder: 'standard',
+      recording: true,
+      retentionDays: 30,
       playbackPolicy: 'public',
     });
     expect(s.srtPassphrase).toBe('correct horse battery');
@@ -115,6 +119,8 @@ describe('GET/PATCH/DELETE /v1/streams/{id}', () => {
       failbackHoldOff: 10,
       maxBitrate: 0,
       ladder: 'standard',
+      recording: true,
+      retentionDays: 30,
       playbackPolicy: 'public',
     });
     expect(patched.srtPassphrase).toBe('a passphrase 1');
