@@ -121,6 +121,8 @@ streams.openapi(updateStreamRoute, async (c) => {
   }
   // A policy change applies at once: here now, at the other isolates within 10 s (src/access/edge-registry.ts).
   forgetStreamAccess(id);
+  // So does a retention change: the stream object moves its expiry alarm (recordings already made too).
+  await streamStub(c.env, id).setRetentionDays(result.stream.config.retentionDays);
   return c.json(toStreamResource(result.stream, urlBases(c.env, c.req.url)), 200);
 });
 

@@ -209,6 +209,14 @@ export class RecordingIndex {
     this.#sql.exec('DELETE FROM rec_events WHERE event_id = ?', eventId);
   }
 
+  /** The earliest end of a ready recording (epoch ms), or null. */
+  oldestEnd(): number | null {
+    const row = this.#sql
+      .exec<{ at: number | null }>('SELECT MIN(ended_at) AS at FROM rec_events WHERE ended_at IS NOT NULL')
+      .toArray()[0];
+    return row?.at ?? null;
+  }
+
   /** Ended recordings whose end is before `cutoff` (epoch ms), oldest first. */
   endedBefore(cutoff: number, limit: number): string[] {
     return this.#sql

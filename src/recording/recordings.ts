@@ -28,6 +28,9 @@ export type DeleteRecordingResult = 'deleted' | 'not-found' | 'recording';
  * viewer behind the live edge is still reading their last segments (the window is 40 segments).
  */
 export const UNRECORDED_GRACE_MS = 10 * 60_000;
+const DAY_MS = 86_400_000;
+/** Recordings expired per alarm run; the rest go on the next (the sweep's pause apart). */
+const EXPIRE_PER_RUN = 50;
 
 export class StreamRecordings {
   readonly #index: RecordingIndex;
@@ -77,6 +80,25 @@ export class StreamRecordings {
   dropUnrecorded(eventId: string, now: number): void {
     this.#sweepSessions(this.#index.sessions(eventId), now, 'not-recorded', now + UNRECORDED_GRACE_MS);
     this.#index.delete(eventId);
+  }
+
+  /**
+   * Deletes the recordings whose event ended `retentionDays` or more before `now` (rows at once, media by the
+   * sweep), a bounded number a call; the number deleted.
+   */
+  expire(now: number, retentionDays: number): number {
+    const expired = this.#index.endedBefore(now - retentionDays * DAY_MS, EXPIRE_PER_RUN);
+    for (const eventId of expired) {
+      this.#sweepSessions(this.#index.sessions(eventId), now, 'recording-expired');
+      this.#index.delete(eventId);
+    }
+    return expired.length;
+  }
+
+  /** Epoch ms the oldest ready recording expires, or null. */
+  nextExpiry(retentionDays: number): number | null {
+    const oldest = this.#index.oldestEnd();
+    return oldest === null ? null : oldest + retentionDays * DAY_MS;
   }
 
   /** A ready recording's sessions that never published (a standby input): their media is swept. */

@@ -61,6 +61,9 @@ export interface WaitOptions {
 /** Inputs whose latest relay report is kept: the live primary and backup and the last ended ones. */
 const REPORTS_KEPT = 4;
 
+/** Where the stream's current retentionDays is kept (storage kv). */
+const RETENTION_KEY = 'retentionDays';
+
 export class StreamDO extends DurableObject<Env> {
   private state: StreamState = emptyState();
   private readonly clock = new SteppedClock();
@@ -183,14 +186,36 @@ export class StreamDO extends DurableObject<Env> {
    * nothing but its emptied tables once its queue is done.
    */
   private async sweep(): Promise<void> {
-    if (!this.sweeps.pending) return;
-    const sweep = await this.sweeps.run(this.env.MEDIA, this.clock.now());
+    const days = this.retentionDays();
+    let more = this.recordings.expire(this.clock.now(), days) > 0;
+    let nextDue: number | null = null;
+    if (this.sweeps.pending) {
+      const run = await this.sweeps.run(this.env.MEDIA, this.clock.now());
+      more ||= run.more;
+      nextDue = run.nextDue;
+    }
+    const expiry = this.recordings.nextExpiry(days);
+    if (expiry !== null && (nextDue === null || expiry < nextDue)) nextDue = expiry;
     const now = this.clock.now();
-    const at = sweepAlarm(this.ports.alarmAt, sweep, now, SWEEP_PAUSE_MS);
+    const at = sweepAlarm(this.ports.alarmAt, { more, nextDue }, now, SWEEP_PAUSE_MS);
     if (at !== null) {
       this.ports.alarmAt = at;
       await this.ctx.storage.setAlarm(at);
     }
+  }
+
+  /**
+   * Days recordings are kept: applies at once (config `retentionDays`), so the registry tells this object on
+   * every change (src/api/streams.ts) besides each event's start carrying it.
+   */
+  private retentionDays(): number {
+    return this.ctx.storage.kv.get<number>(RETENTION_KEY) ?? this.state.config?.retentionDays ?? 30;
+  }
+
+  /** The stream's retentionDays changed: kept here, and the expiry alarm moved to match. */
+  async setRetentionDays(days: number): Promise<void> {
+    this.ctx.storage.kv.put(RETENTION_KEY, days);
+    await this.armSweep();
   }
 
   async reportHealth(sessionId: string, report: SessionHealthReport, caller?: GateCaller): Promise<boolean> {
@@ -386,7 +411,13 @@ export class StreamDO extends DurableObject<Env> {
   /** Sets the alarm for sweeps just queued (at once, or when the first falls due), unless one comes first. */
   private async armSweep(): Promise<void> {
     const now = this.clock.now();
-    const due = this.sweeps.jobs()[0]?.dueAt ?? now;
+    const queued = this.sweeps.jobs()[0];
+    const expiry = this.recordings.nextExpiry(this.retentionDays());
+    const due = Math.min(
+      queued ? (queued.dueAt ?? now) : Number.POSITIVE_INFINITY,
+      expiry ?? Number.POSITIVE_INFINITY,
+    );
+    if (!Number.isFinite(due)) return;
     const at = Math.max(now, due);
     if (this.ports.alarmAt !== null && this.ports.alarmAt > now && this.ports.alarmAt <= at) return;
     this.ports.alarmAt = at;
@@ -433,6 +464,9 @@ export class StreamDO extends DurableObject<Env> {
       this.store.saveChanges(before, step.state);
       this.state = step.state;
       if (this.record(before, step.state, step.effects)) await this.armSweep();
+      const days = step.state.config?.retentionDays;
+      if (before.eventId !== step.state.eventId && days !== undefined)
+        this.ctx.storage.kv.put(RETENTION_KEY, days);
     }
     await runEffects(step.effects, this.ports);
     return step.result;
@@ -456,6 +490,8 @@ export class StreamDO extends DurableObject<Env> {
     this.recordings.end(eventId, now, buildMultivariantPlaylist(after, this.multivariantHints()));
     const id = recordingId(streamId, eventId);
     if (id) effects.push({ type: 'webhook', event: 'recording.ready', data: { recordingId: id, eventId } });
-    return this.recordings.sweepUnpublished(eventId, now);
+    this.recordings.sweepUnpublished(eventId, now);
+    // The alarm comes back for the sweep, and for this recording's expiry.
+    return true;
   }
 }

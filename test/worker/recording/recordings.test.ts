@@ -27,11 +27,13 @@ interface Recording {
   downloads: { start: number; end: number; mp4: string }[];
 }
 
-async function liveEvent(eventId: string) {
-  const stream = await createStream({ partTarget: 0.2, segmentTarget: 1, reconnectWindow: 1 });
+async function liveEvent(eventId: string, sessionId = 'se_rec_a', streamId?: string) {
+  const stream = streamId
+    ? { id: streamId }
+    : await createStream({ partTarget: 0.2, segmentTarget: 1, reconnectWindow: 1 });
   const started = await streamStub(stream.id).startSession({
     streamId: stream.id,
-    sessionId: 'se_rec_a',
+    sessionId,
     eventId,
     config: { ...TEST_CONFIG, recording: true },
     protocol: 'rtmp',
@@ -40,13 +42,13 @@ async function liveEvent(eventId: string) {
     role: 'primary',
   });
   expect(started.ok).toBe(true);
-  expect((await putInit(stream.id, 'se_rec_a')).status).toBe(201);
-  await putParts(stream.id, 'se_rec_a', fixtureParts.slice(0, 7));
+  expect((await putInit(stream.id, sessionId)).status).toBe(201);
+  await putParts(stream.id, sessionId, fixtureParts.slice(0, 7));
   return stream;
 }
 
-async function endEvent(streamId: string) {
-  expect((await endSession(streamId, 'se_rec_a')).status).toBe(200);
+async function endEvent(streamId: string, sessionId = 'se_rec_a') {
+  expect((await endSession(streamId, sessionId)).status).toBe(200);
   await streamStub(streamId).advanceClock(TEST_CONFIG.reconnectWindow * 1000 + 50);
   await runDurableObjectAlarm(streamStub(streamId));
 }
@@ -128,6 +130,25 @@ describe('recordings', () => {
       .poll(async () => (await env.MEDIA.list({ prefix: `media/${stream.id}/se_rec_a/` })).objects.length)
       .toBe(0);
     expect((await call('GET', `/v1/streams/${stream.id}`)).status).toBe(200);
+  });
+
+  it('expires recordings older than retentionDays, a change applying at once, and keeps the newer', async () => {
+    const stream = await liveEvent('ev_dddddddddddddddd', 'se_rec_old');
+    await endEvent(stream.id, 'se_rec_old');
+    await streamStub(stream.id).advanceClock(1.5 * 86_400_000);
+    await liveEvent('ev_eeeeeeeeeeeeeeee', 'se_rec_new', stream.id);
+    await endEvent(stream.id, 'se_rec_new');
+    expect(await listed(stream.id)).toHaveLength(2);
+    // 30 days by default: nothing expired. Down to 1 day: the older recording is past it.
+    const patched = await call('PATCH', `/v1/streams/${stream.id}`, { json: { retentionDays: 1 } });
+    expect(patched.status).toBe(200);
+    await runDurableObjectAlarm(streamStub(stream.id));
+    await expect.poll(async () => (await listed(stream.id)).map((r) => r.status)).toEqual(['ready']);
+    await runDurableObjectAlarm(streamStub(stream.id));
+    const left = async (session: string) =>
+      (await env.MEDIA.list({ prefix: `media/${stream.id}/${session}/` })).objects.length;
+    await expect.poll(() => left('se_rec_old')).toBe(0);
+    expect(await left('se_rec_new')).toBe(8); // init + 7 parts
   });
 
   it('refuses unknown ids and bad cursors with problem+json', async () => {
