@@ -84,7 +84,14 @@ try {
   for (let i = 0; i < 2; i++) await uploadNext();
 
   const base = `${api}/live/${stream.id}`;
-  const counts = { errors: 0, late: 0, requests: 0 };
+  const counts = { errors: 0, late: 0, requests: 0, trivialErrors: 0 };
+  /** Viewer errors by kind: an HTTP status, `stale` (a 200 without the part asked for), or `network`. */
+  const errorKinds: Record<string, number> = {};
+  const viewerError = (kind: string) => {
+    if (!running) return;
+    counts.errors++;
+    errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
+  };
   const wake: number[] = [];
   let running = true;
   const viewer = async (i: number) => {
@@ -107,15 +114,15 @@ try {
         const text = await res.text();
         const at = performance.now();
         if (res.status !== 200 || !text.includes(`${next.msn}.${next.part}.m4s`)) {
-          if (running) counts.errors++;
+          viewerError(res.status === 200 ? 'stale' : String(res.status));
           continue;
         }
         const sent = sentAt.get(`${next.msn}.${next.part}`);
         // Only a request that waited for its part measures a wake; one that came after the upload did not wait.
         if (sent !== undefined && asked < sent) wake.push(at - sent);
         else if (sent !== undefined) counts.late++;
-      } catch {
-        if (running) counts.errors++;
+      } catch (err) {
+        viewerError(`network: ${String((err as { cause?: unknown }).cause ?? err).slice(0, 60)}`);
       }
       next =
         next.part === perSegment - 1
@@ -146,9 +153,9 @@ try {
           const res = await fetch(`${api}/healthz`);
           await res.arrayBuffer();
           if (res.ok) trivial.push(performance.now() - t0);
-          else counts.errors++;
+          else counts.trivialErrors++;
         } catch {
-          counts.errors++;
+          counts.trivialErrors++;
         }
       }),
     );
@@ -183,6 +190,8 @@ try {
     trivialSameConcurrencyMs: roundSummary(trivialMs),
     wakeToTrivial: { p50: round(wakeMs.p50 / trivialMs.p50, 2), p99: round(wakeMs.p99 / trivialMs.p99, 2) },
     errors: counts.errors,
+    errorKinds,
+    trivialErrors: counts.trivialErrors,
   });
 } finally {
   await bench.stop();

@@ -13,6 +13,7 @@
  * max-age (VOD_CACHE_CONTROL), which bounds how long a cache in front may still serve a deleted recording.
  */
 import { type Context, Hono } from 'hono';
+import { cors } from 'hono/cors';
 import { edgeStreamAccess } from '../access/edge-registry.ts';
 import { concatenatedResponse, objectResponse } from '../media/serve.ts';
 import { parseRecordingId } from '../recording/ids.ts';
@@ -28,6 +29,12 @@ const SESSION = /^[A-Za-z0-9_-]{1,64}$/;
 const SEGMENT_FILE = /^(\d{1,9})(?:\.(\d{1,4})-)?\.m4s$/;
 
 export const vod = new Hono<AppEnv>();
+
+// Players on any site load recordings (a signed stream's are refused above), as they do live playlists.
+vod.use(
+  '/vod/*',
+  cors({ origin: '*', allowMethods: ['GET', 'HEAD'], exposeHeaders: ['content-length', 'content-range'] }),
+);
 
 type C = Context<AppEnv, '/vod/:recording/*'>;
 

@@ -217,6 +217,11 @@ export class RecordingIndex {
     return row?.at ?? null;
   }
 
+  /** Forgets every recording (the stream was deleted; its media goes with the stream's prefix). */
+  clear(): void {
+    this.#sql.exec('DELETE FROM rec_segments; DELETE FROM rec_sessions; DELETE FROM rec_events;');
+  }
+
   /** Ended recordings whose end is before `cutoff` (epoch ms), oldest first. */
   endedBefore(cutoff: number, limit: number): string[] {
     return this.#sql

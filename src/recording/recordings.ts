@@ -82,6 +82,11 @@ export class StreamRecordings {
     this.#index.delete(eventId);
   }
 
+  /** The stream is deleted: every recording goes with it (the sweep takes the stream's whole prefix). */
+  clear(): void {
+    this.#index.clear();
+  }
+
   /**
    * Deletes the recordings whose event ended `retentionDays` or more before `now` (rows at once, media by the
    * sweep), a bounded number a call; the number deleted.

@@ -355,6 +355,7 @@ export class StreamDO extends DurableObject<Env> {
     this.held.releaseAll('cancelled');
     await this.ctx.storage.deleteAlarm();
     this.store.clear();
+    this.recordings.clear();
     this.state = emptyState();
     this.texts.clear();
     this.relays = [];

@@ -151,6 +151,15 @@ describe('recordings', () => {
     expect(await left('se_rec_new')).toBe(8); // init + 7 parts
   });
 
+  it('goes with its stream: a deleted stream leaves no recording behind', async () => {
+    const stream = await liveEvent('ev_ffffffffffffffff');
+    await endEvent(stream.id);
+    const [rec] = await listed(stream.id);
+    expect((await call('DELETE', `/v1/streams/${stream.id}`)).status).toBe(204);
+    expect((await call('GET', `/v1/recordings/${rec?.id}`)).status).toBe(404);
+    expect((await SELF.fetch(`${ORIGIN}/vod/${rec?.id}/master.m3u8`)).status).toBe(404);
+  });
+
   it('refuses unknown ids and bad cursors with problem+json', async () => {
     const stream = await createStream();
     for (const [path, status] of [
