@@ -38,7 +38,14 @@ interface Delivery {
   viewers: number;
 }
 
-const bench = await startBenchStack({ withRelay: false });
+/** The Worker's first error lines (an unhandled error's 500 says no more than `internal error`). */
+const workerErrors: string[] = [];
+const bench = await startBenchStack({
+  withRelay: false,
+  output: (line) => {
+    if (workerErrors.length < 20 && /error/i.test(line)) workerErrors.push(line.slice(0, 300));
+  },
+});
 const api = bench.stack.workerUrl;
 
 try {
@@ -192,6 +199,7 @@ try {
     errors: counts.errors,
     errorKinds,
     trivialErrors: counts.trivialErrors,
+    workerErrors,
   });
 } finally {
   await bench.stop();

@@ -5,7 +5,8 @@
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { parseRecordingId, recordingId } from '../recording/ids.ts';
-import type { RecordingRow } from '../recording/index-store.ts';
+import type { Clip, RecordingRow } from '../recording/index-store.ts';
+import { clipPlaylistFile } from '../recording/vod-playlists.ts';
 import { registryStub } from '../registry/registry-do.ts';
 import type { AppEnv } from './app.ts';
 import { ApiError } from './errors.ts';
@@ -201,6 +202,138 @@ recordings.openapi(deleteRoute, async (c) => {
       'recording-in-progress',
       `recording ${id} is still being made: its event is live`,
     );
+  }
+  return c.body(null, 204);
+});
+
+const ClipSchema = z
+  .object({
+    id: z.string().openapi({ example: 'cl_mfrggzdfmztwq2lk' }),
+    recordingId: z.string(),
+    start: z
+      .number()
+      .openapi({ description: 'Seconds from the recording start, snapped to a segment start.' }),
+    end: z.number().openapi({ description: 'Snapped to a segment end.' }),
+    duration: z.number(),
+    createdAt: z.string().openapi({ format: 'date-time' }),
+    playback: z.object({ hls: z.string() }),
+  })
+  .openapi('Clip');
+
+const ClipBody = z
+  .strictObject({
+    start: z.number().min(0).openapi({ description: 'Seconds from the recording start.' }),
+    end: z.number().min(0),
+  })
+  .openapi('CreateClip');
+
+const ClipParams = RecordingParams.extend({
+  clipId: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: 'clipId', in: 'path' } }),
+});
+
+const createClipRoute = createRoute({
+  method: 'post',
+  path: '/recordings/{id}/clips',
+  operationId: 'createClip',
+  security,
+  ...writeScope,
+  request: {
+    params: RecordingParams,
+    body: { required: true, content: { 'application/json': { schema: ClipBody } } },
+  },
+  responses: {
+    201: json(ClipSchema, "A VOD playlist over the recording's own objects (no media is copied)."),
+    404: problem('No such recording.'),
+    409: problem('The recording is still being made, or has 100 clips.'),
+    422: problem('end <= start, or the span is outside the recording.'),
+    ...common,
+  },
+});
+
+const listClipsRoute = createRoute({
+  method: 'get',
+  path: '/recordings/{id}/clips',
+  operationId: 'listClips',
+  security,
+  ...readScope,
+  request: { params: RecordingParams },
+  responses: {
+    200: json(z.object({ clips: z.array(ClipSchema) }), 'Oldest first.'),
+    404: problem('No such recording.'),
+    ...common,
+  },
+});
+
+const deleteClipRoute = createRoute({
+  method: 'delete',
+  path: '/recordings/{id}/clips/{clipId}',
+  operationId: 'deleteClip',
+  security,
+  ...writeScope,
+  request: { params: ClipParams },
+  responses: {
+    204: { description: 'Deleted; its playlists answer 404.' },
+    404: problem('No such clip.'),
+    ...common,
+  },
+});
+
+function clipResource(origin: string, recording: string, clip: Clip) {
+  return {
+    id: clip.id,
+    recordingId: recording,
+    start: clip.start,
+    end: clip.end,
+    duration: Math.round((clip.end - clip.start) * 1000) / 1000,
+    createdAt: new Date(clip.createdAt).toISOString(),
+    playback: { hls: `${origin}/vod/${recording}/${clipPlaylistFile(clip.id)}` },
+  };
+}
+
+recordings.openapi(createClipRoute, async (c) => {
+  const { id } = c.req.valid('param');
+  const { start, end } = c.req.valid('json');
+  const { streamId, eventId } = located(id);
+  const result = await streamObject(c.env, streamId).createClip(eventId, start, end);
+  if (!result.ok) {
+    switch (result.code) {
+      case 'recording-not-found':
+        throw new ApiError(404, 'recording-not-found', `no recording with id ${id}`);
+      case 'recording-in-progress':
+        throw new ApiError(
+          409,
+          'recording-in-progress',
+          `recording ${id} is still being made: clip it once ready`,
+        );
+      case 'too-many-clips':
+        throw new ApiError(409, 'too-many-clips', `recording ${id} has 100 clips; delete one first`);
+      case 'clip-out-of-range':
+        throw new ApiError(422, 'clip-out-of-range', result.detail, {
+          errors: [{ field: 'end', message: result.detail }],
+        });
+    }
+  }
+  return c.json(clipResource(urlBases(c.env, c.req.url).publicOrigin, id, result.clip), 201);
+});
+
+recordings.openapi(listClipsRoute, async (c) => {
+  const { id } = c.req.valid('param');
+  const { streamId, eventId } = located(id);
+  const clips = await streamObject(c.env, streamId).listClips(eventId);
+  if (!clips) throw new ApiError(404, 'recording-not-found', `no recording with id ${id}`);
+  const origin = urlBases(c.env, c.req.url).publicOrigin;
+  return c.json({ clips: clips.map((clip) => clipResource(origin, id, clip)) }, 200);
+});
+
+recordings.openapi(deleteClipRoute, async (c) => {
+  const { id, clipId } = c.req.valid('param');
+  const { streamId, eventId } = located(id);
+  if (!(await streamObject(c.env, streamId).deleteClip(eventId, clipId))) {
+    throw new ApiError(404, 'clip-not-found', `no clip ${clipId} of recording ${id}`);
   }
   return c.body(null, 204);
 });

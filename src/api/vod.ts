@@ -7,6 +7,7 @@
  *   /vod/{recordingId}/{rendition}/{sessionId}/init.mp4         init (EXT-X-MAP)
  *   /vod/{recordingId}/{rendition}/{sessionId}/{msn}.m4s        segment ({msn}.{part}-.m4s: from a part on)
  *   /vod/{recordingId}/download.mp4, /vod/{recordingId}/run-{n}.mp4   fragmented MP4 of the top rendition
+ *   /vod/{recordingId}/clip-{clipId}.m3u8, /vod/{recordingId}/{rendition}/clip-{clipId}.m3u8   a clip's
  *
  * Every request asks the stream object whether the recording still exists (its index is the tombstone: a
  * deleted recording's rows are gone), so a deletion takes effect here at once. Responses carry a short
@@ -60,9 +61,13 @@ function notFound(): never {
   throw new ApiError(404, 'not-found', 'no such recording media');
 }
 
-vod.get('/vod/:recording/master.m3u8', async (c) => {
+/** `clip-{clipId}.m3u8`: a clip's playlist file (its multivariant, and its media playlist per rendition). */
+const CLIP_FILE = /^clip-(cl_[a-z2-7]{16})\.m3u8$/;
+
+vod.get('/vod/:recording/:file{(master|clip-cl_[a-z2-7]+)\\.m3u8}', async (c) => {
+  const file = c.req.param('file');
   const { stub, eventId } = await recordingOf(c);
-  const text = await stub.vodPlaylist(eventId, null);
+  const text = await stub.vodPlaylist(eventId, null, CLIP_FILE.exec(file)?.[1] ?? null);
   if (text === null) notFound();
   return c.body(text, 200, { 'content-type': PLAYLIST_TYPE, 'cache-control': VOD_CACHE_CONTROL });
 });
@@ -80,11 +85,11 @@ vod.get('/vod/:recording/:file{(download|run-[0-9]+)\\.mp4}', async (c) => {
   return res;
 });
 
-vod.get('/vod/:recording/:rendition/index.m3u8', async (c) => {
+vod.get('/vod/:recording/:rendition/:file{(index|clip-cl_[a-z2-7]+)\\.m3u8}', async (c) => {
   const rendition = c.req.param('rendition');
   if (!RENDITION.test(rendition)) notFound();
   const { stub, eventId } = await recordingOf(c);
-  const text = await stub.vodPlaylist(eventId, rendition);
+  const text = await stub.vodPlaylist(eventId, rendition, CLIP_FILE.exec(c.req.param('file'))?.[1] ?? null);
   if (text === null) notFound();
   return c.body(text, 200, { 'content-type': PLAYLIST_TYPE, 'cache-control': VOD_CACHE_CONTROL });
 });

@@ -46,7 +46,33 @@ CREATE TABLE IF NOT EXISTS rec_segments (event_id TEXT NOT NULL, rendition TEXT 
   session_id TEXT NOT NULL, local_msn INTEGER NOT NULL, first_part INTEGER NOT NULL,
   discontinuity INTEGER NOT NULL, pdt INTEGER NOT NULL, duration REAL NOT NULL, part_sizes TEXT NOT NULL,
   PRIMARY KEY (event_id, rendition, msn));
+CREATE TABLE IF NOT EXISTS rec_clips (id TEXT PRIMARY KEY, event_id TEXT NOT NULL, start REAL NOT NULL,
+  end REAL NOT NULL, first_msn INTEGER NOT NULL, end_msn INTEGER NOT NULL, created_at INTEGER NOT NULL);
 `;
+
+/** A clip: a span of a recording, snapped to its segments, kept as metadata only (no media of its own). */
+export interface Clip {
+  id: string;
+  eventId: string;
+  /** Seconds from the recording's start, on segment boundaries. */
+  start: number;
+  end: number;
+  /** Its segments: msn firstMsn up to (not including) endMsn, in every rendition. */
+  firstMsn: number;
+  endMsn: number;
+  /** Epoch ms. */
+  createdAt: number;
+}
+
+interface ClipRowSql extends Record<string, SqlStorageValue> {
+  id: string;
+  event_id: string;
+  start: number;
+  end: number;
+  first_msn: number;
+  end_msn: number;
+  created_at: number;
+}
 
 interface EventRowSql extends Record<string, SqlStorageValue> {
   event_id: string;
@@ -202,8 +228,40 @@ export class RecordingIndex {
       .map((r) => r.session_id);
   }
 
-  /** Forgets the recording (its media is the sweep's): its rows go at once. */
+  addClip(clip: Clip): void {
+    this.#sql.exec(
+      'INSERT INTO rec_clips (id, event_id, start, end, first_msn, end_msn, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      clip.id,
+      clip.eventId,
+      clip.start,
+      clip.end,
+      clip.firstMsn,
+      clip.endMsn,
+      clip.createdAt,
+    );
+  }
+
+  clips(eventId: string): Clip[] {
+    return this.#sql
+      .exec<ClipRowSql>('SELECT * FROM rec_clips WHERE event_id = ? ORDER BY created_at, id', eventId)
+      .toArray()
+      .map(toClip);
+  }
+
+  clip(eventId: string, id: string): Clip | null {
+    const row = this.#sql
+      .exec<ClipRowSql>('SELECT * FROM rec_clips WHERE event_id = ? AND id = ?', eventId, id)
+      .toArray()[0];
+    return row ? toClip(row) : null;
+  }
+
+  deleteClip(eventId: string, id: string): boolean {
+    return this.#sql.exec('DELETE FROM rec_clips WHERE event_id = ? AND id = ?', eventId, id).rowsWritten > 0;
+  }
+
+  /** Forgets the recording (its media is the sweep's): its rows go at once, clips included. */
   delete(eventId: string): void {
+    this.#sql.exec('DELETE FROM rec_clips WHERE event_id = ?', eventId);
     this.#sql.exec('DELETE FROM rec_segments WHERE event_id = ?', eventId);
     this.#sql.exec('DELETE FROM rec_sessions WHERE event_id = ?', eventId);
     this.#sql.exec('DELETE FROM rec_events WHERE event_id = ?', eventId);
@@ -219,7 +277,9 @@ export class RecordingIndex {
 
   /** Forgets every recording (the stream was deleted; its media goes with the stream's prefix). */
   clear(): void {
-    this.#sql.exec('DELETE FROM rec_segments; DELETE FROM rec_sessions; DELETE FROM rec_events;');
+    this.#sql.exec(
+      'DELETE FROM rec_clips; DELETE FROM rec_segments; DELETE FROM rec_sessions; DELETE FROM rec_events;',
+    );
   }
 
   /** Ended recordings whose end is before `cutoff` (epoch ms), oldest first. */
@@ -243,5 +303,17 @@ function toRow(r: EventRowSql): RecordingRow {
     bytes: r.bytes,
     duration: r.duration,
     multivariant: r.multivariant ? (JSON.parse(r.multivariant) as MultivariantPlaylist) : null,
+  };
+}
+
+function toClip(r: ClipRowSql): Clip {
+  return {
+    id: r.id,
+    eventId: r.event_id,
+    start: r.start,
+    end: r.end,
+    firstMsn: r.first_msn,
+    endMsn: r.end_msn,
+    createdAt: r.created_at,
   };
 }

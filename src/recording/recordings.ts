@@ -8,11 +8,12 @@ import type { MultivariantPlaylist } from '../hls/model.ts';
 import { renderMediaPlaylist } from '../hls/render-media.ts';
 import { renderMultivariantPlaylist } from '../hls/render-multivariant.ts';
 import { initKey, partKey, streamPrefix } from '../media/keys.ts';
+import { base32 } from '../registry/ids.ts';
 import type { SweepQueue, SweepReason } from '../stream/sweep-queue.ts';
 import type { RecordingChanges } from './changes.ts';
-import { type RecordedSegment, RecordingIndex, type RecordingRow } from './index-store.ts';
+import { type Clip, type RecordedSegment, RecordingIndex, type RecordingRow } from './index-store.ts';
 import type { Mp4Run } from './mp4-run.ts';
-import { vodMediaPlaylist, vodMultivariant } from './vod-playlists.ts';
+import { clipPlaylistFile, snapClip, vodMediaPlaylist, vodMultivariant } from './vod-playlists.ts';
 
 export interface RecordingsDeps {
   sql: SqlStorage;
@@ -22,6 +23,18 @@ export interface RecordingsDeps {
 }
 
 export type DeleteRecordingResult = 'deleted' | 'not-found' | 'recording';
+
+export type ClipResult =
+  | { ok: true; clip: Clip }
+  | { ok: false; code: 'recording-not-found' | 'recording-in-progress' | 'too-many-clips' }
+  | { ok: false; code: 'clip-out-of-range'; detail: string };
+
+/** Clips per recording: metadata rows, but each is a playlist anyone with the id can ask for. */
+const MAX_CLIPS = 100;
+
+function newClipId(): string {
+  return `cl_${base32(crypto.getRandomValues(new Uint8Array(10)))}`;
+}
 
 /**
  * How long an ended event's media stays when it is not recorded: its ended playlists stay servable, and a
@@ -123,13 +136,47 @@ export class StreamRecordings {
     }
   }
 
-  /** The VOD multivariant (rendition null) or one rendition's VOD playlist, or null. Ready recordings only. */
-  playlist(eventId: string, rendition: string | null): string | null {
+  /**
+   * The VOD multivariant (rendition null) or one rendition's VOD playlist, of the recording or of one of its
+   * clips (`clipId`), or null. Ready recordings only: a VOD playlist never changes (RFC 8216bis 6.2.1).
+   */
+  playlist(eventId: string, rendition: string | null, clipId: string | null = null): string | null {
     const row = this.#index.get(eventId);
     if (!row || row.endedAt === null) return null;
-    if (rendition === null) return row.multivariant ? renderMultivariantPlaylist(row.multivariant) : null;
-    const segments = this.#index.segments(eventId, rendition);
+    const clip = clipId === null ? null : this.#index.clip(eventId, clipId);
+    if (clipId !== null && !clip) return null;
+    if (rendition === null) {
+      if (!row.multivariant) return null;
+      return renderMultivariantPlaylist(
+        clip ? vodMultivariant(row.multivariant, clipPlaylistFile(clip.id)) : row.multivariant,
+      );
+    }
+    const segments = this.#index
+      .segments(eventId, rendition)
+      .filter((s) => !clip || (s.msn >= clip.firstMsn && s.msn < clip.endMsn));
     return segments.length > 0 ? renderMediaPlaylist(vodMediaPlaylist(segments)) : null;
+  }
+
+  /** A clip of a ready recording, snapped to its segments; metadata only. */
+  createClip(eventId: string, start: number, end: number, now: number): ClipResult {
+    const row = this.#index.get(eventId);
+    if (!row) return { ok: false, code: 'recording-not-found' };
+    if (row.endedAt === null) return { ok: false, code: 'recording-in-progress' };
+    const snapped = snapClip(this.#index.segments(eventId, SOURCE_RENDITION), start, end);
+    if (!snapped.ok) return { ok: false, code: 'clip-out-of-range', detail: snapped.detail };
+    if (this.#index.clips(eventId).length >= MAX_CLIPS) return { ok: false, code: 'too-many-clips' };
+    const { ok: _, ...span } = snapped;
+    const clip: Clip = { id: newClipId(), eventId, ...span, createdAt: now };
+    this.#index.addClip(clip);
+    return { ok: true, clip };
+  }
+
+  clips(eventId: string): Clip[] | null {
+    return this.#index.get(eventId) ? this.#index.clips(eventId) : null;
+  }
+
+  deleteClip(eventId: string, clipId: string): boolean {
+    return this.#index.deleteClip(eventId, clipId);
   }
 
   /** R2 keys and sizes of a recorded segment (its parts from `fromPart` on), or null. */

@@ -42,10 +42,50 @@ export function vodMediaPlaylist(segments: readonly RecordedSegment[]): MediaPla
   };
 }
 
-/** The live multivariant as the event ended, with each variant pointing at its VOD playlist. */
-export function vodMultivariant(ended: MultivariantPlaylist): MultivariantPlaylist {
+/** A clip's media playlist file, beside the recording's in each rendition's folder. */
+export function clipPlaylistFile(clipId: string): string {
+  return `clip-${clipId}.m3u8`;
+}
+
+/**
+ * The live multivariant as the event ended, with each variant pointing at its VOD playlist (`file`: the
+ * recording's, or a clip's).
+ */
+export function vodMultivariant(ended: MultivariantPlaylist, file = VOD_PLAYLIST_FILE): MultivariantPlaylist {
+  return { ...ended, variants: ended.variants.map((v) => ({ ...v, uri: `${v.uri.split('/')[0]}/${file}` })) };
+}
+
+export type SnappedClip =
+  | { ok: true; start: number; end: number; firstMsn: number; endMsn: number }
+  | { ok: false; detail: string };
+
+/**
+ * A clip's span snapped outward to segment boundaries: from the start of the segment holding `start` to the
+ * end of the one holding `end` (seconds from the recording's start, the source's segments).
+ */
+export function snapClip(segments: readonly RecordedSegment[], start: number, end: number): SnappedClip {
+  const spans: { msn: number; from: number; to: number }[] = [];
+  let at = 0;
+  for (const s of segments) {
+    spans.push({ msn: s.msn, from: at, to: at + s.duration });
+    at += s.duration;
+  }
+  if (!(end > start)) return { ok: false, detail: `end (${end}) must be greater than start (${start})` };
+  if (start < 0 || end > at + 1e-6) {
+    return { ok: false, detail: `${start}-${end} s is outside the recording (0-${round3(at)} s)` };
+  }
+  const first = spans.findLast((s) => s.from <= start + 1e-6);
+  const last = spans.find((s) => s.to >= end - 1e-6);
+  if (!first || !last) return { ok: false, detail: 'the recording has no segment in that span' };
   return {
-    ...ended,
-    variants: ended.variants.map((v) => ({ ...v, uri: `${v.uri.split('/')[0]}/${VOD_PLAYLIST_FILE}` })),
+    ok: true,
+    start: round3(first.from),
+    end: round3(last.to),
+    firstMsn: first.msn,
+    endMsn: last.msn + 1,
   };
+}
+
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000;
 }

@@ -20,9 +20,9 @@ import type { QoeDigest } from '../monitoring/qoe.ts';
 import { StreamMonitor } from '../monitoring/stream-monitor.ts';
 import { recordingChanges } from '../recording/changes.ts';
 import { recordingId } from '../recording/ids.ts';
-import type { RecordingRow } from '../recording/index-store.ts';
+import type { Clip, RecordingRow } from '../recording/index-store.ts';
 import type { Mp4Run } from '../recording/mp4-run.ts';
-import { type DeleteRecordingResult, StreamRecordings } from '../recording/recordings.ts';
+import { type ClipResult, type DeleteRecordingResult, StreamRecordings } from '../recording/recordings.ts';
 import { registryStub } from '../registry/registry-do.ts';
 import { SteppedClock } from './clock.ts';
 import * as C from './commands.ts';
@@ -387,8 +387,24 @@ export class StreamDO extends DurableObject<Env> {
   }
 
   /** A ready recording's VOD multivariant (rendition null) or media playlist text, or null (src/api/vod.ts). */
-  async vodPlaylist(eventId: string, rendition: string | null): Promise<string | null> {
-    return this.recordings.playlist(eventId, rendition);
+  async vodPlaylist(
+    eventId: string,
+    rendition: string | null,
+    clipId: string | null = null,
+  ): Promise<string | null> {
+    return this.recordings.playlist(eventId, rendition, clipId);
+  }
+
+  async createClip(eventId: string, start: number, end: number): Promise<ClipResult> {
+    return this.recordings.createClip(eventId, start, end, this.clock.now());
+  }
+
+  async listClips(eventId: string): Promise<Clip[] | null> {
+    return this.recordings.clips(eventId);
+  }
+
+  async deleteClip(eventId: string, clipId: string): Promise<boolean> {
+    return this.recordings.deleteClip(eventId, clipId);
   }
 
   async vodSegment(

@@ -151,6 +151,96 @@ describe('recordings', () => {
     expect(await left('se_rec_new')).toBe(8); // init + 7 parts
   });
 
+  it('makes clips over the same objects, snapped to segments, listed and deleted; refuses bad spans', async () => {
+    const stream = await liveEvent('ev_gggggggggggggggg');
+    const [live] = await listed(stream.id);
+    const id = live?.id as string;
+    const early = await call('POST', `/v1/recordings/${id}/clips`, { json: { start: 0, end: 1 } });
+    expect(early.status).toBe(409); // still recording
+    await endEvent(stream.id);
+    // 0.5-1.2 s lies in segments 0 (0-1 s) and 1 (1-1.4 s): the clip is both.
+    const made = await call('POST', `/v1/recordings/${id}/clips`, { json: { start: 0.5, end: 1.2 } });
+    expect(made.status).toBe(201);
+    const clip = (await made.json()) as { id: string; start: number; end: number; playback: { hls: string } };
+    expect(clip).toMatchObject({ start: 0, end: 1.4 });
+    const second = (await (
+      await call('POST', `/v1/recordings/${id}/clips`, { json: { start: 1.1, end: 1.3 } })
+    ).json()) as { id: string; start: number; playback: { hls: string } };
+    expect(second.start).toBe(1);
+    const master = parsePlaylist(await bodyText(await SELF.fetch(second.playback.hls)));
+    const variant = master.playlists?.[0]?.uri as string;
+    expect(variant).toBe(`source/clip-${second.id}.m3u8`);
+    const media = parsePlaylist(await bodyText(await SELF.fetch(new URL(variant, second.playback.hls))));
+    expect(media.endList).toBe(true);
+    expect(media.segments.map((s) => s.uri)).toEqual(['se_rec_a/1.m4s']);
+    const seg = await SELF.fetch(new URL('se_rec_a/1.m4s', new URL(variant, second.playback.hls)));
+    expect(seg.status).toBe(200);
+    await seg.arrayBuffer();
+    const list = (await (await call('GET', `/v1/recordings/${id}/clips`)).json()) as {
+      clips: { id: string }[];
+    };
+    expect(list.clips.map((c) => c.id)).toEqual([clip.id, second.id]);
+    expect((await call('DELETE', `/v1/recordings/${id}/clips/${clip.id}`)).status).toBe(204);
+    expect((await SELF.fetch(clip.playback.hls)).status).toBe(404);
+    expect((await call('DELETE', `/v1/recordings/${id}/clips/${clip.id}`)).status).toBe(404);
+    for (const [json, status] of [
+      [{ start: 1, end: 1 }, 422],
+      [{ start: 1, end: 0.5 }, 422],
+      [{ start: 0, end: 99 }, 422],
+      [{ start: -1, end: 1 }, 422],
+      [{ start: 0 }, 422],
+      [{ start: 0, end: 1, extra: true }, 422],
+    ] as const) {
+      const res = await call('POST', `/v1/recordings/${id}/clips`, { json });
+      expect(res.status, JSON.stringify(json)).toBe(status);
+      const problem = (await res.json()) as { detail?: string };
+      expect(problem.detail, JSON.stringify(json)).toBeTruthy();
+    }
+    expect(
+      (await call('POST', `/v1/recordings/rec_${'c'.repeat(32)}/clips`, { json: { start: 0, end: 1 } }))
+        .status,
+    ).toBe(404);
+  });
+
+  it('keeps a recording longer than the live window, and nothing of a recording: false event', async () => {
+    const stream = await createStream({ partTarget: 0.2, segmentTarget: 1, reconnectWindow: 1 });
+    const start = (sessionId: string, eventId: string, recording: boolean) =>
+      streamStub(stream.id).startSession({
+        streamId: stream.id,
+        sessionId,
+        eventId,
+        config: { ...TEST_CONFIG, recording },
+        protocol: 'rtmp',
+        remoteAddress: '127.0.0.1:50000',
+        relayId: 'relay-test',
+        role: 'primary',
+      });
+    expect((await start('se_rec_long', 'ev_hhhhhhhhhhhhhhhh', true)).ok).toBe(true);
+    expect((await putInit(stream.id, 'se_rec_long')).status).toBe(201);
+    // 45 segments of 5 parts each: more than the live window's 40.
+    const perSegment = fixtureParts.filter((p) => p.msn === 0);
+    for (let msn = 0; msn < 45; msn++) {
+      await putParts(stream.id, 'se_rec_long', perSegment, msn);
+    }
+    await endEvent(stream.id, 'se_rec_long');
+    const [rec] = await listed(stream.id);
+    const media = parsePlaylist(
+      await bodyText(await SELF.fetch(`${ORIGIN}/vod/${rec?.id}/source/index.m3u8`)),
+    );
+    expect(media.segments).toHaveLength(45);
+    expect(media.segments[0]?.uri).toBe('se_rec_long/0.m4s');
+
+    expect((await start('se_rec_off', 'ev_iiiiiiiiiiiiiiii', false)).ok).toBe(true);
+    expect((await putInit(stream.id, 'se_rec_off')).status).toBe(201);
+    await putParts(stream.id, 'se_rec_off', fixtureParts.slice(0, 7));
+    await endEvent(stream.id, 'se_rec_off');
+    expect((await listed(stream.id)).map((r) => r.id)).toEqual([rec?.id]);
+    // Its media is queued for the sweep, due ten minutes after its ENDLIST.
+    expect(await streamStub(stream.id).pendingSweeps()).toMatchObject([
+      { prefix: `media/${stream.id}/se_rec_off/`, reason: 'not-recorded' },
+    ]);
+  }, 60_000);
+
   it('goes with its stream: a deleted stream leaves no recording behind', async () => {
     const stream = await liveEvent('ev_ffffffffffffffff');
     await endEvent(stream.id);
