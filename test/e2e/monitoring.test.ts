@@ -211,9 +211,11 @@ describe('monitoring from encoder to viewer', () => {
     const charts = await page.$$eval('#charts [data-chart]', (els) =>
       els.map((e) => (e as HTMLElement).dataset.chart),
     );
-    expect(charts).toEqual(
+    // A chart's name may carry its target after it ("viewer latency p50 (target 1.10 s)").
+    expect(charts.map((name) => name?.replace(/ \(.*\)$/, ''))).toEqual(
       expect.arrayContaining(['ingest bitrate', 'frame rate', 'keyframe interval', 'viewer latency p50']),
     );
+    expect(charts).toContainEqual(expect.stringMatching(/^viewer latency p50 \(target \d+\.\d{2} s\)$/));
     expect(await page.textContent('#detail-status')).toBe('live');
     // Ingest servers for both encoders: keys are stored as hashes, so a listed stream has none to show; a key
     // is given again only by rotating it (issue 16), and the admin key may rotate.
