@@ -42,10 +42,10 @@ import { PlaylistTexts } from './playlist-texts.ts';
 import { hintDecision, partPublished, segmentParts } from './reads.ts';
 import { type GateCaller, type GateVerdict, RelayGate } from './relay-gate.ts';
 import { type EffectPorts, runEffects } from './run-effects.ts';
-import { sweepAlarm } from './scheduler.ts';
 import type { EndSessionResult, PutInitResult, StartSessionInput, StartSessionResult } from './sessions.ts';
 import { StreamStorage } from './storage.ts';
-import { SWEEP_PAUSE_MS, type SweepJob, SweepQueue } from './sweep-queue.ts';
+import { type SweepJob, SweepQueue } from './sweep-queue.ts';
+import { StreamUpkeep } from './upkeep.ts';
 import { HeldRequests } from './waiters.ts';
 
 export type { MultivariantAnswer, PlaylistAnswer } from './playlist-answers.ts';
@@ -60,9 +60,6 @@ export interface WaitOptions {
 
 /** Inputs whose latest relay report is kept: the live primary and backup and the last ended ones. */
 const REPORTS_KEPT = 4;
-
-/** Where the stream's current retentionDays is kept (storage kv). */
-const RETENTION_KEY = 'retentionDays';
 
 export class StreamDO extends DurableObject<Env> {
   private state: StreamState = emptyState();
@@ -83,6 +80,8 @@ export class StreamDO extends DurableObject<Env> {
   private readonly sweeps: SweepQueue;
   /** Every event's recording: the index, VOD and MP4 reads, deletion (src/recording/). */
   private readonly recordings: StreamRecordings;
+  /** The sweep queue and recording retention, worked from the alarm (upkeep.ts). */
+  private readonly upkeep: StreamUpkeep;
   /** Relay credential revocation, checked where uploads land (relay-gate.ts). */
   private readonly relayGate: RelayGate;
 
@@ -116,6 +115,14 @@ export class StreamDO extends DurableObject<Env> {
       streamId: () => this.state.streamId,
       pushReplicas: (delayMs) => this.fanout.push(delayMs),
     };
+    this.upkeep = new StreamUpkeep({
+      storage: ctx.storage,
+      bucket: env.MEDIA,
+      sweeps: this.sweeps,
+      recordings: this.recordings,
+      ports: this.ports,
+      now: () => this.clock.now(),
+    });
     void ctx.blockConcurrencyWhile(async () => {
       const loaded = this.store.load();
       this.state = loaded.state;
@@ -178,44 +185,12 @@ export class StreamDO extends DurableObject<Env> {
     await this.step(C.alarmCommand(this.state, this.clock.now(), this.ports));
     // The alarm that fired is spent unless the step set another.
     if (this.ports.alarmAt === due) this.ports.alarmAt = null;
-    await this.sweep();
+    await this.upkeep.run();
   }
 
-  /**
-   * Works the sweep queue for one bounded run and comes back for the rest. A deleted stream's object keeps
-   * nothing but its emptied tables once its queue is done.
-   */
-  private async sweep(): Promise<void> {
-    const days = this.retentionDays();
-    let more = this.recordings.expire(this.clock.now(), days) > 0;
-    let nextDue: number | null = null;
-    if (this.sweeps.pending) {
-      const run = await this.sweeps.run(this.env.MEDIA, this.clock.now());
-      more ||= run.more;
-      nextDue = run.nextDue;
-    }
-    const expiry = this.recordings.nextExpiry(days);
-    if (expiry !== null && (nextDue === null || expiry < nextDue)) nextDue = expiry;
-    const now = this.clock.now();
-    const at = sweepAlarm(this.ports.alarmAt, { more, nextDue }, now, SWEEP_PAUSE_MS);
-    if (at !== null) {
-      this.ports.alarmAt = at;
-      await this.ctx.storage.setAlarm(at);
-    }
-  }
-
-  /**
-   * Days recordings are kept: applies at once (config `retentionDays`), so the registry tells this object on
-   * every change (src/api/streams.ts) besides each event's start carrying it.
-   */
-  private retentionDays(): number {
-    return this.ctx.storage.kv.get<number>(RETENTION_KEY) ?? this.state.config?.retentionDays ?? 30;
-  }
-
-  /** The stream's retentionDays changed: kept here, and the expiry alarm moved to match. */
+  /** The stream's retentionDays changed (it applies at once): the expiry alarm moves to match. */
   async setRetentionDays(days: number): Promise<void> {
-    this.ctx.storage.kv.put(RETENTION_KEY, days);
-    await this.armSweep();
+    await this.upkeep.setRetentionDays(days);
   }
 
   async reportHealth(sessionId: string, report: SessionHealthReport, caller?: GateCaller): Promise<boolean> {
@@ -364,8 +339,7 @@ export class StreamDO extends DurableObject<Env> {
     await this.fanout.push();
     const now = this.clock.now();
     this.sweeps.add({ prefix: streamPrefix(streamId), reason: 'stream-deleted', queuedAt: now });
-    this.ports.alarmAt = now;
-    await this.ctx.storage.setAlarm(now);
+    await this.upkeep.arm();
   }
 
   /** Recordings, newest first (src/api/recordings.ts). */
@@ -382,7 +356,7 @@ export class StreamDO extends DurableObject<Env> {
 
   async deleteRecording(eventId: string): Promise<DeleteRecordingResult> {
     const result = this.recordings.delete(eventId, this.clock.now());
-    if (result === 'deleted') await this.armSweep();
+    if (result === 'deleted') await this.upkeep.arm();
     return result;
   }
 
@@ -425,22 +399,6 @@ export class StreamDO extends DurableObject<Env> {
     return this.recordings.mp4Runs(eventId);
   }
 
-  /** Sets the alarm for sweeps just queued (at once, or when the first falls due), unless one comes first. */
-  private async armSweep(): Promise<void> {
-    const now = this.clock.now();
-    const queued = this.sweeps.jobs()[0];
-    const expiry = this.recordings.nextExpiry(this.retentionDays());
-    const due = Math.min(
-      queued ? (queued.dueAt ?? now) : Number.POSITIVE_INFINITY,
-      expiry ?? Number.POSITIVE_INFINITY,
-    );
-    if (!Number.isFinite(due)) return;
-    const at = Math.max(now, due);
-    if (this.ports.alarmAt !== null && this.ports.alarmAt > now && this.ports.alarmAt <= at) return;
-    this.ports.alarmAt = at;
-    await this.ctx.storage.setAlarm(at);
-  }
-
   /** Tests: what is left to sweep. */
   async pendingSweeps(): Promise<SweepJob[]> {
     return this.sweeps.jobs();
@@ -480,10 +438,8 @@ export class StreamDO extends DurableObject<Env> {
     if (step.state !== before) {
       this.store.saveChanges(before, step.state);
       this.state = step.state;
-      if (this.record(before, step.state, step.effects)) await this.armSweep();
-      const days = step.state.config?.retentionDays;
-      if (before.eventId !== step.state.eventId && days !== undefined)
-        this.ctx.storage.kv.put(RETENTION_KEY, days);
+      if (before.eventId !== step.state.eventId) this.upkeep.eventStarted(step.state.config?.retentionDays);
+      if (this.record(before, step.state, step.effects)) await this.upkeep.arm();
     }
     await runEffects(step.effects, this.ports);
     return step.result;
