@@ -6,7 +6,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { parseRecordingId, recordingId } from '../recording/ids.ts';
 import type { Clip, RecordingRow } from '../recording/index-store.ts';
-import { clipPlaylistFile } from '../recording/vod-playlists.ts';
+import { clipPlaylistFile, round3 } from '../recording/vod-playlists.ts';
 import { registryStub } from '../registry/registry-do.ts';
 import type { AppEnv } from './app.ts';
 import { ApiError } from './errors.ts';
@@ -148,7 +148,7 @@ async function resource(env: AppEnv['Bindings'], origin: string, streamId: strin
     eventId: row.eventId,
     startedAt: new Date(row.startedAt).toISOString(),
     endedAt: row.endedAt === null ? null : new Date(row.endedAt).toISOString(),
-    duration: Math.round(row.duration * 1000) / 1000,
+    duration: round3(row.duration),
     bytes: row.bytes,
     status: ready ? ('ready' as const) : ('recording' as const),
     playback: {
@@ -288,7 +288,7 @@ function clipResource(origin: string, recording: string, clip: Clip) {
     recordingId: recording,
     start: clip.start,
     end: clip.end,
-    duration: Math.round((clip.end - clip.start) * 1000) / 1000,
+    duration: round3(clip.end - clip.start),
     createdAt: new Date(clip.createdAt).toISOString(),
     playback: { hls: `${origin}/vod/${recording}/${clipPlaylistFile(clip.id)}` },
   };

@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS rec_segments (event_id TEXT NOT NULL, rendition TEXT 
   session_id TEXT NOT NULL, local_msn INTEGER NOT NULL, first_part INTEGER NOT NULL,
   discontinuity INTEGER NOT NULL, pdt INTEGER NOT NULL, duration REAL NOT NULL, part_sizes TEXT NOT NULL,
   PRIMARY KEY (event_id, rendition, msn));
+CREATE INDEX IF NOT EXISTS rec_segments_by_session ON rec_segments (event_id, rendition, session_id, local_msn);
 CREATE TABLE IF NOT EXISTS rec_clips (id TEXT PRIMARY KEY, event_id TEXT NOT NULL, start REAL NOT NULL,
   end REAL NOT NULL, first_msn INTEGER NOT NULL, end_msn INTEGER NOT NULL, created_at INTEGER NOT NULL);
 `;
@@ -182,30 +183,40 @@ export class RecordingIndex {
   segments(eventId: string, rendition: string): RecordedSegment[] {
     return this.#sql
       .exec<SegmentRowSql>(
-        `SELECT rendition, msn, session_id, local_msn, first_part, discontinuity, pdt, duration, part_sizes
-          FROM rec_segments WHERE event_id = ? AND rendition = ? ORDER BY msn`,
+        `SELECT ${SEGMENT_COLUMNS} FROM rec_segments WHERE event_id = ? AND rendition = ? ORDER BY msn`,
         eventId,
         rendition,
       )
       .toArray()
-      .map((r) => ({
-        rendition: r.rendition,
-        msn: r.msn,
-        sessionId: r.session_id,
-        localMsn: r.local_msn,
-        firstPart: r.first_part,
-        discontinuity: r.discontinuity === 1,
-        programDateTime: r.pdt,
-        duration: r.duration,
-        partSizes: JSON.parse(r.part_sizes) as number[],
-      }));
+      .map(toSegment);
   }
 
-  /** One segment, for serving it. */
+  /** One segment, for serving it: a lookup by its session's own number, not a walk of the recording. */
   segment(eventId: string, rendition: string, sessionId: string, localMsn: number): RecordedSegment | null {
+    const row = this.#sql
+      .exec<SegmentRowSql>(
+        `SELECT ${SEGMENT_COLUMNS} FROM rec_segments
+          WHERE event_id = ? AND rendition = ? AND session_id = ? AND local_msn = ?`,
+        eventId,
+        rendition,
+        sessionId,
+        localMsn,
+      )
+      .toArray()[0];
+    return row ? toSegment(row) : null;
+  }
+
+  /** The recording holds media of the session in the rendition (its init is then served). */
+  hasSession(eventId: string, rendition: string, sessionId: string): boolean {
     return (
-      this.segments(eventId, rendition).find((s) => s.sessionId === sessionId && s.localMsn === localMsn) ??
-      null
+      this.#sql
+        .exec(
+          'SELECT 1 FROM rec_segments WHERE event_id = ? AND rendition = ? AND session_id = ? LIMIT 1',
+          eventId,
+          rendition,
+          sessionId,
+        )
+        .toArray().length > 0
     );
   }
 
@@ -293,6 +304,23 @@ export class RecordingIndex {
       .toArray()
       .map((r) => r.event_id);
   }
+}
+
+const SEGMENT_COLUMNS =
+  'rendition, msn, session_id, local_msn, first_part, discontinuity, pdt, duration, part_sizes';
+
+function toSegment(r: SegmentRowSql): RecordedSegment {
+  return {
+    rendition: r.rendition,
+    msn: r.msn,
+    sessionId: r.session_id,
+    localMsn: r.local_msn,
+    firstPart: r.first_part,
+    discontinuity: r.discontinuity === 1,
+    programDateTime: r.pdt,
+    duration: r.duration,
+    partSizes: JSON.parse(r.part_sizes) as number[],
+  };
 }
 
 function toRow(r: EventRowSql): RecordingRow {

@@ -13,7 +13,7 @@ import type { SweepQueue, SweepReason } from '../stream/sweep-queue.ts';
 import type { RecordingChanges } from './changes.ts';
 import { type Clip, type RecordedSegment, RecordingIndex, type RecordingRow } from './index-store.ts';
 import type { Mp4Run } from './mp4-run.ts';
-import { clipPlaylistFile, snapClip, vodMediaPlaylist, vodMultivariant } from './vod-playlists.ts';
+import { clipPlaylistFile, round3, snapClip, vodMediaPlaylist, vodMultivariant } from './vod-playlists.ts';
 
 export interface RecordingsDeps {
   sql: SqlStorage;
@@ -48,6 +48,8 @@ const EXPIRE_PER_RUN = 50;
 export class StreamRecordings {
   readonly #index: RecordingIndex;
   readonly #deps: RecordingsDeps;
+  /** MP4 runs of ready recordings, by event (mp4Runs); a recording's leave with it. */
+  readonly #runs = new Map<string, Mp4Run[]>();
 
   constructor(deps: RecordingsDeps) {
     this.#deps = deps;
@@ -82,7 +84,7 @@ export class StreamRecordings {
     if (!row) return 'not-found';
     if (row.endedAt === null) return 'recording';
     this.#sweepSessions(this.#index.sessions(eventId), now, 'recording-deleted');
-    this.#index.delete(eventId);
+    this.#forget(eventId);
     return 'deleted';
   }
 
@@ -92,12 +94,18 @@ export class StreamRecordings {
    */
   dropUnrecorded(eventId: string, now: number): void {
     this.#sweepSessions(this.#index.sessions(eventId), now, 'not-recorded', now + UNRECORDED_GRACE_MS);
-    this.#index.delete(eventId);
+    this.#forget(eventId);
   }
 
   /** The stream is deleted: every recording goes with it (the sweep takes the stream's whole prefix). */
   clear(): void {
     this.#index.clear();
+    this.#runs.clear();
+  }
+
+  #forget(eventId: string): void {
+    this.#index.delete(eventId);
+    this.#runs.delete(eventId);
   }
 
   /**
@@ -108,7 +116,7 @@ export class StreamRecordings {
     const expired = this.#index.endedBefore(now - retentionDays * DAY_MS, EXPIRE_PER_RUN);
     for (const eventId of expired) {
       this.#sweepSessions(this.#index.sessions(eventId), now, 'recording-expired');
-      this.#index.delete(eventId);
+      this.#forget(eventId);
     }
     return expired.length;
   }
@@ -196,8 +204,7 @@ export class StreamRecordings {
   /** The init's R2 key when the recording holds the session's rendition, or null. */
   initKey(eventId: string, rendition: string, sessionId: string): string | null {
     const streamId = this.#deps.streamId();
-    if (!streamId || !this.#index.sessions(eventId).includes(sessionId)) return null;
-    return this.#index.segments(eventId, rendition).some((s) => s.sessionId === sessionId)
+    return streamId && this.#index.hasSession(eventId, rendition, sessionId)
       ? initKey(streamId, sessionId, rendition)
       : null;
   }
@@ -211,7 +218,16 @@ export class StreamRecordings {
     const streamId = this.#deps.streamId();
     const row = this.#index.get(eventId);
     if (!streamId || !row || row.endedAt === null) return [];
-    const runs: (Mp4Run & { initBytes: string })[] = [];
+    // A ready recording never changes, nor do its inits: its runs are worked out once per object.
+    const known = this.#runs.get(eventId);
+    if (known) return known;
+    const runs = await this.#splitRuns(streamId, eventId);
+    this.#runs.set(eventId, runs);
+    return runs;
+  }
+
+  async #splitRuns(streamId: string, eventId: string): Promise<Mp4Run[]> {
+    const runs: (Mp4Run & { initBytes: Uint8Array })[] = [];
     let at = 0;
     for (const s of this.#index.segments(eventId, SOURCE_RENDITION)) {
       const start = at;
@@ -230,8 +246,8 @@ export class StreamRecordings {
       const key = initKey(streamId, s.sessionId, SOURCE_RENDITION);
       const init = await this.#deps.bucket.get(key);
       if (!init) continue;
-      const bytes = bytesKey(new Uint8Array(await init.arrayBuffer()));
-      if (!run || run.initBytes !== bytes) {
+      const bytes = new Uint8Array(await init.arrayBuffer());
+      if (!run || !sameBytes(run.initBytes, bytes)) {
         run = { start, end: at, initKey: key, initSize: init.size, sessions: [], initBytes: bytes };
         runs.push(run);
       }
@@ -250,12 +266,6 @@ function partKeys(streamId: string, s: RecordedSegment): string[] {
   return s.partSizes.map((_, i) => partKey(streamId, s.sessionId, s.rendition, s.localMsn, s.firstPart + i));
 }
 
-function bytesKey(bytes: Uint8Array): string {
-  let out = '';
-  for (const b of bytes) out += b.toString(16).padStart(2, '0');
-  return out;
-}
-
-function round3(n: number): number {
-  return Math.round(n * 1000) / 1000;
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
 }

@@ -86,6 +86,7 @@ export function snapClip(segments: readonly RecordedSegment[], start: number, en
   };
 }
 
-function round3(n: number): number {
+/** Seconds to the millisecond, as the API states recording and clip times. */
+export function round3(n: number): number {
   return Math.round(n * 1000) / 1000;
 }

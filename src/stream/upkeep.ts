@@ -3,22 +3,21 @@
  * and recording retention, worked from the object's one alarm beside the stream's own deadlines
  * (scheduler.ts `sweepAlarm` never pushes those back).
  */
+import { DEFAULT_STREAM_CONFIG } from '../contract/stream-config.ts';
 import type { StreamRecordings } from '../recording/recordings.ts';
-import type { EffectPorts } from './run-effects.ts';
 import { sweepAlarm } from './scheduler.ts';
 import { SWEEP_PAUSE_MS, type SweepQueue } from './sweep-queue.ts';
 
 /** Where the stream's current retentionDays is kept (storage kv). */
 const RETENTION_KEY = 'retentionDays';
-const DEFAULT_RETENTION_DAYS = 30;
 
 export interface UpkeepDeps {
   storage: DurableObjectStorage;
   bucket: R2Bucket;
   sweeps: SweepQueue;
   recordings: StreamRecordings;
-  /** The shell's ports: the alarm it set (`alarmAt`) is shared with the stream's deadlines. */
-  ports: EffectPorts;
+  /** The shell's record of the alarm it set (its effect ports), shared with the stream's deadlines. */
+  ports: { alarmAt: number | null };
   now: () => number;
 }
 
@@ -34,7 +33,7 @@ export class StreamUpkeep {
    * change (src/api/streams.ts), and each event's start carries it too.
    */
   retentionDays(): number {
-    return this.#d.storage.kv.get<number>(RETENTION_KEY) ?? DEFAULT_RETENTION_DAYS;
+    return this.#d.storage.kv.get<number>(RETENTION_KEY) ?? DEFAULT_STREAM_CONFIG.retentionDays;
   }
 
   async setRetentionDays(days: number): Promise<void> {
