@@ -53,3 +53,8 @@ export interface Env {
   /** `1` only in the worker tests (vitest.config.ts): lets them step a stream object's clock. */
   TEST_CLOCK?: string;
 }
+
+/** The stream's one Durable Object (named by its id). */
+export function streamObject(env: Pick<Env, 'STREAM'>, streamId: string) {
+  return env.STREAM.get(env.STREAM.idFromName(streamId));
+}

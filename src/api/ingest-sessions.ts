@@ -5,6 +5,7 @@ import type {
   StartSessionRequest,
   StartSessionResponse,
 } from '../contract/ingest.ts';
+import { streamObject } from '../env.ts';
 import { generateEventId, generateSessionId, hashStreamKey, STREAM_KEY_PATTERN } from '../registry/ids.ts';
 import type { KeyLookup } from '../registry/record.ts';
 import { registryStub } from '../registry/registry-do.ts';
@@ -84,7 +85,7 @@ ingestSessions.openapi(startSessionRoute, async (c) => {
   // An issued credential names the relay; only the shared INGEST_TOKEN falls back to the relay's own word.
   const caller = c.get('relay');
   const sessionId = generateSessionId();
-  const stub = c.env.STREAM.get(c.env.STREAM.idFromName(found.streamId));
+  const stub = streamObject(c.env, found.streamId);
   const started = await stub.startSession({
     streamId: found.streamId,
     sessionId,

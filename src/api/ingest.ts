@@ -13,7 +13,7 @@ import {
   type PartUploadResponse,
   RENDITION_PATTERN,
 } from '../contract/ingest.ts';
-import type { Env } from '../env.ts';
+import { type Env, streamObject } from '../env.ts';
 import { type InitInfo, InitInfoError, readInitInfo } from '../media/init-info.ts';
 import { initKey, partKey } from '../media/keys.ts';
 import type { InitRecord } from '../stream/model.ts';
@@ -27,10 +27,6 @@ export const ingestMedia = new Hono<AppEnv>();
 const SESSION = '/streams/:streamId/sessions/:sessionId';
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const INDEX_PATTERN = /^[0-9]{1,9}$/;
-
-function streamStub(env: Env, streamId: string) {
-  return env.STREAM.get(env.STREAM.idFromName(streamId));
-}
 
 function ids(param: (name: string) => string | undefined): { streamId: string; sessionId: string } {
   const streamId = param('streamId') ?? '';
@@ -78,7 +74,7 @@ ingestMedia.put(`${SESSION}/renditions/:rendition/init`, async (c) => {
     httpMetadata: { contentType: 'video/mp4' },
   });
   const { credentialId, revoked } = c.get('relay');
-  const result = await streamStub(c.env, streamId).putInit(sessionId, rendition, init, {
+  const result = await streamObject(c.env, streamId).putInit(sessionId, rendition, init, {
     credentialId,
     revoked,
   });
@@ -115,7 +111,7 @@ ingestMedia.put(`${SESSION}/renditions/:rendition/parts/:msn/:part`, async (c) =
     size = bytes.byteLength;
   }
   const stored = Date.now();
-  const result = await streamStub(c.env, streamId).addPart(
+  const result = await streamObject(c.env, streamId).addPart(
     {
       sessionId,
       rendition,
@@ -195,7 +191,7 @@ ingestMedia.post(`${SESSION}/end`, async (c) => {
   const { streamId, sessionId } = ids((n) => c.req.param(n));
   const parsed = EndSchema.safeParse(await c.req.json().catch(() => null));
   if (!parsed.success) throw new ApiError(400, 'bad-request', 'body must be {"reason": string}');
-  const result = await streamStub(c.env, streamId).endSession(sessionId, parsed.data.reason);
+  const result = await streamObject(c.env, streamId).endSession(sessionId, parsed.data.reason);
   if (result.kind === 'not-current')
     throw new ApiError(410, 'session-gone', `session ${sessionId} is not current`);
   return c.json(
@@ -219,7 +215,7 @@ ingestMedia.post(`${SESSION}/health`, async (c) => {
     });
   }
   const { credentialId, revoked } = c.get('relay');
-  const accepted = await streamStub(c.env, streamId).reportHealth(sessionId, parsed.data, {
+  const accepted = await streamObject(c.env, streamId).reportHealth(sessionId, parsed.data, {
     credentialId,
     revoked,
   });

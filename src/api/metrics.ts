@@ -4,6 +4,7 @@
  * live). Viewer routes never count toward it: their figures reach the objects through the replicas.
  */
 import { Hono } from 'hono';
+import { streamObject } from '../env.ts';
 import type { DeliveryFigures } from '../fanout/delivery.ts';
 import { renderMetrics, type StreamFigures } from '../monitoring/prometheus.ts';
 import type { MonitoringHealth } from '../monitoring/stream-monitor.ts';
@@ -29,7 +30,7 @@ metrics.get('/metrics', requireScope('metrics:read'), async (c) => {
   const figures = await Promise.all(
     live.map(async (streamId): Promise<StreamFigures | null> => {
       try {
-        const health = (await c.env.STREAM.get(c.env.STREAM.idFromName(streamId)).getHealth()) as {
+        const health = (await streamObject(c.env, streamId).getHealth()) as {
           delivery: DeliveryFigures;
           monitoring?: MonitoringHealth;
         };

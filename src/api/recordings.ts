@@ -4,6 +4,7 @@
  * goes straight to the stream's object.
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { streamObject } from '../env.ts';
 import { parseRecordingId, recordingId } from '../recording/ids.ts';
 import type { Clip, RecordingRow } from '../recording/index-store.ts';
 import { clipPlaylistFile, round3 } from '../recording/vod-playlists.ts';
@@ -113,10 +114,6 @@ const deleteRoute = createRoute({
     ...common,
   },
 });
-
-function streamObject(env: AppEnv['Bindings'], streamId: string) {
-  return env.STREAM.get(env.STREAM.idFromName(streamId));
-}
 
 /** The cursor: the last row's start and event, opaque to clients. */
 function encodeCursor(row: RecordingRow): string {

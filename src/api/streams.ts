@@ -7,6 +7,7 @@ import {
   type StreamConfig,
   type StreamConfigField,
 } from '../contract/stream-config.ts';
+import { streamObject } from '../env.ts';
 import { decodeCursor } from '../registry/cursor.ts';
 import { generateStreamId, generateStreamKey, hashStreamKey } from '../registry/ids.ts';
 import { registryStub } from '../registry/registry-do.ts';
@@ -44,10 +45,6 @@ streams.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
 
 function notFound(id: string): ApiError {
   return new ApiError(404, 'stream-not-found', `no stream with id ${id}`);
-}
-
-function streamStub(env: AppEnv['Bindings'], streamId: string) {
-  return env.STREAM.get(env.STREAM.idFromName(streamId));
 }
 
 /** The config fields of a request body (the schema's fields; absent ones stay absent). */
@@ -122,7 +119,7 @@ streams.openapi(updateStreamRoute, async (c) => {
   // A policy change applies at once: here now, at the other isolates within 10 s (src/access/edge-registry.ts).
   forgetStreamAccess(id);
   // So does a retention change: the stream object moves its expiry alarm (recordings already made too).
-  await streamStub(c.env, id).setRetentionDays(result.stream.config.retentionDays);
+  await streamObject(c.env, id).setRetentionDays(result.stream.config.retentionDays);
   return c.json(toStreamResource(result.stream, urlBases(c.env, c.req.url)), 200);
 });
 
@@ -131,7 +128,7 @@ streams.openapi(deleteStreamRoute, async (c) => {
   if (!(await registryStub(c.env).delete(id))) throw notFound(id);
   // The catalogue entry goes first: its key stops authorizing at once, then the live state is torn down and
   // the media queued for the stream object's sweep (answered at once, whatever the media's size).
-  await streamStub(c.env, id).destroy(id);
+  await streamObject(c.env, id).destroy(id);
   // Its viewer URLs, media included, are refused here now and at the other isolates within 10 s.
   forgetStreamAccess(id);
   return c.body(null, 204);
@@ -154,7 +151,7 @@ streams.openapi(streamHealthRoute, async (c) => {
   const { id } = c.req.valid('param');
   const record = await registryStub(c.env).get(id);
   if (!record) throw notFound(id);
-  const health: unknown = await streamStub(c.env, id).getHealth();
+  const health: unknown = await streamObject(c.env, id).getHealth();
   const fields = typeof health === 'object' && health !== null ? (health as Record<string, unknown>) : {};
   // The registry's status is the catalogue's answer; the object's own fields describe the live session.
   return c.json({ ...fields, streamId: id, status: record.status }, 200);

@@ -16,6 +16,7 @@
 import { type Context, Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { edgeStreamAccess } from '../access/edge-registry.ts';
+import { streamObject } from '../env.ts';
 import { concatenatedResponse, objectResponse } from '../media/serve.ts';
 import { parseRecordingId } from '../recording/ids.ts';
 import { serveMp4Run } from '../vod/serve-mp4.ts';
@@ -53,7 +54,7 @@ async function recordingOf(c: C) {
       "a signed stream's recordings are not served publicly",
     );
   }
-  const stub = c.env.STREAM.get(c.env.STREAM.idFromName(where.streamId));
+  const stub = streamObject(c.env, where.streamId);
   return { stub, eventId: where.eventId };
 }
 

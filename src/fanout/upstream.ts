@@ -3,14 +3,14 @@
  * region's other shards to shard 0 (region-shards.ts). Catch-ups, origin counters and QoE beacons take that way; reads the
  * view cannot answer (archived playlists, segments older than the window) go to the stream object itself.
  */
-import type { Env } from '../env.ts';
+import { type Env, streamObject } from '../env.ts';
 import type { OriginCounts } from '../monitoring/origin.ts';
 import type { QoeDigest } from '../monitoring/qoe.ts';
 import { asLocationHint, type ReplicaRef, replicaName } from './regions.ts';
 import type { ReplicaView } from './view.ts';
 
 export function streamObjectOf(env: Env, ref: ReplicaRef) {
-  return env.STREAM.get(env.STREAM.idFromName(ref.streamId));
+  return streamObject(env, ref.streamId);
 }
 
 export function shardZeroOf(env: Env, ref: ReplicaRef) {

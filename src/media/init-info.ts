@@ -5,6 +5,7 @@
  *   mp4a -> esds -> DecoderSpecificInfo: `mp4a.40.<audioObjectType>` (ISO/IEC 14496-3 1.6.2.1)
  * Malformed input gives an InitInfoError, never an exception of another kind.
  */
+import { hex } from '../registry/ids.ts';
 
 export interface InitInfo {
   /** RFC 6381 codecs, video first, comma separated. */
@@ -51,10 +52,6 @@ export function readInitInfo(bytes: Uint8Array): InitInfo {
     return String.fromCharCode(bytes[at] ?? 0, bytes[at + 1] ?? 0, bytes[at + 2] ?? 0, bytes[at + 3] ?? 0);
   }
 
-  function hex2(n: number): string {
-    return n.toString(16).padStart(2, '0');
-  }
-
   const codecs: { video: string[]; audio: string[] } = { video: [], audio: [] };
   let width: number | undefined;
   let height: number | undefined;
@@ -70,8 +67,7 @@ export function readInitInfo(bytes: Uint8Array): InitInfo {
         height = view.getUint16(entry.body + 26);
         const avcC = boxes(entry.body + 78, entry.end).find((b) => b.type === 'avcC');
         if (!avcC || avcC.body + 4 > avcC.end) throw new InitInfoError(`${entry.type} without avcC`);
-        const [p, c, l] = [bytes[avcC.body + 1] ?? 0, bytes[avcC.body + 2] ?? 0, bytes[avcC.body + 3] ?? 0];
-        codecs.video.push(`${entry.type}.${hex2(p)}${hex2(c)}${hex2(l)}`);
+        codecs.video.push(`${entry.type}.${hex(bytes.subarray(avcC.body + 1, avcC.body + 4))}`);
       } else if (entry.type === 'mp4a') {
         // AudioSampleEntry: 8 + 8 reserved + channelcount/samplesize/predefined/reserved/samplerate = 28 bytes.
         const esds = boxes(entry.body + 28, entry.end).find((b) => b.type === 'esds');

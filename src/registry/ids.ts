@@ -61,8 +61,14 @@ export function generateStreamKey(): string {
 
 /** Lower-case hex SHA-256 of the key: what the registry indexes, so a lookup never compares secrets. */
 export async function hashStreamKey(streamKey: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(streamKey));
-  let hex = '';
-  for (const byte of new Uint8Array(digest)) hex += byte.toString(16).padStart(2, '0');
-  return hex;
+  return hex(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(streamKey))));
+}
+
+const HEX_BYTE = Array.from({ length: 256 }, (_, n) => n.toString(16).padStart(2, '0'));
+
+/** Lower-case hex of the bytes, two digits each. */
+export function hex(bytes: Uint8Array): string {
+  let out = '';
+  for (const byte of bytes) out += HEX_BYTE[byte] as string;
+  return out;
 }

@@ -9,7 +9,7 @@
  * The context (what the secret belongs to, e.g. `srt-passphrase:st_...`) is the GCM additional data: a sealed
  * value copied onto another row does not open there.
  */
-import { base64url } from './ids.ts';
+import { base64url, hex } from './ids.ts';
 
 const PREFIX = 's1';
 const IV_BYTES = 12;
@@ -33,7 +33,7 @@ function fromBase64url(text: string): Uint8Array<ArrayBuffer> {
 
 async function keyId(secret: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(secret)));
-  return [...digest.slice(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return hex(digest.subarray(0, 4));
 }
 
 /** HKDF-SHA256 turns any high-entropy text (e.g. `openssl rand -base64 32`) into an AES-256-GCM key. */

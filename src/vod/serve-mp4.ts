@@ -14,6 +14,7 @@
  */
 import { ApiError } from '../api/errors.ts';
 import type { Mp4Run } from '../recording/mp4-run.ts';
+import { hex } from '../registry/ids.ts';
 import { Mp4Error } from './boxes.ts';
 import { resolveByteRange } from './byte-range.ts';
 import { type InitTracks, readInitTracks } from './init-tracks.ts';
@@ -78,10 +79,7 @@ async function runEtag(run: Mp4Run, total: number): Promise<string> {
     ...run.sessions.map((s) => `${s.sessionId}:${s.parts.length}:${s.parts.at(-1)?.key}`),
   ];
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(identity.join('\n')));
-  const hex = [...new Uint8Array(digest).subarray(0, 12)]
-    .map((b) => b.toString(16).padStart(2, '0'))
-    .join('');
-  return `"${hex}"`;
+  return `"${hex(new Uint8Array(digest).subarray(0, 12))}"`;
 }
 
 function placeParts(run: Mp4Run): PlacedPart[] {

@@ -3,6 +3,7 @@
  * `enqueue` is called from the media path (by a stream's object, fire-and-forget): it inserts rows and arms
  * the alarm, and every network call happens later in `deliver`, on the alarm.
  */
+import { hex } from '../registry/ids.ts';
 import { isSealed, type SecretBox } from '../registry/secrets.ts';
 import { deliverDue, type Fetcher } from './delivery.ts';
 import type { WebhookEvent, WebhookEventType } from './events.ts';
@@ -23,7 +24,7 @@ export const secretContext = (webhookId: string) => `webhook-secret:${webhookId}
 
 function newWebhookId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(10));
-  return `wh_${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+  return `wh_${hex(bytes)}`;
 }
 
 export class WebhookEndpoints {

@@ -2,6 +2,7 @@
  * What a webhook receives: `{id, type, createdAt, streamId, data}` as the JSON body, signed (signature.ts).
  * `id` is the Standard Webhooks `webhook-id`: the same on every retry of one event, so receivers can dedupe.
  */
+import { hex } from '../registry/ids.ts';
 
 export const WEBHOOK_EVENT_TYPES = [
   'stream.connected',
@@ -35,6 +36,6 @@ export function newWebhookEvent(
   now: number,
 ): WebhookEvent {
   const random = crypto.getRandomValues(new Uint8Array(12));
-  const id = `evt_${[...random].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+  const id = `evt_${hex(random)}`;
   return { id, type, createdAt: new Date(now).toISOString(), streamId, data };
 }
