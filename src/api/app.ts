@@ -5,7 +5,6 @@ import type { Env } from '../env.ts';
 import { ApiError, problemResponse } from './errors.ts';
 import { ingestMedia } from './ingest.ts';
 import { ingestSessions } from './ingest-sessions.ts';
-import { metrics } from './metrics.ts';
 import { limitBody } from './middleware/body-limit.ts';
 import { authenticate, type PrincipalVars } from './middleware/principal.ts';
 import { authenticateRelay, type RelayVars } from './middleware/relay-auth.ts';
@@ -41,7 +40,6 @@ export function createApp() {
   // each route the scope it names (middleware/scopes.ts).
   app.use('/v1/*', except('/v1/openapi.json', authenticate()));
   app.use('/v1/*', limitBody());
-  app.route('/v1', metrics);
   app.route('/v1', streams);
   // Every viewer route passes the access check before any cache (src/api/playback-access.ts).
   app.use('/live/*', viewerAccess());

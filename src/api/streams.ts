@@ -14,6 +14,7 @@ import { registryStub } from '../registry/registry-do.ts';
 import { apiKeys } from './api-keys.ts';
 import type { AppEnv } from './app.ts';
 import { ApiError } from './errors.ts';
+import { metrics } from './metrics.ts';
 import { requireSecretsKey } from './middleware/secrets-key.ts';
 import { validationHook } from './middleware/validation.ts';
 import {
@@ -163,6 +164,7 @@ streams.route('/', playbackTokens);
 streams.route('/', apiKeys);
 streams.route('/', relays);
 streams.route('/', recordings);
+streams.route('/', metrics);
 
 // Public: the document describes the API and holds no data. Servers point at this deployment's /v1.
 streams.doc('/openapi.json', (c) => ({

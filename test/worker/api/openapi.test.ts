@@ -29,6 +29,7 @@ it('serves a public OpenAPI 3 document describing every route', async () => {
     '/streams/{id}/revoke-tokens': ['post'],
     '/signing-keys': ['get', 'post'],
     '/signing-keys/{id}': ['delete'],
+    '/metrics': ['get'],
   });
   for (const methods of Object.values(doc.paths)) {
     for (const op of Object.values(methods)) {
