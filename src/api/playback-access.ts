@@ -2,17 +2,18 @@
  * Who may play what, decided before any cache is consulted: a cache hit never skips the policy check. Viewer
  * URLs name a stream by their first path segment (src/contract/playback.ts), which is either the stream id
  * (public streams) or a playback token in its place (src/access/claims.ts). `authorizePlayback` is the one
- * check every viewer route goes through (`viewerAccess` runs it for all of /live); a future route (recordings,
- * DVR, clips) calls it with its own segment. It resolves the segment to the stream id that the edge cache keys,
- * coalescing, counters and the stream's objects use, so the token never reaches a cache key and every viewer
- * of a stream shares one cached copy.
+ * check every live viewer route goes through (`viewerAccess` runs it for all of /live); `authorizeRecording`
+ * is its twin for /vod (recordings, downloads, clips), and both verify a token in `verifiedClaims`. They
+ * resolve the segment to the stream id that the edge cache keys, coalescing, counters and the stream's objects
+ * use, so the token never reaches a cache key and every viewer of a stream shares one cached copy.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import { type PlaybackRules, revokedByGeneration } from '../access/claims.ts';
+import { type PlaybackClaims, type PlaybackRules, revokedByGeneration } from '../access/claims.ts';
 import { edgeKeySet, edgeStreamAccess } from '../access/edge-registry.ts';
 import { allowOrigin, checkRules, type ViewerFacts } from '../access/rules.ts';
 import { verifyPlaybackToken } from '../access/verify.ts';
 import type { Env } from '../env.ts';
+import { parseRecordingId } from '../recording/ids.ts';
 import type { AppEnv } from './app.ts';
 import { ApiError, problemResponse } from './errors.ts';
 
@@ -66,11 +67,69 @@ export async function authorizePlayback(
   }
   // A JWT has dots; no stream id does. Anything else names nothing.
   if (!segment.includes('.')) throw new ApiError(404, 'not-found', 'no such stream');
-  const { claims } = await verifyPlaybackToken(segment, () => edgeKeySet(env, now), now);
-  if (!STREAM_ID.test(claims.sub)) {
-    throw new ApiError(403, 'token-subject-invalid', 'the token names no stream (sub is not a stream id)');
+  const claims = await verifiedClaims(env, request, segment, now, (sub) =>
+    STREAM_ID.test(sub) && !parseRecordingId(sub) ? sub : null,
+  );
+  return { streamId: claims.sub, rules: claims };
+}
+
+export interface RecordingGrant extends PlaybackGrant {
+  eventId: string;
+}
+
+/**
+ * The grant for a /vod request's first segment: a public stream's recording id, or a playback token whose
+ * `sub` is the recording id (`POST /v1/recordings/{id}/playback-tokens`), which the stream's revoke-tokens
+ * and rules govern as they do its live tokens. A live token (sub: the stream id) plays no recording.
+ */
+export async function authorizeRecording(
+  env: Env,
+  request: Request,
+  segment: string,
+  now: number,
+): Promise<RecordingGrant> {
+  const plain = parseRecordingId(segment);
+  if (plain) {
+    const access = await edgeStreamAccess(env, plain.streamId, now);
+    if (access.gone) throw new ApiError(404, 'not-found', 'no such recording');
+    if (access.policy === 'signed') {
+      throw new ApiError(
+        401,
+        'playback-token-required',
+        "a signed stream's recording plays only with a recording token in the URL in place of its id",
+      );
+    }
+    return { ...plain, rules: null };
   }
-  const access = await edgeStreamAccess(env, claims.sub, now);
+  if (!segment.includes('.')) throw new ApiError(404, 'not-found', 'no such recording');
+  const claims = await verifiedClaims(
+    env,
+    request,
+    segment,
+    now,
+    (sub) => parseRecordingId(sub)?.streamId ?? null,
+  );
+  const where = parseRecordingId(claims.sub) as { streamId: string; eventId: string };
+  return { ...where, rules: claims };
+}
+
+/**
+ * A token's verified claims: signature and times (verify.ts), a subject naming a stream (`streamOf`), the
+ * stream still there, not revoked by generation, and the viewer within its rules.
+ */
+async function verifiedClaims(
+  env: Env,
+  request: Request,
+  token: string,
+  now: number,
+  streamOf: (sub: string) => string | null,
+): Promise<PlaybackClaims> {
+  const { claims } = await verifyPlaybackToken(token, () => edgeKeySet(env, now), now);
+  const streamId = streamOf(claims.sub);
+  if (!streamId) {
+    throw new ApiError(403, 'token-subject-invalid', 'the token names nothing this route plays (sub)');
+  }
+  const access = await edgeStreamAccess(env, streamId, now);
   if (access.gone) throw new ApiError(404, 'not-found', 'no such stream');
   if (revokedByGeneration(claims, access)) {
     throw new ApiError(
@@ -81,7 +140,7 @@ export async function authorizePlayback(
   }
   const rules = checkRules(claims, viewerFacts(request));
   if (!rules.ok) throw new ApiError(403, 'playback-forbidden', rules.detail);
-  return { streamId: claims.sub, rules: claims };
+  return claims;
 }
 
 /**

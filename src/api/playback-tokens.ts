@@ -1,18 +1,23 @@
 /**
  * `POST /v1/streams/{id}/playback-tokens` mints a playback token with the service's own key (the registry
  * signs; the private key never leaves it), and `POST /v1/streams/{id}/revoke-tokens` refuses every token of
- * the stream issued before it, within 10 s (src/access/edge-registry.ts). Mounted under the streams router.
+ * the stream issued before it, within 10 s (src/access/edge-registry.ts). `POST /v1/recordings/{id}/playback-tokens`
+ * mints one for a recording of the stream: its `sub` is the recording id, it goes in /vod URLs in place of that
+ * id, and the stream's revoke-tokens refuses it too. Mounted under the streams router.
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { PlaybackRulesSchema } from '../access/claims.ts';
 import { forgetStreamAccess } from '../access/edge-registry.ts';
 import { playbackTokenPaths } from '../contract/playback.ts';
+import { streamObject } from '../env.ts';
+import { parseRecordingId } from '../recording/ids.ts';
 import { registryStub } from '../registry/registry-do.ts';
 import type { AppEnv } from './app.ts';
 import { ApiError } from './errors.ts';
 import { requireScope } from './middleware/scopes.ts';
 import { validationHook } from './middleware/validation.ts';
 import { json, problem, StreamIdParams, security } from './openapi.ts';
+import { RecordingParams } from './recordings.ts';
 import { urlBases } from './stream-resource.ts';
 
 export const playbackTokens = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -58,6 +63,24 @@ const PlaybackTokenSchema = z
   })
   .openapi('PlaybackToken');
 
+const RecordingTokenSchema = z
+  .object({
+    token: z.string().openapi({
+      description: 'A JWT (RS256) whose sub is the recording id; it goes in /vod URLs in its place.',
+    }),
+    expiresAt: z.string().openapi({ format: 'date-time' }),
+    playback: z.object({
+      hls: z.string().openapi({ example: 'https://live.example.com/vod/eyJhbGciOi.../master.m3u8' }),
+      prefix: z.string().openapi({
+        description:
+          'Every URL of the recording (MP4 downloads, clips) with the token in place of its id: ' +
+          '`{prefix}download.mp4`, `{prefix}run-{n}.mp4`, `{prefix}clip-{clipId}.m3u8`.',
+        example: 'https://live.example.com/vod/eyJhbGciOi.../',
+      }),
+    }),
+  })
+  .openapi('RecordingPlaybackToken');
+
 const RevokedTokensSchema = z
   .object({
     streamId: z.string(),
@@ -95,6 +118,24 @@ const mintTokenRoute = createRoute({
   },
 });
 
+const mintRecordingTokenRoute = createRoute({
+  method: 'post',
+  path: '/recordings/{id}/playback-tokens',
+  operationId: 'mintRecordingPlaybackToken',
+  security,
+  ...scoped,
+  request: {
+    params: RecordingParams,
+    body: { required: false, content: { 'application/json': { schema: MintTokenSchema } } },
+  },
+  responses: {
+    201: json(RecordingTokenSchema, 'A token and the URLs that play the recording with it.'),
+    422: problem('Invalid field.'),
+    ...common,
+    404: problem('No such recording.'),
+  },
+});
+
 const revokeTokensRoute = createRoute({
   method: 'post',
   path: '/streams/{id}/revoke-tokens',
@@ -127,6 +168,31 @@ playbackTokens.openapi(mintTokenRoute, async (c) => {
       token,
       expiresAt: new Date((Math.floor(Date.now() / 1000) + expiresIn) * 1000).toISOString(),
       playback: { hls: `${origin}${paths.hls}`, player: `${origin}${paths.player}` },
+    },
+    201,
+  );
+});
+
+playbackTokens.openapi(mintRecordingTokenRoute, async (c) => {
+  const { id } = c.req.valid('param');
+  const body: z.infer<typeof MintTokenSchema> | undefined = c.req.valid('json');
+  const where = parseRecordingId(id);
+  const missing = () => new ApiError(404, 'recording-not-found', `no recording with id ${id}`);
+  if (!where || !(await streamObject(c.env, where.streamId).getRecording(where.eventId))) throw missing();
+  const expiresIn = body?.expiresIn ?? DEFAULT_EXPIRES_IN;
+  const token = await registryStub(c.env).mintPlaybackToken({
+    streamId: where.streamId,
+    subject: id,
+    expiresIn,
+    rules: body?.rules ?? {},
+  });
+  if (token === null) throw missing();
+  const prefix = `${urlBases(c.env, c.req.url).publicOrigin}/vod/${token}/`;
+  return c.json(
+    {
+      token,
+      expiresAt: new Date((Math.floor(Date.now() / 1000) + expiresIn) * 1000).toISOString(),
+      playback: { hls: `${prefix}master.m3u8`, prefix },
     },
     201,
   );

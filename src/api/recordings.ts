@@ -54,7 +54,7 @@ const ListQuery = z.object({
   cursor: z.string().max(200).optional(),
 });
 
-const RecordingParams = z.object({
+export const RecordingParams = z.object({
   id: z
     .string()
     .min(1)

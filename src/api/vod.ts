@@ -15,13 +15,12 @@
  */
 import { type Context, Hono } from 'hono';
 import { cors } from 'hono/cors';
-import { edgeStreamAccess } from '../access/edge-registry.ts';
 import { streamObject } from '../env.ts';
 import { concatenatedResponse, objectResponse } from '../media/serve.ts';
-import { parseRecordingId } from '../recording/ids.ts';
 import { serveMp4Run } from '../vod/serve-mp4.ts';
 import type { AppEnv } from './app.ts';
 import { ApiError } from './errors.ts';
+import { authorizeRecording, VIEWER_REFERRER_POLICY } from './playback-access.ts';
 
 /** A minute: the bound for caches in front after a recording is deleted (README, Recordings). */
 export const VOD_CACHE_CONTROL = 'public, max-age=60';
@@ -40,22 +39,11 @@ vod.use(
 
 type C = Context<AppEnv, '/vod/:recording/*'>;
 
-/** The recording's stream object and event, after the stream's access check. */
+/** The recording's stream object and event, after the access check (a recording id, or a token for it). */
 async function recordingOf(c: C) {
-  const where = parseRecordingId(c.req.param('recording'));
-  if (!where) throw new ApiError(404, 'not-found', 'no such recording');
-  const access = await edgeStreamAccess(c.env, where.streamId, Date.now());
-  if (access.gone) throw new ApiError(404, 'not-found', 'no such recording');
-  // Signed VOD URLs are not built yet: a signed stream's recordings are refused rather than served openly.
-  if (access.policy === 'signed') {
-    throw new ApiError(
-      401,
-      'playback-token-required',
-      "a signed stream's recordings are not served publicly",
-    );
-  }
-  const stub = streamObject(c.env, where.streamId);
-  return { stub, eventId: where.eventId };
+  const grant = await authorizeRecording(c.env, c.req.raw, c.req.param('recording'), Date.now());
+  c.header('referrer-policy', VIEWER_REFERRER_POLICY);
+  return { stub: streamObject(c.env, grant.streamId), eventId: grant.eventId };
 }
 
 function notFound(): never {

@@ -125,16 +125,19 @@ export class StreamRegistry extends DurableObject<Env> {
   }
 
   /** Mints a playback token for an existing stream with the service key; null when there is no such stream. */
+  /** A token for the stream, or (`subject`) for one of its recordings: the stream's generation either way. */
   async mintPlaybackToken(input: {
     streamId: string;
+    subject?: string;
     expiresIn: number;
     rules: PlaybackRules;
   }): Promise<string | null> {
     if (!(await this.get(input.streamId))) return null;
     const now = Date.now();
     return this.signingKeys.mint(
-      { sub: input.streamId, exp: Math.floor(now / 1000) + input.expiresIn, ...input.rules },
+      { sub: input.subject ?? input.streamId, exp: Math.floor(now / 1000) + input.expiresIn, ...input.rules },
       now,
+      input.streamId,
     );
   }
 

@@ -168,9 +168,14 @@ export class SigningKeys {
   }
 
   /** Signs `claims` with the service key (made on first use), carrying the stream's current generation. */
-  async mint(claims: Omit<PlaybackClaims, 'gen' | 'iat'>, now: number): Promise<string> {
+  /** `streamId`: whose token generation the token carries (its `sub` names the stream or one of its recordings). */
+  async mint(
+    claims: Omit<PlaybackClaims, 'gen' | 'iat'>,
+    now: number,
+    streamId = claims.sub,
+  ): Promise<string> {
     const { kid, key } = await this.#service(now);
-    const gen = this.generation(claims.sub).generation;
+    const gen = this.generation(streamId).generation;
     return new SignJWT({ ...claims, gen, iat: Math.floor(now / 1000) })
       .setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' })
       .sign(key);

@@ -4,7 +4,7 @@
 // is swept by the stream object's alarm.
 import { env, runDurableObjectAlarm, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { call, createStream, ORIGIN } from '../api/client.ts';
+import { call, createStream, expectProblem, ORIGIN } from '../api/client.ts';
 import {
   bodyText,
   endSession,
@@ -16,6 +16,7 @@ import {
   streamStub,
   TEST_CONFIG,
 } from '../support/media.ts';
+import { mintToken } from '../support/tokens.ts';
 
 interface Recording {
   id: string;
@@ -112,6 +113,63 @@ describe('recordings', () => {
     expect(mp4.status).toBe(200);
     expect(Number(mp4.headers.get('content-length'))).toBe(fixtureInit.length + ready.bytes);
     expect((await mp4.arrayBuffer()).byteLength).toBe(fixtureInit.length + ready.bytes);
+  });
+
+  it("plays a signed stream's recording only with a token for that recording, which revoke-tokens refuses", async () => {
+    const signed = await createStream({
+      partTarget: 0.2,
+      segmentTarget: 1,
+      reconnectWindow: 1,
+      playbackPolicy: 'signed',
+    });
+    await liveEvent('ev_ssssssssssssssss', 'se_rec_a', signed.id);
+    await endEvent(signed.id);
+    const [rec] = await listed(signed.id);
+    const id = rec?.id as string;
+    await expectProblem(await SELF.fetch(`${ORIGIN}/vod/${id}/master.m3u8`), 401, 'playback-token-required');
+    // The stream's live token names the stream, not the recording.
+    const live = await mintToken(signed.id);
+    await expectProblem(
+      await SELF.fetch(`${ORIGIN}/vod/${live.token}/master.m3u8`),
+      403,
+      'token-subject-invalid',
+    );
+
+    const minted = await call('POST', `/v1/recordings/${id}/playback-tokens`, { json: { expiresIn: 3600 } });
+    expect(minted.status).toBe(201);
+    const { token, playback } = (await minted.json()) as {
+      token: string;
+      playback: { hls: string; prefix: string };
+    };
+    expect(playback).toEqual({
+      hls: `${ORIGIN}/vod/${token}/master.m3u8`,
+      prefix: `${ORIGIN}/vod/${token}/`,
+    });
+    const master = await SELF.fetch(playback.hls);
+    expect(master.status).toBe(200);
+    expect(master.headers.get('referrer-policy')).toBe('no-referrer');
+    const mediaUrl = new URL('source/index.m3u8', playback.hls);
+    expect(await bodyText(await SELF.fetch(mediaUrl))).toContain('#EXT-X-ENDLIST');
+    const seg = await SELF.fetch(new URL('se_rec_a/0.m4s', mediaUrl));
+    expect(seg.status).toBe(200);
+    await seg.arrayBuffer();
+    const mp4 = await SELF.fetch(`${playback.prefix}download.mp4`);
+    expect(mp4.status).toBe(200);
+    await mp4.arrayBuffer();
+    // A recording token plays no live route.
+    await expectProblem(
+      await SELF.fetch(`${ORIGIN}/live/${token}/master.m3u8`),
+      403,
+      'token-subject-invalid',
+    );
+
+    expect((await call('POST', `/v1/streams/${signed.id}/revoke-tokens`)).status).toBe(200);
+    await expectProblem(await SELF.fetch(playback.hls), 401, 'token-revoked');
+    await expectProblem(
+      await call('POST', '/v1/recordings/rec_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/playback-tokens'),
+      404,
+      'recording-not-found',
+    );
   });
 
   it('deletes a ready recording: 404 at once, its media swept, the stream kept', async () => {
