@@ -73,7 +73,7 @@ function select(id) {
   for (const li of $('streams').children) li.classList.toggle('selected', li.dataset.id === id);
   $('detail').hidden = false;
   $('detail-name').textContent = s.name || s.id;
-  $('detail-player').href = s.playback.player;
+  void playerLink(s);
   $('ingest-urls').replaceChildren(
     ...ingestRows(s).flatMap(([label, url]) => [
       el('dt', { textContent: label }),
@@ -84,6 +84,33 @@ function select(id) {
   keyRow('backup', 'rotate-backup-key', 'copy-backup-key', 'backup-key', s.id);
   $('backup-key-row').hidden = !s.hasBackupKey;
   void refreshHealth();
+}
+
+/** Token lifetime of the dashboard's player link to a signed stream: long enough to watch an event through. */
+const PLAYER_TOKEN_SECONDS = 6 * 3600;
+
+/**
+ * The player link. A signed stream's page plays only with a token, so the dashboard mints one (a key with
+ * playback:sign) and links `/play/{id}?token=…`; without that scope the link is off and says why.
+ */
+async function playerLink(s) {
+  const link = $('detail-player');
+  link.title = '';
+  if (s.config?.playbackPolicy !== 'signed') {
+    link.textContent = 'player';
+    link.href = s.playback.player;
+    return;
+  }
+  link.textContent = 'player (signed)';
+  link.removeAttribute('href');
+  if (!can('playback:sign')) {
+    link.title = 'a signed stream plays with a token: sign in with a key that has playback:sign';
+    return;
+  }
+  const minted = await api(`/v1/streams/${encodeURIComponent(s.id)}/playback-tokens`, 'POST', {
+    expiresIn: PLAYER_TOKEN_SECONDS,
+  });
+  if (selected === s.id) link.href = minted.playback.player;
 }
 
 /**

@@ -96,6 +96,23 @@ describe('signed playback', () => {
       await refused.waitForTimeout(1500);
       expect(refusals[0]).toBe(401);
       expect(await refused.evaluate(() => document.querySelector('video')?.currentTime ?? 0)).toBe(0);
+
+      // The dashboard links a signed stream's player with a token it mints (the admin key may sign).
+      const dashboard = await browser.newPage();
+      await dashboard.goto(`${stackInfo().workerUrl}/dashboard`);
+      await dashboard.fill('#token', stackInfo().apiToken);
+      await dashboard.click('#login button[type=submit]');
+      await dashboard.click(`#streams li[data-id="${stream.id}"]`);
+      await dashboard.waitForSelector('#detail-player[href*="?token="]', { timeout: 10_000 });
+      expect(await dashboard.textContent('#detail-player')).toBe('player (signed)');
+      const href = (await dashboard.getAttribute('#detail-player', 'href')) as string;
+      const fromDashboard = await browser.newPage();
+      await fromDashboard.goto(new URL(href, stackInfo().workerUrl).toString());
+      await waitUntil(
+        'playback from the dashboard link to start',
+        () => fromDashboard.evaluate(() => (document.querySelector('video')?.currentTime ?? 0) > 0.5 || null),
+        30_000,
+      );
     } finally {
       await browser.close();
     }
