@@ -69,7 +69,7 @@ export const relativePlaylistUri = {
 
 /** A viewer path with its token (a JWT: dots in the first segment) replaced, for logs and problem bodies. */
 export function redactViewerPath(path: string): string {
-  return path.replace(/^\/live\/[^/]*\.[^/]*/, '/live/{token}');
+  return path.replace(/^\/(live|vod)\/[^/]*\.[^/]*/, '/$1/{token}');
 }
 
 /** A signed stream's URLs for one token: the multivariant with the token in place of the id, the player page. */

@@ -156,6 +156,10 @@ describe('recordings', () => {
     const mp4 = await SELF.fetch(`${playback.prefix}download.mp4`);
     expect(mp4.status).toBe(200);
     await mp4.arrayBuffer();
+    // A path no route serves names the token only as {token}.
+    const unrouted = await expectProblem(await SELF.fetch(`${ORIGIN}/vod/${token}`), 404, 'not-found');
+    expect(JSON.stringify(unrouted)).not.toContain(token.split('.')[2]);
+    expect(unrouted.detail).toBe('no route for GET /vod/{token}');
     // A recording token plays no live route.
     await expectProblem(
       await SELF.fetch(`${ORIGIN}/live/${token}/master.m3u8`),
