@@ -74,11 +74,11 @@ export function routeOf(c: C, streamId: string, now = Date.now()): ReplicaRoute 
   );
 }
 
-/** Calls the replica and takes what it says besides the answer (shard count, part target). */
+/** Calls the replica and takes what it says besides the answer (shard count, segment target). */
 export async function ask<T>(route: ReplicaRoute, call: () => Promise<Delivered<T>>): Promise<T> {
   const delivered = await call();
   noteDelivered(route, delivered);
-  edgeTally.partTarget(`${route.isolate}|${route.call.ref.streamId}`, delivered.partTarget, Date.now());
+  edgeTally.segmentTarget(`${route.isolate}|${route.call.ref.streamId}`, delivered.segmentTarget, Date.now());
   return delivered.answer;
 }
 

@@ -1,12 +1,15 @@
 /**
  * Viewers and edge-cache figures, counted in the isolate before the cache, where every viewer request passes
- * (issue 13). A viewer is a distinct client, a hash of IP and User-Agent, seen within two part targets: an
- * LL-HLS player asks for a playlist or a part at least once a part, so two part targets hold every playing
- * client and drop one that stopped. The figures ride to the region's replica on the isolate's next replica
+ * (issue 13). A viewer is a distinct client, a hash of IP and User-Agent, seen within two segment targets. An
+ * LL-HLS player asks at least once a part, but a player without low-latency support (ffmpeg, an older hls.js,
+ * a TV) reloads the playlist once a target duration (RFC 8216bis 6.3.4), and a player whose requests queue
+ * behind a slow link asks less often than once a part: two part targets counted them a third of the time.
+ * Two segment targets hold every playing client and drop one that stopped within seconds. The figures ride to the region's replica on the isolate's next replica
  * call (at most one report per stream every EDGE_REPORT_MS), and from the replicas to the stream object in
  * their push answers: no viewer request ever costs a call of its own. A client that several isolates serve
  * counts in each: the sum is an upper bound. Time is an argument (epoch ms).
  */
+import { DEFAULT_STREAM_CONFIG } from '../contract/stream-config.ts';
 import { fnv1a } from '../fanout/shards.ts';
 
 export interface EdgeReport {
@@ -35,12 +38,12 @@ interface StreamTally {
   cacheLookups: number;
   cacheHits: number;
   lastReport: number;
-  /** Milliseconds a client stays a viewer: two part targets once the stream's part target is known. */
+  /** Milliseconds a client stays a viewer: two segment targets once the stream's segment target is known. */
   windowMs: number;
 }
 
-/** Part target assumed until a stream's first answer says (the contract's default, 0.333 s). */
-const DEFAULT_WINDOW_MS = 2 * 333;
+/** Segment target assumed until a stream's first answer says (the contract's default). */
+const DEFAULT_WINDOW_MS = 2 * DEFAULT_STREAM_CONFIG.segmentTarget * 1000;
 
 export function clientHash(ip: string, userAgent: string): number {
   return fnv1a(`${ip}\u0000${userAgent}`);
@@ -80,8 +83,8 @@ export class EdgeTally {
     if (hit) t.cacheHits++;
   }
 
-  /** The stream's part target (seconds), from an answer: the viewer window is two of them. */
-  partTarget(key: string, seconds: number, now: number): void {
+  /** The stream's segment target (seconds), from an answer: the viewer window is two of them. */
+  segmentTarget(key: string, seconds: number, now: number): void {
     if (seconds > 0) this.#of(key, now).windowMs = 2 * seconds * 1000;
   }
 

@@ -27,7 +27,7 @@ export interface DeliveryFigures {
   replicaRequestsPerSecond: Record<string, number>;
   /** Edge-cache hits over lookups (blocking playlists and parts) in the replicas' isolates; null before any. */
   cacheHitRatio: number | null;
-  /** Distinct viewers the isolates saw within two part targets (src/edge/viewers.ts). */
+  /** Distinct viewers the isolates saw within two segment targets (src/edge/viewers.ts). */
   viewers: number;
   /** Totals behind the rates: the stream object's calls by tier, and viewer requests per region's replicas. */
   streamObjectCalls: StreamObjectCalls;

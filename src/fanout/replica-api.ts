@@ -18,6 +18,6 @@ export interface Delivered<T> {
   answer: T;
   /** The shard count this replica recommends for its region (shards.ts `recommendShards`). */
   shards: number;
-  /** Seconds; 0 while the stream has no config. */
-  partTarget: number;
+  /** The stream's segment target, seconds (the viewer window, src/edge/viewers.ts); 0 while it has no config. */
+  segmentTarget: number;
 }

@@ -273,7 +273,7 @@ export class StreamReplica extends DurableObject<Env> {
     return {
       answer,
       shards: recommendShards({ requestsPerSecond, shardsInUse: this.#shardsInUse, ceiling }),
-      partTarget: this.#view.state.config?.partTarget ?? 0,
+      segmentTarget: this.#view.state.config?.segmentTarget ?? 0,
     };
   }
 

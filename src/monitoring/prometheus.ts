@@ -23,7 +23,7 @@ const FAMILIES: Family[] = [
   {
     name: 'edge_live_viewers',
     type: 'gauge',
-    help: 'Distinct viewers (IP and User-Agent) the isolates saw within two part targets.',
+    help: 'Distinct viewers (IP and User-Agent) the isolates saw within two segment targets.',
     samples: (s) => [{ value: s.delivery.viewers }],
   },
   {

@@ -131,28 +131,43 @@ describe('rates and catch-ups', () => {
 });
 
 describe('viewers in the isolate', () => {
-  it('counts distinct clients seen within two part targets and reports at most every two seconds', () => {
+  it('counts distinct clients seen within two segment targets and reports at most every two seconds', () => {
     const tally = new EdgeTally();
-    tally.partTarget('st', 0.6, 0);
+    tally.segmentTarget('st', 1, 0);
     for (let i = 0; i < 5; i++) tally.request('st', clientHash(`10.0.0.${i}`, 'ua'), 100);
     tally.request('st', clientHash('10.0.0.1', 'ua'), 900);
     tally.request('st', clientHash('10.0.0.1', 'other ua'), 900);
     tally.cacheLookup('st', true, 900);
     tally.cacheLookup('st', false, 900);
     expect(tally.take('st', 'iso', 1_000)).toBeNull();
-    // At 2.0 s: clients last seen at 0.1 s are older than 1.2 s (two 0.6 s part targets); the two seen at
+    // At 2.5 s: clients last seen at 0.1 s are older than 2 s (two 1 s segment targets); the two seen at
     // 0.9 s remain (one IP, two User-Agents: two clients).
-    expect(tally.take('st', 'iso', 2_000)).toEqual({
+    expect(tally.take('st', 'iso', 2_500)).toEqual({
       isolateId: 'iso',
       viewers: 2,
       requests: 7,
       cacheLookups: 2,
       cacheHits: 1,
-      at: 2_000,
+      at: 2_500,
     });
-    tally.request('st', clientHash('10.0.0.1', 'ua'), 3_500);
-    tally.request('st', clientHash('10.0.0.2', 'ua'), 3_800);
-    expect(tally.take('st', 'iso', 4_000)?.viewers).toBe(2);
+    tally.request('st', clientHash('10.0.0.1', 'ua'), 4_000);
+    tally.request('st', clientHash('10.0.0.2', 'ua'), 4_300);
+    expect(tally.take('st', 'iso', 4_500)?.viewers).toBe(2);
+  });
+
+  it('keeps counting a player that reloads once a target duration, as players without LL-HLS do', () => {
+    const tally = new EdgeTally();
+    tally.segmentTarget('st', 2, 0);
+    const counted: number[] = [];
+    // 0.333 s parts, 2 s segments: an LL-HLS client asks every part, a plain HLS client every 2 s.
+    for (let t = 0; t <= 20_000; t += 333) {
+      tally.request('st', clientHash('10.0.0.1', 'hls.js lowLatency'), t);
+      if (t % 1_998 === 0) tally.request('st', clientHash('10.0.0.2', 'ffmpeg'), t);
+      const report = tally.take('st', 'iso', t);
+      if (report && t > 2_000) counted.push(report.viewers);
+    }
+    expect(counted.length).toBeGreaterThan(5);
+    expect(counted.every((n) => n === 2)).toBe(true);
   });
 });
 
