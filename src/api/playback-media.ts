@@ -70,11 +70,11 @@ export async function mediaRoute(c: C): Promise<Response> {
     const msn = Number(segmentMatch[1]);
     const fromPart = Number(segmentMatch[2] ?? 0);
     return throughCache(cacheKey, waitUntil, async () => {
-      const route = routeOf(c, streamId, now);
+      const route = routeOf(c, streamId);
       const ref = { rendition, sessionId, msn, part: fromPart };
       const local = segmentFromView(edgeOf(route).view, ref);
       const info =
-        local.kind === 'found' ? local.info : await ask(route, () => route.stub.segmentInfo(route.call, ref));
+        local.kind === 'found' ? local.info : await ask(route, (call) => route.stub.segmentInfo(call, ref));
       if (!info) return notFound();
       if ('gap' in info) return gap();
       const keys = info.partSizes.map((_, i) => partKey(streamId, sessionId, rendition, msn, fromPart + i));
@@ -103,7 +103,7 @@ async function partResponse(
   const hit = await cache.match(new Request(key));
   noteCacheLookup(c, streamId, hit !== undefined, now);
   if (hit) return hit;
-  const route = routeOf(c, streamId, now);
+  const route = routeOf(c, streamId);
   const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
   const fetched = await partFlights.run(
     flightKey(route, [key]),
@@ -118,7 +118,7 @@ async function partResponse(
         await edge.fresh(source, now);
         const ready =
           (await edgeHint(edge, source, ref)) ??
-          (await ask(route, () => route.stub.partReady(route.call, ref)));
+          (await ask(route, (call) => route.stub.partReady(call, ref)));
         // A gap part (no R2 object, ever) is answered at once, or as soon as the held part is listed as one.
         if (ready === 'gap') return 'gap';
         if (ready !== 'ready') return null;

@@ -71,10 +71,10 @@ playback.get('/live/:streamId/master.m3u8', async (c) => {
   const { streamId } = viewerGrant(c);
   const now = Date.now();
   noteViewer(c, streamId, now);
-  const route = routeOf(c, streamId, now);
+  const route = routeOf(c, streamId);
   const edge = edgeOf(route);
   await edge.current(sourceOf(route));
-  const answer = edgeMultivariant(edge) ?? (await ask(route, () => route.stub.multivariant(route.call)));
+  const answer = edgeMultivariant(edge) ?? (await ask(route, (call) => route.stub.multivariant(call)));
   if (answer.kind === 'not-found') return fail(c, 404, 'stream is not live', notFoundCacheControl(1));
   const encoding = playlistEncoding(c.req.header('accept-encoding'));
   const shared: SharedPlaylist = {

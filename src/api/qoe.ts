@@ -22,7 +22,7 @@ import { ApiError } from './errors.ts';
 import { limitBody } from './middleware/body-limit.ts';
 import { fieldErrors } from './middleware/validation.ts';
 import { viewerGrant } from './playback-access.ts';
-import { edgeOf, routeOf, sourceOf } from './viewer-calls.ts';
+import { callOf, edgeOf, routeOf, sourceOf } from './viewer-calls.ts';
 
 export const QOE_MAX_BYTES = 4 * 1024;
 
@@ -81,7 +81,7 @@ qoe.use('/live/:streamId/*', async (c, next) => {
     // Through the region's replica, which sums its isolates' batches (src/fanout/batched-forward.ts).
     (id) => {
       const route = routeOf(c, id);
-      return { recordOrigin: (counts) => route.stub.recordOrigin(route.call, counts) };
+      return { recordOrigin: (counts) => route.stub.recordOrigin(callOf(route), counts) };
     },
     (p) => c.executionCtx.waitUntil(p),
   );
@@ -94,7 +94,7 @@ function flushBeacons(c: Context<AppEnv>): void {
   if (!due) return;
   const calls = [...due].map(([id, digest]) => {
     const route = routeOf(c, id);
-    return route.stub.recordQoe(route.call, digest);
+    return route.stub.recordQoe(callOf(route), digest);
   });
   c.executionCtx.waitUntil(Promise.allSettled(calls));
 }

@@ -10,7 +10,7 @@ import { type EdgeView, EdgeViews, edgePlaylist, type ViewSource } from '../edge
 import type { PlaylistEncoding } from '../edge/playlist-cache.ts';
 import { clientHash, EdgeTally } from '../edge/viewers.ts';
 import { replicaName } from '../fanout/regions.ts';
-import type { Delivered } from '../fanout/replica-api.ts';
+import type { Delivered, ReplicaCall } from '../fanout/replica-api.ts';
 import { isolateIdentity, noteDelivered, type ReplicaRoute, replicaRoute } from '../fanout/route.ts';
 import type { Directives } from '../hls/directives.ts';
 import type { PlaylistAnswer } from '../stream/playlist-answers.ts';
@@ -62,21 +62,28 @@ function tallyKey(c: C, streamId: string): string {
   return `${isolateOf(c)}|${streamId}`;
 }
 
-/** The request's replica, with the isolate's edge report when one is due. */
-export function routeOf(c: C, streamId: string, now = Date.now()): ReplicaRoute {
-  const isolate = isolateOf(c);
-  return replicaRoute(
-    c.env,
-    c.req.raw,
-    streamId,
-    edgeTally.take(tallyKey(c, streamId), isolate, now),
-    isolate,
-  );
+/** The request's replica. Its call carries no edge report until one is made (`callOf`). */
+export function routeOf(c: C, streamId: string): ReplicaRoute {
+  return replicaRoute(c.env, c.req.raw, streamId, null, isolateOf(c));
+}
+
+/**
+ * The route's call, carrying the isolate's edge report when one is due. The report is taken only for a call
+ * that is made: most viewer requests are answered in the isolate (its view, the edge cache, a coalesced
+ * flight), and a report taken for one of those was lost, so health counted a fraction of the viewers.
+ */
+export function callOf(route: ReplicaRoute, now = Date.now()): ReplicaCall {
+  const key = `${route.isolate}|${route.call.ref.streamId}`;
+  route.call.edge ??= edgeTally.take(key, route.isolate, now);
+  return route.call;
 }
 
 /** Calls the replica and takes what it says besides the answer (shard count, segment target). */
-export async function ask<T>(route: ReplicaRoute, call: () => Promise<Delivered<T>>): Promise<T> {
-  const delivered = await call();
+export async function ask<T>(
+  route: ReplicaRoute,
+  call: (call: ReplicaCall) => Promise<Delivered<T>>,
+): Promise<T> {
+  const delivered = await call(callOf(route));
   noteDelivered(route, delivered);
   edgeTally.segmentTarget(`${route.isolate}|${route.call.ref.streamId}`, delivered.segmentTarget, Date.now());
   return delivered.answer;
@@ -95,7 +102,7 @@ export function edgeOf(route: ReplicaRoute): EdgeView {
 
 /** The route's replica as the edge view's source: one `nextView` call per isolate and part. */
 export function sourceOf(route: ReplicaRoute): ViewSource {
-  return (after) => ask(route, () => route.stub.nextView(route.call, after));
+  return (after) => ask(route, (call) => route.stub.nextView(call, after));
 }
 
 export function sharedPlaylist(
@@ -117,7 +124,7 @@ export function sharedPlaylist(
       const current = view !== null && (eventId === null || eventId === view.state.eventId);
       const answer =
         (current ? await edgePlaylist(edge, source, rendition, d) : null) ??
-        (await ask(route, () => route.stub.playlist(route.call, rendition, d, eventId)));
+        (await ask(route, (call) => route.stub.playlist(call, rendition, d, eventId)));
       const body = encoder.encode(answer.kind === 'playlist' ? answer.text : '');
       return { answer, body, gzipped: null, stored: new Set(), answeredAt: Date.now() };
     },
@@ -127,9 +134,8 @@ export function sharedPlaylist(
 
 /** Sends the isolate's edge figures on their own when no replica call carried them for a while. */
 export function flushEdgeFigures(c: C, streamId: string, now: number): void {
-  const isolate = isolateOf(c);
-  const key = tallyKey(c, streamId);
-  if (!edgeTally.overdue(key, now)) return;
-  const route = replicaRoute(c.env, c.req.raw, streamId, edgeTally.take(key, isolate, now), isolate);
-  if (route.call.edge) c.executionCtx.waitUntil(route.stub.recordEdge(route.call).catch(() => undefined));
+  if (!edgeTally.overdue(tallyKey(c, streamId), now)) return;
+  const route = routeOf(c, streamId);
+  const call = callOf(route, now);
+  if (call.edge) c.executionCtx.waitUntil(route.stub.recordEdge(call).catch(() => undefined));
 }

@@ -1,12 +1,15 @@
 // The fan-out's loads and its lagging replicas (issue 13): replica stubs are called directly, each viewer with
 // an isolate identity of its own (a test process is one isolate: its coalescing would fold every viewer into
 // one call), so what reaches the stream object is what reaches it from a crowd spread over real isolates.
+import { SELF } from 'cloudflare:test';
 import { describe, expect, it, vi } from 'vitest';
+import { EDGE_REPORT_MS } from '../../../src/edge/viewers.ts';
 import type { Directives } from '../../../src/hls/directives.ts';
 import type { PlaylistAnswer } from '../../../src/stream/playlist-answers.ts';
 import { replicaStub } from '../support/fanout.ts';
 import {
   fixtureParts,
+  ORIGIN,
   parsePlaylist,
   putInit,
   putPart,
@@ -186,5 +189,52 @@ describe('a replica cut off from its feed', () => {
     expect((await replica.stats()).catchUps).toBeGreaterThanOrEqual(2);
     // Truly too far ahead is still a 400 (RFC 8216bis 6.2.5.2), decided on the stream object's view.
     expect((await viewer(id, 'ahead', 3, { msn: 9 })).answer.kind).toBe('reject');
+  });
+});
+
+describe('viewers counted through the Worker', () => {
+  it('counts every client, also when most requests are answered in the isolate and none carries a report', async () => {
+    const id = 'fan-count';
+    // 2 s parts: an isolate's view stays fresh for 4 s, so the second round is answered in the isolates.
+    const started = await startSession(id, 'se_a', { partTarget: 2, segmentTarget: 2, reconnectWindow: 10 });
+    await putInit(id, 'se_a');
+    await putParts(id, 'se_a', fixtureParts.slice(0, 2));
+    const url = `${ORIGIN}/live/${id}/source/${started.eventId}.m3u8`;
+    const isolates = ['weur-0', 'weur-1', 'apac-0', 'apac-1'];
+    const clients = isolates.flatMap((iso) =>
+      Array.from({ length: 5 }, (_, i) => ({
+        'x-edge-live-region': iso.split('-')[0] as string,
+        'x-edge-live-isolate': iso,
+        'user-agent': `viewer-${iso}-${i}`,
+      })),
+    );
+    const round = (query = '') =>
+      Promise.all(
+        clients.map(async (headers) => {
+          const res = await SELF.fetch(`${url}${query}`, { headers });
+          expect(res.status).toBe(200);
+          await res.arrayBuffer();
+        }),
+      );
+    await round();
+    // Past the report interval: the next requests are answered from the isolates' views, and the report is
+    // due. It must ride the next call an isolate makes, not vanish with a request that made none.
+    // (A blocking request for a part the view already lists is answered from it: no call.)
+    await new Promise((r) => setTimeout(r, EDGE_REPORT_MS + 100));
+    await round('?_HLS_msn=0&_HLS_part=1');
+    const blocked = round('?_HLS_msn=0&_HLS_part=2');
+    await vi.waitFor(
+      async () => {
+        for (const region of ['weur', 'apac']) {
+          // One long poll per isolate, each carrying its isolate's report.
+          expect((await replicaStub({ streamId: id, region, shard: 0 }).stats()).waiters).toBe(2);
+        }
+      },
+      { interval: 20 },
+    );
+    expect((await putPart(id, 'se_a', fixtureParts[2]!)).status).toBe(201);
+    await blocked;
+    const { delivery } = await streamStub(id).getHealth();
+    expect(delivery.viewers).toBe(clients.length);
   });
 });
