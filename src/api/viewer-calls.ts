@@ -68,14 +68,14 @@ export function routeOf(c: C, streamId: string): ReplicaRoute {
 }
 
 /**
- * The route's call, carrying the isolate's edge report when one is due. The report is taken only for a call
- * that is made: most viewer requests are answered in the isolate (its view, the edge cache, a coalesced
- * flight), and a report taken for one of those was lost, so health counted a fraction of the viewers.
+ * One call on the route, carrying the isolate's edge report when one is due. The report is taken only for a
+ * call that is made: most viewer requests are answered in the isolate (its view, the edge cache, a coalesced
+ * flight), and a report taken for one of those was lost, so health counted a fraction of the viewers. Each
+ * call takes its own (a route may make several: a reload, then long polls), so none is sent twice.
  */
 export function callOf(route: ReplicaRoute, now = Date.now()): ReplicaCall {
   const key = `${route.isolate}|${route.call.ref.streamId}`;
-  route.call.edge ??= edgeTally.take(key, route.isolate, now);
-  return route.call;
+  return { ...route.call, edge: edgeTally.take(key, route.isolate, now) };
 }
 
 /** Calls the replica and takes what it says besides the answer (shard count, segment target). */

@@ -2,7 +2,7 @@
  * What an isolate sends a replica with every call and what comes back besides the answer (replica-do.ts):
  * who is asking (the replica's own name parts, so it can reach its stream object), the shard count the isolate
  * used, and its edge figures when a report is due; back come the shard count the replica recommends and the
- * stream's part target (the isolate's viewer window, src/edge/viewers.ts).
+ * stream's segment target (the isolate's viewer window, src/edge/viewers.ts).
  */
 import type { EdgeReport } from '../edge/viewers.ts';
 import type { ReplicaRef } from './regions.ts';
