@@ -107,10 +107,14 @@ async function playerLink(s) {
     link.title = 'a signed stream plays with a token: sign in with a key that has playback:sign';
     return;
   }
-  const minted = await api(`/v1/streams/${encodeURIComponent(s.id)}/playback-tokens`, 'POST', {
-    expiresIn: PLAYER_TOKEN_SECONDS,
-  });
-  if (selected === s.id) link.href = minted.playback.player;
+  try {
+    const minted = await api(`/v1/streams/${encodeURIComponent(s.id)}/playback-tokens`, 'POST', {
+      expiresIn: PLAYER_TOKEN_SECONDS,
+    });
+    if (selected === s.id) link.href = minted.playback.player;
+  } catch (err) {
+    link.title = `no playback token: ${err.message}`;
+  }
 }
 
 /**

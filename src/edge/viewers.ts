@@ -4,10 +4,11 @@
  * LL-HLS player asks at least once a part, but a player without low-latency support (ffmpeg, an older hls.js,
  * a TV) reloads the playlist once a target duration (RFC 8216bis 6.3.4), and a player whose requests queue
  * behind a slow link asks less often than once a part: two part targets counted them a third of the time.
- * Two segment targets hold every playing client and drop one that stopped within seconds. The figures ride to the region's replica on the isolate's next replica
- * call (at most one report per stream every EDGE_REPORT_MS), and from the replicas to the stream object in
- * their push answers: no viewer request ever costs a call of its own. A client that several isolates serve
- * counts in each: the sum is an upper bound. Time is an argument (epoch ms).
+ * Two segment targets hold every playing client and drop one that stopped within seconds. The figures ride
+ * to the region's replica on the isolate's next replica call (at most one report per stream every
+ * EDGE_REPORT_MS), and from the replicas to the stream object in their push answers: no viewer request ever
+ * costs a call of its own. A client that several isolates serve counts in each: the sum is an upper bound.
+ * Time is an argument (epoch ms).
  */
 import { DEFAULT_STREAM_CONFIG } from '../contract/stream-config.ts';
 import { fnv1a } from '../fanout/shards.ts';
