@@ -54,15 +54,13 @@ export async function authorizePlayback(
   now: number,
 ): Promise<PlaybackGrant> {
   if (STREAM_ID.test(segment)) {
-    const access = await edgeStreamAccess(env, segment, now);
-    if (access.gone) throw new ApiError(404, 'not-found', 'no such stream');
-    if (access.policy === 'signed') {
-      throw new ApiError(
-        401,
-        'playback-token-required',
-        'this stream plays only with a playback token in the URL in place of the stream id',
-      );
-    }
+    await requirePublic(
+      env,
+      segment,
+      now,
+      'no such stream',
+      'this stream plays only with a playback token in the URL in place of the stream id',
+    );
     return { streamId: segment, rules: null };
   }
   // A JWT has dots; no stream id does. Anything else names nothing.
@@ -71,6 +69,19 @@ export async function authorizePlayback(
     STREAM_ID.test(sub) && !parseRecordingId(sub) ? sub : null,
   );
   return { streamId: claims.sub, rules: claims };
+}
+
+/** A plain URL plays only a public stream's media: 404 (`gone`) for none, 401 for a signed one. */
+async function requirePublic(
+  env: Env,
+  streamId: string,
+  now: number,
+  gone: string,
+  signed: string,
+): Promise<void> {
+  const access = await edgeStreamAccess(env, streamId, now);
+  if (access.gone) throw new ApiError(404, 'not-found', gone);
+  if (access.policy === 'signed') throw new ApiError(401, 'playback-token-required', signed);
 }
 
 export interface RecordingGrant extends PlaybackGrant {
@@ -90,15 +101,13 @@ export async function authorizeRecording(
 ): Promise<RecordingGrant> {
   const plain = parseRecordingId(segment);
   if (plain) {
-    const access = await edgeStreamAccess(env, plain.streamId, now);
-    if (access.gone) throw new ApiError(404, 'not-found', 'no such recording');
-    if (access.policy === 'signed') {
-      throw new ApiError(
-        401,
-        'playback-token-required',
-        "a signed stream's recording plays only with a recording token in the URL in place of its id",
-      );
-    }
+    await requirePublic(
+      env,
+      plain.streamId,
+      now,
+      'no such recording',
+      "a signed stream's recording plays only with a recording token in the URL in place of its id",
+    );
     return { ...plain, rules: null };
   }
   if (!segment.includes('.')) throw new ApiError(404, 'not-found', 'no such recording');

@@ -6,6 +6,7 @@
  * id, and the stream's revoke-tokens refuses it too. Mounted under the streams router.
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { PlaybackRulesSchema } from '../access/claims.ts';
 import { forgetStreamAccess } from '../access/edge-registry.ts';
 import { playbackTokenPaths } from '../contract/playback.ts';
@@ -151,51 +152,48 @@ const revokeTokensRoute = createRoute({
 
 const notFound = (id: string) => new ApiError(404, 'stream-not-found', `no stream with id ${id}`);
 
-playbackTokens.openapi(mintTokenRoute, async (c) => {
-  const { id } = c.req.valid('param');
-  const body: z.infer<typeof MintTokenSchema> | undefined = c.req.valid('json');
+/**
+ * Mints a token with the service's key for the stream (`sub` = `subject`, the stream id by default), or null
+ * when the registry has no such stream. The body's fields, defaults applied.
+ */
+async function mint(
+  c: Context<AppEnv>,
+  body: z.infer<typeof MintTokenSchema> | undefined,
+  streamId: string,
+  subject = streamId,
+): Promise<{ token: string; expiresAt: string } | null> {
   const expiresIn = body?.expiresIn ?? DEFAULT_EXPIRES_IN;
   const token = await registryStub(c.env).mintPlaybackToken({
-    streamId: id,
+    streamId,
+    subject,
     expiresIn,
     rules: body?.rules ?? {},
   });
-  if (token === null) throw notFound(id);
+  if (token === null) return null;
+  return { token, expiresAt: new Date((Math.floor(Date.now() / 1000) + expiresIn) * 1000).toISOString() };
+}
+
+playbackTokens.openapi(mintTokenRoute, async (c) => {
+  const { id } = c.req.valid('param');
+  const minted = await mint(c, c.req.valid('json'), id);
+  if (minted === null) throw notFound(id);
   const origin = urlBases(c.env, c.req.url).publicOrigin;
-  const paths = playbackTokenPaths(id, token);
+  const paths = playbackTokenPaths(id, minted.token);
   return c.json(
-    {
-      token,
-      expiresAt: new Date((Math.floor(Date.now() / 1000) + expiresIn) * 1000).toISOString(),
-      playback: { hls: `${origin}${paths.hls}`, player: `${origin}${paths.player}` },
-    },
+    { ...minted, playback: { hls: `${origin}${paths.hls}`, player: `${origin}${paths.player}` } },
     201,
   );
 });
 
 playbackTokens.openapi(mintRecordingTokenRoute, async (c) => {
   const { id } = c.req.valid('param');
-  const body: z.infer<typeof MintTokenSchema> | undefined = c.req.valid('json');
   const where = parseRecordingId(id);
   const missing = () => new ApiError(404, 'recording-not-found', `no recording with id ${id}`);
   if (!where || !(await streamObject(c.env, where.streamId).getRecording(where.eventId))) throw missing();
-  const expiresIn = body?.expiresIn ?? DEFAULT_EXPIRES_IN;
-  const token = await registryStub(c.env).mintPlaybackToken({
-    streamId: where.streamId,
-    subject: id,
-    expiresIn,
-    rules: body?.rules ?? {},
-  });
-  if (token === null) throw missing();
-  const prefix = `${urlBases(c.env, c.req.url).publicOrigin}/vod/${token}/`;
-  return c.json(
-    {
-      token,
-      expiresAt: new Date((Math.floor(Date.now() / 1000) + expiresIn) * 1000).toISOString(),
-      playback: { hls: `${prefix}master.m3u8`, prefix },
-    },
-    201,
-  );
+  const minted = await mint(c, c.req.valid('json'), where.streamId, id);
+  if (minted === null) throw missing();
+  const prefix = `${urlBases(c.env, c.req.url).publicOrigin}/vod/${minted.token}/`;
+  return c.json({ ...minted, playback: { hls: `${prefix}master.m3u8`, prefix } }, 201);
 });
 
 playbackTokens.openapi(revokeTokensRoute, async (c) => {

@@ -59,7 +59,11 @@ export function noteCacheLookup(c: C, streamId: string, hit: boolean, now: numbe
 
 /** Figures are kept per stream and (simulated) isolate, so each isolate reports its own. */
 function tallyKey(c: C, streamId: string): string {
-  return `${isolateOf(c)}|${streamId}`;
+  return tallyKeyOf(isolateOf(c), streamId);
+}
+
+function tallyKeyOf(isolate: string, streamId: string): string {
+  return `${isolate}|${streamId}`;
 }
 
 /** The request's replica. Its call carries no edge report until one is made (`callOf`). */
@@ -74,7 +78,7 @@ export function routeOf(c: C, streamId: string): ReplicaRoute {
  * call takes its own (a route may make several: a reload, then long polls), so none is sent twice.
  */
 export function callOf(route: ReplicaRoute, now = Date.now()): ReplicaCall {
-  const key = `${route.isolate}|${route.call.ref.streamId}`;
+  const key = tallyKeyOf(route.isolate, route.call.ref.streamId);
   return { ...route.call, edge: edgeTally.take(key, route.isolate, now) };
 }
 
@@ -85,7 +89,8 @@ export async function ask<T>(
 ): Promise<T> {
   const delivered = await call(callOf(route));
   noteDelivered(route, delivered);
-  edgeTally.segmentTarget(`${route.isolate}|${route.call.ref.streamId}`, delivered.segmentTarget, Date.now());
+  const key = tallyKeyOf(route.isolate, route.call.ref.streamId);
+  edgeTally.segmentTarget(key, delivered.segmentTarget, Date.now());
   return delivered.answer;
 }
 
