@@ -14,9 +14,9 @@ import {
   type Encoder,
   launchChromium,
   parsePlaylist,
+  playVodInHlsJs,
   publish,
   run,
-  stackInfo,
   waitForEndlist,
   waitUntil,
 } from '../support/e2e.ts';
@@ -156,45 +156,7 @@ describe('a recorded event with a failover and a reconnect', () => {
   });
 
   it('plays in hls.js with no fatal error, to its end', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${stackInfo().workerUrl}/healthz`);
-    await page.addScriptTag({ url: '/vendor/hls.min.js' });
-    const result = await page.evaluate(async (src) => {
-      const video = document.createElement('video');
-      video.muted = true;
-      document.body.append(video);
-      const Hls = (
-        window as unknown as {
-          Hls: new () => {
-            loadSource(u: string): void;
-            attachMedia(v: HTMLVideoElement): void;
-            on(e: string, f: (e: string, d: { fatal: boolean; details: string }) => void): void;
-          };
-        }
-      ).Hls;
-      const hls = new Hls();
-      const fatal: string[] = [];
-      hls.on('hlsError', (_e, d) => {
-        if (d.fatal) fatal.push(d.details);
-      });
-      hls.loadSource(src);
-      hls.attachMedia(video);
-      video.playbackRate = 4;
-      await video.play().catch(() => undefined);
-      const deadline = Date.now() + 40_000;
-      // To the end: ended, or stopped within a few frames of the end (MSE ends at the buffered end, which
-      // the playlist's last EXTINF may pass by the last frame's duration).
-      let last = -1;
-      let still = 0;
-      while (!video.ended && fatal.length === 0 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 250));
-        still = video.currentTime === last ? still + 1 : 0;
-        last = video.currentTime;
-        if (still >= 8 && video.duration - video.currentTime < 0.25) break;
-      }
-      return { ended: video.ended, currentTime: video.currentTime, duration: video.duration, fatal };
-    }, recording.playback.hls as string);
-    await page.close();
+    const result = await playVodInHlsJs(browser, recording.playback.hls as string);
     expect(result.fatal).toEqual([]);
     expect(result.ended || result.duration - result.currentTime < 0.25, JSON.stringify(result)).toBe(true);
     expect(Math.abs(result.duration - recording.duration)).toBeLessThan(0.5);

@@ -1,6 +1,6 @@
 // Signed playback end to end (issue 16): ffmpeg publishes a signed stream over RTMP; hls.js in Chromium (the
 // player page with ?token=) and ffmpeg as an HLS reader play it with a minted token, and are refused without
-// one; the token never appears in the stack's log.
+// one; its recording plays (ffmpeg, hls.js, the MP4) only with a recording token; no token appears in the log.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   api,
@@ -9,8 +9,11 @@ import {
   decodeHls,
   type Encoder,
   launchChromium,
+  playVodInHlsJs,
   publish,
+  run,
   stackInfo,
+  waitForEndlist,
   waitUntil,
 } from '../support/e2e.ts';
 
@@ -19,10 +22,23 @@ interface Minted {
   playback: { hls: string; player: string };
 }
 
+interface RecordingToken {
+  token: string;
+  playback: { hls: string; prefix: string };
+}
+
+interface Recording {
+  id: string;
+  status: 'recording' | 'ready';
+  duration: number;
+  playback: { hls: string | null };
+}
+
 describe('signed playback', () => {
   let stream: CreatedStream;
   let encoder: Encoder;
   let minted: Minted;
+  let vodToken = '';
 
   beforeAll(async () => {
     stream = await createStream({ name: 'e2e signed', playbackPolicy: 'signed', reconnectWindow: 3 });
@@ -118,9 +134,66 @@ describe('signed playback', () => {
     }
   });
 
-  it('keeps the token out of every log line', async () => {
+  it('plays its recording only with a recording token: ffmpeg, hls.js and the MP4 download', async () => {
+    await encoder.kill();
+    await waitForEndlist(minted.playback.hls.replace('master.m3u8', 'source/index.m3u8'), 30_000);
+    const recording = await waitUntil(
+      'the recording ready',
+      async () => {
+        const list = await api<{ recordings: Recording[] }>(`/v1/streams/${stream.id}/recordings`);
+        const r = list.body.recordings[0];
+        return r?.status === 'ready' ? r : null;
+      },
+      20_000,
+    );
+    // The recording's own URLs name its id: a signed stream's refuse them.
+    const plain = await fetch(recording.playback.hls as string);
+    expect(plain.status).toBe(401);
+    expect(((await plain.json()) as { type: string }).type).toBe(
+      'urn:edge-live:problem:playback-token-required',
+    );
+    // A live token plays no recording.
+    const liveToken = await fetch(recording.playback.hls?.replace(recording.id, minted.token) as string);
+    expect(liveToken.status).toBe(403);
+    await liveToken.body?.cancel();
+
+    const res = await api<RecordingToken>(`/v1/recordings/${recording.id}/playback-tokens`, {
+      method: 'POST',
+      body: JSON.stringify({ expiresIn: 600 }),
+    });
+    expect(res.status).toBe(201);
+    vodToken = res.body.token;
+    const decoded = await run(
+      'ffmpeg',
+      ['-v', 'error', '-i', res.body.playback.hls, '-f', 'null', '-'],
+      60_000,
+    );
+    expect(decoded.code, decoded.stderr).toBe(0);
+    expect(decoded.stderr.trim()).toBe('');
+
+    const browser = await launchChromium();
+    try {
+      const played = await playVodInHlsJs(browser, res.body.playback.hls);
+      expect(played.fatal).toEqual([]);
+      expect(played.ended || played.duration - played.currentTime < 0.25, JSON.stringify(played)).toBe(true);
+      expect(Math.abs(played.duration - recording.duration)).toBeLessThan(0.5);
+    } finally {
+      await browser.close();
+    }
+
+    const mp4 = await fetch(`${res.body.playback.prefix}download.mp4`);
+    expect(mp4.status).toBe(200);
+    const bytes = await mp4.arrayBuffer();
+    expect(bytes.byteLength).toBe(Number(mp4.headers.get('content-length')));
+    expect(bytes.byteLength).toBeGreaterThan(10_000);
+  });
+
+  it('keeps the tokens out of every log line', async () => {
     const log = await (await fetch(`${stackInfo().controlUrl}/log`)).text();
-    const signature = minted.token.split('.')[2] as string;
-    expect(log.split('\n').filter((line) => line.includes(signature))).toEqual([]);
+    for (const token of [minted.token, vodToken]) {
+      const signature = token.split('.')[2] as string;
+      expect(signature.length).toBeGreaterThan(20);
+      expect(log.split('\n').filter((line) => line.includes(signature))).toEqual([]);
+    }
   });
 });

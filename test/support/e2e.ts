@@ -3,6 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Parser } from 'm3u8-parser';
+import type { Browser } from 'playwright-core';
 import { inject } from 'vitest';
 import { testPatternArgs } from '../../scripts/peers.ts';
 import { freePort } from '../../scripts/stack.ts';
@@ -223,4 +224,66 @@ export function parsePlaylist(text: string) {
   parser.push(text);
   parser.end();
   return { manifest: parser.manifest, warnings };
+}
+
+export interface VodPlayback {
+  ended: boolean;
+  currentTime: number;
+  duration: number;
+  fatal: string[];
+}
+
+/**
+ * Plays a VOD playlist in hls.js (the stack's vendored build, in a blank page of the Worker's origin) at 4x,
+ * to its end or a fatal error: ended, or stopped within a few frames of the end (MSE ends at the buffered end,
+ * which the playlist's last EXTINF may pass by the last frame's duration).
+ */
+export async function playVodInHlsJs(
+  browser: Browser,
+  src: string,
+  timeoutMs = 40_000,
+): Promise<VodPlayback> {
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${stackInfo().workerUrl}/healthz`);
+    await page.addScriptTag({ url: '/vendor/hls.min.js' });
+    return await page.evaluate(
+      async ({ src, timeoutMs }) => {
+        const video = document.createElement('video');
+        video.muted = true;
+        document.body.append(video);
+        const Hls = (
+          window as unknown as {
+            Hls: new () => {
+              loadSource(u: string): void;
+              attachMedia(v: HTMLVideoElement): void;
+              on(e: string, f: (e: string, d: { fatal: boolean; details: string }) => void): void;
+            };
+          }
+        ).Hls;
+        const hls = new Hls();
+        const fatal: string[] = [];
+        hls.on('hlsError', (_e, d) => {
+          if (d.fatal) fatal.push(d.details);
+        });
+        hls.loadSource(src);
+        hls.attachMedia(video);
+        video.playbackRate = 4;
+        await video.play().catch(() => undefined);
+        const deadline = Date.now() + timeoutMs;
+        let last = -1;
+        let still = 0;
+        while (!video.ended && fatal.length === 0 && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 250));
+          still = video.currentTime === last ? still + 1 : 0;
+          last = video.currentTime;
+          if (still >= 8 && video.duration - video.currentTime < 0.25) break;
+        }
+        return { ended: video.ended, currentTime: video.currentTime, duration: video.duration, fatal };
+      },
+      { src, timeoutMs },
+    );
+  } finally {
+    await page.close();
+  }
 }
