@@ -19,6 +19,7 @@ const all = [
   'fanout-load',
   'fanout-model',
   'vod-rewrite',
+  'dvr-event',
 ];
 const wanted = process.argv.slice(2).map((n) => all.find((a) => a === n || a.startsWith(n)) ?? n);
 for (const name of wanted.length ? wanted : all) {

@@ -135,6 +135,11 @@ export class LatencyControl {
     stallBoost: 0,
     jumps: 0,
     started: false,
+    /**
+     * False while the viewer watches behind the live edge on purpose (a DVR rewind): no catch-up then, until the
+     * page says live again (`follow`).
+     */
+    following: true,
     /** Measured minus target at the first frame: what the start seek's decode (and requests) cost. */
     startError: null,
   };
@@ -175,6 +180,11 @@ export class LatencyControl {
     const s = this.state;
     if (!details?.live) return this.#setRate(1);
     s.baseTarget = baseTarget(details);
+    if (!s.following) {
+      this.#smoothed = null;
+      s.latency = behindEdge(details, video.currentTime);
+      return this.#setRate(1);
+    }
     const steady = s.started && !video.paused && !this.#stalled && video.readyState >= 3;
     if (steady && (nowMs - this.#lastStall) / 1000 >= DECAY_AFTER) {
       s.stallBoost = Math.max(0, s.stallBoost - DECAY_PER_S * dt);
@@ -244,6 +254,12 @@ export class LatencyControl {
       }
     };
     hls.on(window.Hls.Events.FRAG_BUFFERED, onBuffered);
+  }
+
+  /** A DVR rewind (false) or the way back to live (true): the controller holds off while the viewer is behind. */
+  follow(following) {
+    this.state.following = following;
+    this.#smoothed = null;
   }
 
   #setRate(rate) {

@@ -5,12 +5,16 @@
 // path segment of /play/{id}.
 // A signed stream's page is /play/{id}?token={token}: the token takes the stream id's place in every viewer
 // URL (/live/{token}/master.m3u8, its beacons too), as src/contract/playback.ts says.
-import { bufferedAhead, LatencyControl } from './latency-control.js';
+// `?dvr` plays the DVR playlist (a stream with config dvrWindow > 0): a seek bar over the window, and a "live"
+// button back to the live edge. While the viewer is behind on purpose, the latency control holds off.
+import { behindEdge, bufferedAhead, LatencyControl } from './latency-control.js';
 
+const query = new URLSearchParams(location.search);
 const streamId = decodeURIComponent(location.pathname.split('/').filter(Boolean).pop() ?? '');
-const token = new URLSearchParams(location.search).get('token');
+const token = query.get('token');
+const dvr = query.has('dvr');
 const streamSegment = encodeURIComponent(token || streamId);
-const src = new URL(`/live/${streamSegment}/master.m3u8`, location.href).toString();
+const src = new URL(`/live/${streamSegment}/${dvr ? 'dvr' : 'master'}.m3u8`, location.href).toString();
 const video = /** @type {HTMLVideoElement} */ (document.getElementById('video'));
 const overlay = document.getElementById('overlay');
 // The token is a credential: the page shows where it plays from without it.
@@ -104,7 +108,7 @@ function errorCode(data) {
 // hls.js settings, each tuned for this origin's playlists:
 const hlsConfig = {
   // `?debug` on the page URL: hls.js logs every load, buffer and decision to the browser console.
-  debug: new URLSearchParams(location.search).has('debug'),
+  debug: query.has('debug'),
   // LL-HLS: parts, blocking playlist reload and preload hints. The origin answers _HLS_msn/_HLS_part.
   lowLatencyMode: true,
   // hls.js picks the part to load first from the playlist's PART-HOLD-BACK (EXT-X-SERVER-CONTROL); the page then
@@ -238,6 +242,58 @@ function qualityMenu(hls) {
   hls.on(window.Hls.Events.LEVELS_UPDATED, build);
 }
 
+/** The DVR bar: the seekable window, where the playhead is in it, and the way back to live. */
+function dvrBar(hls) {
+  const bar = document.getElementById('dvr');
+  const seek = /** @type {HTMLInputElement} */ (document.getElementById('dvr-seek'));
+  const behind = document.getElementById('dvr-behind');
+  const live = document.getElementById('dvr-live');
+  bar.hidden = false;
+  let dragging = false;
+  let last = video.currentTime;
+  const toLive = () => {
+    control?.follow(true);
+    const edge = hls.liveSyncPosition;
+    if (edge != null && Number.isFinite(edge)) video.currentTime = edge;
+    video.play().catch(() => undefined);
+  };
+  live.addEventListener('click', toLive);
+  seek.addEventListener('input', () => {
+    dragging = true;
+  });
+  seek.addEventListener('change', () => {
+    dragging = false;
+    control?.follow(false);
+    video.currentTime = Number(seek.value);
+  });
+  // A seek back that is not the page's own (the video's controls, a key): the viewer rewound.
+  video.addEventListener('seeking', () => {
+    if (video.currentTime < last - 1) control?.follow(false);
+  });
+  window.__player.dvr = { toLive };
+  setInterval(() => {
+    last = video.currentTime;
+    const s = video.seekable;
+    if (s.length === 0) return;
+    const start = s.start(0);
+    const end = s.end(s.length - 1);
+    seek.min = String(start);
+    seek.max = String(end);
+    if (!dragging) seek.value = String(video.currentTime);
+    const details = hls.latestLevelDetails;
+    const distance = details?.live ? behindEdge(details, video.currentTime) : 0;
+    const atLive = control?.state.following !== false;
+    behind.textContent = atLive ? 'live' : `-${clock(distance)}`;
+    live.classList.toggle('at-live', atLive);
+  }, 250);
+}
+
+/** Seconds as m:ss. */
+function clock(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
 function start() {
   const Hls = window.Hls;
   if (Hls?.isSupported()) {
@@ -270,6 +326,7 @@ function start() {
     control.startAtTarget(() => {
       video.play().catch(() => setStat('state', 'press play'));
     });
+    if (dvr) dvrBar(hls);
     hls.loadSource(src);
     hls.attachMedia(video);
     setInterval(() => {

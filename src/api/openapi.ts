@@ -36,6 +36,7 @@ function configFields(withDefault: boolean) {
     maxBitrate: configField('maxBitrate', withDefault),
     ladder: configField('ladder', withDefault),
     recording: configField('recording', withDefault),
+    dvrWindow: configField('dvrWindow', withDefault),
     retentionDays: configField('retentionDays', withDefault),
     playbackPolicy: configField('playbackPolicy', withDefault),
   } satisfies Record<StreamConfigField, unknown>;
@@ -142,6 +143,15 @@ export const StreamSchema = z
       player: z
         .string()
         .openapi({ description: 'Web page that plays the stream (`?token=` for a signed one).' }),
+      dvr: z
+        .string()
+        .optional()
+        .openapi({
+          description:
+            'With config dvrWindow > 0: the DVR multivariant, whose media playlists hold the last dvrWindow ' +
+            'seconds of the event (a sliding window, with blocking reload and delta updates). A signed stream ' +
+            'plays it with a token in place of the id, as the live one.',
+        }),
     }),
     createdAt: z.string().openapi({ format: 'date-time' }),
     updatedAt: z.string().openapi({ format: 'date-time' }),

@@ -5,7 +5,7 @@
  * identical requests coalesced per isolate, the region's replica (src/fanout/), and only through the replicas
  * the stream's object.
  */
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { CURRENT_PLAYLIST_FILE } from '../contract/playback.ts';
 import { edgeMultivariant } from '../edge/edge-view.ts';
@@ -17,6 +17,7 @@ import {
   playlistResponse,
   storePlaylist,
 } from '../edge/playlist-cache.ts';
+import { streamObject } from '../env.ts';
 import {
   type CachedRequest,
   notFoundCacheControl,
@@ -24,11 +25,13 @@ import {
   REFUSAL_CACHE_CONTROL,
 } from '../hls/cache-policy.ts';
 import { parseDirectives } from '../hls/directives.ts';
+import type { MultivariantAnswer } from '../stream/playlist-answers.ts';
 import type { AppEnv } from './app.ts';
 import { refusal as fail, viewerGrant } from './playback-access.ts';
 import { mediaRoute } from './playback-media.ts';
 import {
   ask,
+  dvrPlaylist,
   edgeOf,
   flushEdgeFigures,
   noteCacheLookup,
@@ -44,6 +47,8 @@ export const playback = new Hono<AppEnv>();
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** `{eventId}.m3u8` (one event's playlist) or `index.m3u8` (the current event's), src/contract/playback.ts. */
 const PLAYLIST_FILE = /^([A-Za-z0-9_-]{1,64})\.m3u8$/;
+/** `{eventId}.dvr.m3u8`: the current event's DVR playlist (config dvrWindow > 0). */
+const DVR_FILE = /^([A-Za-z0-9_-]{1,64})\.dvr\.m3u8$/;
 
 playback.use(
   '/live/*',
@@ -75,6 +80,22 @@ playback.get('/live/:streamId/master.m3u8', async (c) => {
   const edge = edgeOf(route);
   await edge.current(sourceOf(route));
   const answer = edgeMultivariant(edge) ?? (await ask(route, (call) => route.stub.multivariant(call)));
+  return multivariantResponse(c, answer, now);
+});
+
+/** The DVR multivariant: the live one, its variants naming the DVR playlists; 404 without a DVR window. */
+playback.get('/live/:streamId/dvr.m3u8', async (c) => {
+  const { streamId } = viewerGrant(c);
+  const now = Date.now();
+  noteViewer(c, streamId, now);
+  return multivariantResponse(c, await streamObject(c.env, streamId).dvrMultivariant(), now);
+});
+
+async function multivariantResponse(
+  c: Context<AppEnv>,
+  answer: MultivariantAnswer,
+  now: number,
+): Promise<Response> {
   if (answer.kind === 'not-found') return fail(c, 404, 'stream is not live', notFoundCacheControl(1));
   const encoding = playlistEncoding(c.req.header('accept-encoding'));
   const shared: SharedPlaylist = {
@@ -90,12 +111,13 @@ playback.get('/live/:streamId/master.m3u8', async (c) => {
     ended: false,
   });
   return playlistResponse(await encoded(shared, encoding), encoding, cacheControl);
-});
+}
 
 playback.get('/live/:streamId/:rendition/:playlist', async (c) => {
   const { streamId } = viewerGrant(c);
   const { rendition, playlist: fileName } = c.req.param();
-  const file = PLAYLIST_FILE.exec(fileName);
+  const dvr = DVR_FILE.exec(fileName);
+  const file = dvr ?? PLAYLIST_FILE.exec(fileName);
   if (!file?.[1] || !ID_PATTERN.test(rendition))
     return fail(c, 404, 'no such playlist', notFoundCacheControl(1));
   const now = Date.now();
@@ -122,7 +144,10 @@ playback.get('/live/:streamId/:rendition/:playlist', async (c) => {
       return hit;
     }
   }
-  const shared = await sharedPlaylist(c, streamId, rendition, eventId, d);
+  const shared =
+    dvr && eventId !== null
+      ? await dvrPlaylist(c, streamId, rendition, eventId, d)
+      : await sharedPlaylist(c, streamId, rendition, eventId, d);
   const { answer } = shared;
   switch (answer.kind) {
     case 'reject':

@@ -1,5 +1,5 @@
 import type { z } from '@hono/zod-openapi';
-import { multivariantPath, playerPath } from '../contract/playback.ts';
+import { dvrPath, multivariantPath, playerPath } from '../contract/playback.ts';
 import type { Env } from '../env.ts';
 import type { StreamRecord } from '../registry/record.ts';
 import type { StreamSchema } from './openapi.ts';
@@ -81,6 +81,7 @@ export function toStreamResource(
     playback: {
       hls: `${bases.publicOrigin}${multivariantPath(record.id)}`,
       player: `${bases.publicOrigin}${playerPath(record.id)}`,
+      ...(record.config.dvrWindow > 0 ? { dvr: `${bases.publicOrigin}${dvrPath(record.id)}` } : {}),
     },
     createdAt: new Date(record.createdAt).toISOString(),
     updatedAt: new Date(record.updatedAt).toISOString(),

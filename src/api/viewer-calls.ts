@@ -9,6 +9,7 @@ import { Coalescer } from '../edge/coalesce.ts';
 import { type EdgeView, EdgeViews, edgePlaylist, type ViewSource } from '../edge/edge-view.ts';
 import type { PlaylistEncoding } from '../edge/playlist-cache.ts';
 import { clientHash, EdgeTally } from '../edge/viewers.ts';
+import { streamObject } from '../env.ts';
 import { replicaName } from '../fanout/regions.ts';
 import type { Delivered, ReplicaCall } from '../fanout/replica-api.ts';
 import { isolateIdentity, noteDelivered, type ReplicaRoute, replicaRoute } from '../fanout/route.ts';
@@ -130,11 +131,34 @@ export function sharedPlaylist(
       const answer =
         (current ? await edgePlaylist(edge, source, rendition, d) : null) ??
         (await ask(route, (call) => route.stub.playlist(call, rendition, d, eventId)));
-      const body = encoder.encode(answer.kind === 'playlist' ? answer.text : '');
-      return { answer, body, gzipped: null, stored: new Set(), answeredAt: Date.now() };
+      return sharedAnswer(answer);
     },
     (p) => c.executionCtx.waitUntil(p),
   );
+}
+
+/**
+ * A DVR playlist, from the stream object (StreamDO.dvrPlaylist: the window's front is in its recording index),
+ * coalesced per isolate like a live one; the edge cache keeps its blocking answers (playback.ts).
+ */
+export function dvrPlaylist(
+  c: C,
+  streamId: string,
+  rendition: string,
+  eventId: string,
+  d: Directives,
+): Promise<SharedPlaylist> {
+  const key = ['dvr', streamId, isolateOf(c), rendition, eventId, d.msn ?? '', d.part ?? '', d.skip ?? ''];
+  return playlistFlights.run(
+    key.join('|'),
+    async () => sharedAnswer(await streamObject(c.env, streamId).dvrPlaylist(rendition, d, eventId)),
+    (p) => c.executionCtx.waitUntil(p),
+  );
+}
+
+function sharedAnswer(answer: PlaylistAnswer): SharedPlaylist {
+  const body = encoder.encode(answer.kind === 'playlist' ? answer.text : '');
+  return { answer, body, gzipped: null, stored: new Set(), answeredAt: Date.now() };
 }
 
 /** Sends the isolate's edge figures on their own when no replica call carried them for a while. */

@@ -18,6 +18,11 @@
  *   /live/{streamId}/{rendition}/{sessionId}/{msn}.{part}-.m4s     segment published from part {part} on (a
  *                                                                  failover joined at that keyframe): parts
  *                                                                  {part}.. of local segment {msn}, concatenated
+ *   /live/{streamId}/dvr.m3u8                                      DVR multivariant (config dvrWindow > 0)
+ *   /live/{streamId}/{rendition}/{eventId}.dvr.m3u8                DVR media playlist of the current event: the
+ *                                                                  live playlist with the window's earlier
+ *                                                                  segments before it (same directory, so the
+ *                                                                  same relative media URIs)
  *   /play/{streamId}                                               player page (`?token=` for a signed stream)
  *
  * A signed stream (config `playbackPolicy: "signed"`) is played with a playback token in place of the stream
@@ -40,6 +45,11 @@ export function eventPlaylistPath(streamId: string, rendition: string, eventId: 
   return `/live/${streamId}/${rendition}/${eventId}.m3u8`;
 }
 
+/** The DVR multivariant: the live one, its variants naming the DVR media playlists. */
+export function dvrPath(streamId: string): string {
+  return `/live/${streamId}/dvr.m3u8`;
+}
+
 /** The file name of a media playlist: `{eventId}.m3u8` for one event, `index.m3u8` for the current one. */
 export const CURRENT_PLAYLIST_FILE = 'index.m3u8';
 
@@ -59,7 +69,14 @@ export const relativeMediaUri = {
     fromPart > 0 ? `${sessionId}/${msn}.${fromPart}-.m4s` : `${sessionId}/${msn}.m4s`,
   /** Another rendition's media playlist of the same event, for EXT-X-RENDITION-REPORT. */
   rendition: (rendition: string, eventId: string) => `../${rendition}/${eventId}.m3u8`,
+  /** Another rendition's DVR playlist, for a DVR playlist's EXT-X-RENDITION-REPORT. */
+  dvrRendition: (rendition: string, eventId: string) => `../${rendition}/${dvrPlaylistFile(eventId)}`,
 };
+
+/** A DVR media playlist's file name, beside the event's live one. */
+export function dvrPlaylistFile(eventId: string): string {
+  return `${eventId}.dvr.m3u8`;
+}
 
 /** URIs relative to the multivariant playlist (`/live/{streamId}/master.m3u8`). */
 export const relativePlaylistUri = {

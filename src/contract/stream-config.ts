@@ -95,6 +95,13 @@ export const CONFIG_FIELDS = {
     'Keep each event as a recording (VOD playlists and an MP4 download, GET /v1/streams/{id}/recordings) ' +
       'after it ends. false: the media is not indexed, and nothing is kept beyond the live window.',
   ),
+  dvrWindow: field(
+    z.number().int().min(0).max(14_400),
+    0,
+    'event',
+    'Seconds a live viewer may rewind (DVR): above 0 the stream has playback.dvr, a sliding-window playlist ' +
+      'over that much of the event, with parts near the live edge. 0: no DVR. 0-14400 (4 hours).',
+  ),
   retentionDays: field(
     z.number().int().min(1).max(3650),
     30,

@@ -21,8 +21,9 @@ export function recordingChanges(before: StreamState, after: StreamState): Recor
   const known = new Set(sameEvent ? before.sessions.map((s) => s.id) : []);
   const sessions = after.sessions.filter((s) => !known.has(s.id)).map((s) => s.id);
   const segments: RecordingChanges['segments'] = [];
-  // `recording: false`: the sessions are still noted (their media is swept when the event ends), no segment is.
-  if (after.config?.recording !== false) {
+  // `recording: false`: the sessions are still noted (their media is swept when the event ends), and segments
+  // only for a DVR window's front (src/recording/dvr-playlist.ts); the rows go when the event ends.
+  if (after.config?.recording !== false || (after.config?.dvrWindow ?? 0) > 0) {
     for (const r of Object.values(after.renditions)) {
       const old = sameEvent ? before.renditions[r.id] : undefined;
       if (old === r) continue;

@@ -191,6 +191,44 @@ export class RecordingIndex {
       .map(toSegment);
   }
 
+  /**
+   * The newest segments of a rendition before `beforeMsn`, oldest first, as many as fill `seconds` (a DVR
+   * window's front): a walk back from the live window that reads only what it returns.
+   */
+  segmentsBefore(eventId: string, rendition: string, beforeMsn: number, seconds: number): RecordedSegment[] {
+    const rows = this.#sql.exec<SegmentRowSql>(
+      `SELECT ${SEGMENT_COLUMNS} FROM rec_segments WHERE event_id = ? AND rendition = ? AND msn < ?
+        ORDER BY msn DESC`,
+      eventId,
+      rendition,
+      beforeMsn,
+    );
+    const out: RecordedSegment[] = [];
+    let total = 0;
+    for (const row of rows) {
+      if (total >= seconds) break;
+      const segment = toSegment(row);
+      out.push(segment);
+      total += segment.duration;
+    }
+    return out.reverse();
+  }
+
+  /** A rendition's segments with msn from `fromMsn` up to (not including) `toMsn`, in order. */
+  segmentsBetween(eventId: string, rendition: string, fromMsn: number, toMsn: number): RecordedSegment[] {
+    return this.#sql
+      .exec<SegmentRowSql>(
+        `SELECT ${SEGMENT_COLUMNS} FROM rec_segments WHERE event_id = ? AND rendition = ? AND msn >= ? AND msn < ?
+          ORDER BY msn`,
+        eventId,
+        rendition,
+        fromMsn,
+        toMsn,
+      )
+      .toArray()
+      .map(toSegment);
+  }
+
   /** One segment, for serving it: a lookup by its session's own number, not a walk of the recording. */
   segment(eventId: string, rendition: string, sessionId: string, localMsn: number): RecordedSegment | null {
     const row = this.#sql

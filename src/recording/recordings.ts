@@ -42,6 +42,8 @@ function newClipId(): string {
  */
 export const UNRECORDED_GRACE_MS = 10 * 60_000;
 const DAY_MS = 86_400_000;
+/** Rendered VOD playlists kept in memory (`playlist`). */
+const VOD_TEXTS_KEPT = 16;
 /** Recordings expired per alarm run; the rest go on the next (the sweep's pause apart). */
 const EXPIRE_PER_RUN = 50;
 
@@ -50,6 +52,13 @@ export class StreamRecordings {
   readonly #deps: RecordingsDeps;
   /** MP4 runs of ready recordings, by event (mp4Runs); a recording's leave with it. */
   readonly #runs = new Map<string, Mp4Run[]>();
+  /** The last DVR front walked, per rendition (earlierSegments). */
+  readonly #earlier = new Map<
+    string,
+    { eventId: string; seconds: number; beforeMsn: number; segments: RecordedSegment[] }
+  >();
+  /** Rendered VOD playlists of ready recordings (they never change), the most recently asked last. */
+  readonly #vodTexts = new Map<string, string | null>();
 
   constructor(deps: RecordingsDeps) {
     this.#deps = deps;
@@ -101,11 +110,15 @@ export class StreamRecordings {
   clear(): void {
     this.#index.clear();
     this.#runs.clear();
+    this.#earlier.clear();
+    this.#vodTexts.clear();
   }
 
   #forget(eventId: string): void {
     this.#index.delete(eventId);
     this.#runs.delete(eventId);
+    this.#earlier.clear();
+    this.#forgetTexts((key) => key.startsWith(`${eventId}|`));
   }
 
   /**
@@ -149,6 +162,25 @@ export class StreamRecordings {
    * clips (`clipId`), or null. Ready recordings only: a VOD playlist never changes (RFC 8216bis 6.2.1).
    */
   playlist(eventId: string, rendition: string | null, clipId: string | null = null): string | null {
+    const key = `${eventId}|${rendition ?? ''}|${clipId ?? ''}`;
+    const known = this.#vodTexts.get(key);
+    if (known !== undefined) {
+      this.#vodTexts.delete(key);
+      this.#vodTexts.set(key, known);
+      return known;
+    }
+    const text = this.#renderPlaylist(eventId, rendition, clipId);
+    // Only a ready recording's text is kept (a live one has none yet), and a handful: a six-hour rendition's is
+    // about 0.85 MB, and rendering it again costs about 70 ms (bench/dvr-event.ts).
+    if (text !== null) {
+      this.#vodTexts.set(key, text);
+      if (this.#vodTexts.size > VOD_TEXTS_KEPT)
+        this.#vodTexts.delete(this.#vodTexts.keys().next().value as string);
+    }
+    return text;
+  }
+
+  #renderPlaylist(eventId: string, rendition: string | null, clipId: string | null): string | null {
     const row = this.#index.get(eventId);
     if (!row || row.endedAt === null) return null;
     const clip = clipId === null ? null : this.#index.clip(eventId, clipId);
@@ -163,6 +195,26 @@ export class StreamRecordings {
       .segments(eventId, rendition)
       .filter((s) => !clip || (s.msn >= clip.firstMsn && s.msn < clip.endMsn));
     return segments.length > 0 ? renderMediaPlaylist(vodMediaPlaylist(segments)) : null;
+  }
+
+  /**
+   * A live event's segments before the live playlist's first (`beforeMsn`), as many as fill `seconds`: a DVR
+   * playlist's front (dvr-playlist.ts). It moves one segment at a time, so the last one per rendition is kept
+   * and slid: the new segments read and appended, the oldest dropped (a six-hour event's four-hour front is
+   * 7,200 rows; walking them all again each segment cost 30 ms, bench/dvr-event.ts).
+   */
+  earlierSegments(eventId: string, rendition: string, beforeMsn: number, seconds: number): RecordedSegment[] {
+    const kept = this.#earlier.get(rendition);
+    if (kept?.eventId === eventId && kept.seconds === seconds && kept.beforeMsn <= beforeMsn) {
+      if (kept.beforeMsn === beforeMsn) return kept.segments;
+      const added = this.#index.segmentsBetween(eventId, rendition, kept.beforeMsn, beforeMsn);
+      const segments = trimFront([...kept.segments, ...added], seconds);
+      this.#earlier.set(rendition, { eventId, seconds, beforeMsn, segments });
+      return segments;
+    }
+    const segments = this.#index.segmentsBefore(eventId, rendition, beforeMsn, seconds);
+    this.#earlier.set(rendition, { eventId, seconds, beforeMsn, segments });
+    return segments;
   }
 
   /** A clip of a ready recording, snapped to its segments; metadata only. */
@@ -184,7 +236,12 @@ export class StreamRecordings {
   }
 
   deleteClip(eventId: string, clipId: string): boolean {
+    this.#forgetTexts((key) => key.startsWith(`${eventId}|`) && key.endsWith(`|${clipId}`));
     return this.#index.deleteClip(eventId, clipId);
+  }
+
+  #forgetTexts(which: (key: string) => boolean): void {
+    for (const key of [...this.#vodTexts.keys()]) if (which(key)) this.#vodTexts.delete(key);
   }
 
   /** R2 keys and sizes of a recorded segment (its parts from `fromPart` on), or null. */
@@ -199,6 +256,22 @@ export class StreamRecordings {
     const s = this.#index.segment(eventId, rendition, sessionId, localMsn);
     if (!streamId || !s || s.firstPart !== fromPart || s.partSizes.every((n) => n === 0)) return null;
     return { keys: partKeys(streamId, s), sizes: s.partSizes };
+  }
+
+  /**
+   * Part sizes of a recorded segment as live media serves it (src/stream/reads.ts `segmentParts`): a DVR
+   * viewer's segment older than the stream object retains. `fromPart` must be where it starts.
+   */
+  segmentParts(
+    eventId: string,
+    rendition: string,
+    sessionId: string,
+    localMsn: number,
+    fromPart: number,
+  ): { partSizes: number[] } | { gap: true } | null {
+    const s = this.#index.segment(eventId, rendition, sessionId, localMsn);
+    if (!s || s.firstPart !== fromPart) return null;
+    return s.partSizes.every((n) => n === 0) ? { gap: true } : { partSizes: s.partSizes };
   }
 
   /** The init's R2 key when the recording holds the session's rendition, or null. */
@@ -268,4 +341,12 @@ function partKeys(streamId: string, s: RecordedSegment): string[] {
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/** The newest segments that fill `seconds` (the last one may pass it, as `segmentsBefore` reads them). */
+function trimFront(segments: RecordedSegment[], seconds: number): RecordedSegment[] {
+  let total = 0;
+  let from = segments.length;
+  while (from > 0 && total < seconds) total += (segments[--from] as RecordedSegment).duration;
+  return from === 0 ? segments : segments.slice(from);
 }

@@ -11,8 +11,9 @@ import type { RecordedSegment } from './index-store.ts';
 /** A recording's media playlist file (`/vod/{recordingId}/{rendition}/index.m3u8`). */
 export const VOD_PLAYLIST_FILE = 'index.m3u8';
 
-export function vodMediaPlaylist(segments: readonly RecordedSegment[]): MediaPlaylist {
-  const entries: SegmentEntry[] = segments.map((s) => ({
+/** A recorded segment as a playlist entry, as the live playlist listed it (EXT-X-GAP when it has no media). */
+export function recordedEntry(s: RecordedSegment): SegmentEntry {
+  return {
     msn: s.msn,
     uri: relativeMediaUri.segment(s.sessionId, s.localMsn, s.firstPart),
     duration: s.duration,
@@ -21,7 +22,11 @@ export function vodMediaPlaylist(segments: readonly RecordedSegment[]): MediaPla
     programDateTime: s.programDateTime,
     mapUri: relativeMediaUri.init(s.sessionId),
     ...(s.partSizes.every((n) => n === 0) ? { gap: true } : {}),
-  }));
+  };
+}
+
+export function vodMediaPlaylist(segments: readonly RecordedSegment[]): MediaPlaylist {
+  const entries = segments.map(recordedEntry);
   // 4.4.3.1: every EXTINF, rounded to the nearest integer, at most the target duration.
   const targetDuration = Math.max(1, ...segments.map((s) => Math.round(s.duration)));
   return {

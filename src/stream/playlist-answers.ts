@@ -7,6 +7,7 @@
 import { type Directives, resolveDirective } from '../hls/directives.ts';
 import { ended, playlistPosition } from '../hls/from-state.ts';
 import type { MultivariantHints } from '../hls/variants.ts';
+import type { RecordedSegment } from '../recording/index-store.ts';
 import { renditionOf, type StreamState } from './model.ts';
 import type { PlaylistTexts } from './playlist-texts.ts';
 
@@ -44,6 +45,19 @@ export function renderLive(
   return { kind: 'playlist', text, targetDuration: state.targetDuration, ended: ended(state) };
 }
 
+/** The current event's DVR playlist: the live one with `earlier(firstMsn)`'s segments in front. */
+export function renderDvr(
+  state: StreamState,
+  texts: PlaylistTexts,
+  rendition: string,
+  directives: Directives,
+  earlier: (beforeMsn: number) => readonly RecordedSegment[],
+): PlaylistAnswer {
+  const text = texts.dvr(state, rendition, directives, earlier);
+  if (text === null) return { kind: 'not-found', targetDuration: state.targetDuration };
+  return { kind: 'playlist', text, targetDuration: state.targetDuration, ended: ended(state) };
+}
+
 /** An ended event's playlist, answered as it ended whatever the directives (it carries ENDLIST). */
 export function archivedAnswer(
   texts: PlaylistTexts,
@@ -64,8 +78,9 @@ export function multivariantAnswer(
   state: StreamState,
   texts: PlaylistTexts,
   hints: MultivariantHints = {},
+  kind: 'live' | 'dvr' = 'live',
 ): MultivariantAnswer {
-  const text = texts.multivariant(state, hints);
+  const text = texts.multivariant(state, hints, kind);
   return text === null
     ? { kind: 'not-found' }
     : { kind: 'playlist', text, targetDuration: state.targetDuration };

@@ -36,6 +36,7 @@ import {
   type MultivariantAnswer,
   multivariantAnswer,
   type PlaylistAnswer,
+  renderDvr,
   renderLive,
 } from './playlist-answers.ts';
 import { PlaylistTexts } from './playlist-texts.ts';
@@ -274,15 +275,50 @@ export class StreamDO extends DurableObject<Env> {
     if (eventId !== null && eventId !== this.state.eventId) {
       return archivedAnswer(this.texts, this.ports.archive, this.state, eventId, rendition);
     }
-    const { targetDuration } = this.state;
+    return (
+      (await this.awaitLive(rendition, directives, opts)) ??
+      renderLive(this.state, this.texts, rendition, directives)
+    );
+  }
+
+  /**
+   * The current event's DVR playlist (src/recording/dvr-playlist.ts), held as the live one is. DVR viewers ask
+   * here, not a replica: the window's front comes from this object's recording index. The edge cache keeps
+   * their blocking answers and each isolate coalesces them, so this object sees one request a part per colo
+   * and rendition, however many DVR viewers.
+   */
+  async dvrPlaylist(
+    rendition: string,
+    directives: Directives,
+    eventId: string,
+    opts: WaitOptions = {},
+  ): Promise<PlaylistAnswer> {
+    this.playlistCalls++;
+    this.fanout.note('reads');
+    const { targetDuration, config } = this.state;
+    const window = config?.dvrWindow ?? 0;
+    if (window === 0 || eventId !== this.state.eventId) return { kind: 'not-found', targetDuration };
+    const earlier = (beforeMsn: number) =>
+      this.recordings.earlierSegments(eventId, rendition, beforeMsn, window);
+    return (
+      (await this.awaitLive(rendition, directives, opts)) ??
+      renderDvr(this.state, this.texts, rendition, directives, earlier)
+    );
+  }
+
+  /** Null once the current event's playlist may be answered (at once, or after a hold); else the refusal. */
+  private async awaitLive(
+    rendition: string,
+    directives: Directives,
+    opts: WaitOptions,
+  ): Promise<PlaylistAnswer | null> {
     const decision = decideLive(this.state, rendition, directives);
     if (decision.kind === 'wait') {
       const isMet = () => decideLive(this.state, rendition, directives).kind !== 'wait';
-      if ((await this.hold(rendition, isMet, opts)) !== 'ready') return { kind: 'timeout', targetDuration };
-    } else if (decision.kind !== 'ready') {
-      return decision;
+      const outcome = await this.hold(rendition, isMet, opts);
+      return outcome === 'ready' ? null : { kind: 'timeout', targetDuration: this.state.targetDuration };
     }
-    return renderLive(this.state, this.texts, rendition, directives);
+    return decision.kind === 'ready' ? null : decision;
   }
 
   async multivariant(): Promise<MultivariantAnswer> {
@@ -290,10 +326,22 @@ export class StreamDO extends DurableObject<Env> {
     return multivariantAnswer(this.state, this.texts, this.multivariantHints());
   }
 
+  /** The DVR multivariant (its variants name the DVR playlists), when the event has a DVR window. */
+  async dvrMultivariant(): Promise<MultivariantAnswer> {
+    if (!this.state.config?.dvrWindow) return { kind: 'not-found' };
+    return multivariantAnswer(this.state, this.texts, this.multivariantHints(), 'dvr');
+  }
+
   /** Part sizes of a complete published segment (reads.ts `segmentParts`), or null. */
   async segmentInfo(rendition: string, sessionId: string, msn: number, fromPart = 0) {
     this.fanout.note('reads');
-    return segmentParts([this.state, ...this.ports.archive], rendition, sessionId, msn, fromPart);
+    return (
+      segmentParts([this.state, ...this.ports.archive], rendition, sessionId, msn, fromPart) ??
+      // Older than the retained segments: a DVR viewer's, from the recording index.
+      (this.state.eventId === null
+        ? null
+        : this.recordings.segmentParts(this.state.eventId, rendition, sessionId, msn, fromPart))
+    );
   }
 
   /** Waits for a part a preload hint named (reads.ts `hintDecision`). */

@@ -78,7 +78,7 @@ export interface StreamBody {
     srt?: string;
     backup?: { rtmp?: string; rtmps?: string; srt?: string };
   };
-  playback: { hls: string; player: string };
+  playback: { hls: string; player: string; dvr?: string };
   createdAt: string;
   updatedAt: string;
 }

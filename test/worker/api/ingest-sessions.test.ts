@@ -27,6 +27,7 @@ describe('POST /internal/v1/authorize', () => {
         maxBitrate: 0,
         ladder: 'standard',
         recording: true,
+        dvrWindow: 0,
         retentionDays: 30,
         playbackPolicy: 'public',
       },
@@ -116,6 +117,7 @@ describe('POST /internal/v1/sessions', () => {
       maxBitrate: 0,
       ladder: 'standard',
       recording: true,
+      dvrWindow: 0,
       retentionDays: 30,
       playbackPolicy: 'public',
     });

@@ -60,6 +60,7 @@ it('serves a public OpenAPI 3 document describing every route', async () => {
       'ladder',
       'playbackPolicy',
       'recording',
+      'dvrWindow',
       'retentionDays',
     ].sort(),
   );

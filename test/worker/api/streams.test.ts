@@ -21,6 +21,7 @@ describe('POST /v1/streams', () => {
       maxBitrate: 0,
       ladder: 'standard',
       recording: true,
+      dvrWindow: 0,
       retentionDays: 30,
       playbackPolicy: 'public',
     });
@@ -58,6 +59,7 @@ describe('POST /v1/streams', () => {
       maxBitrate: 0,
       ladder: 'standard',
       recording: true,
+      dvrWindow: 0,
       retentionDays: 30,
       playbackPolicy: 'public',
     });
@@ -120,6 +122,7 @@ describe('GET/PATCH/DELETE /v1/streams/{id}', () => {
       maxBitrate: 0,
       ladder: 'standard',
       recording: true,
+      dvrWindow: 0,
       retentionDays: 30,
       playbackPolicy: 'public',
     });
