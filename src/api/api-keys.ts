@@ -8,7 +8,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { missingScopes, SCOPE_DESCRIPTIONS, SCOPES, type Scope } from '../auth/scopes.ts';
 import { API_KEY_ID_PATTERN } from '../registry/api-keys.ts';
 import { registryStub } from '../registry/registry-do.ts';
-import type { AppEnv } from './app.ts';
+import type { AppEnv } from './app-env.ts';
 import { ApiError } from './errors.ts';
 import { forgetApiKey } from './middleware/principal.ts';
 import { requireScope } from './middleware/scopes.ts';

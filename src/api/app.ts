@@ -1,13 +1,13 @@
 import { Hono } from 'hono';
 import { except } from 'hono/combine';
 import { redactViewerPath } from '../contract/playback.ts';
-import type { Env } from '../env.ts';
+import type { AppEnv } from './app-env.ts';
 import { ApiError, problemResponse } from './errors.ts';
 import { ingestMedia } from './ingest.ts';
 import { ingestSessions } from './ingest-sessions.ts';
 import { limitBody } from './middleware/body-limit.ts';
-import { authenticate, type PrincipalVars } from './middleware/principal.ts';
-import { authenticateRelay, type RelayVars } from './middleware/relay-auth.ts';
+import { authenticate } from './middleware/principal.ts';
+import { authenticateRelay } from './middleware/relay-auth.ts';
 import { apiErrorFromHttpException } from './middleware/validation.ts';
 import { noSniff } from './page-headers.ts';
 import { playback } from './playback.ts';
@@ -17,8 +17,6 @@ import { qoe } from './qoe.ts';
 import { streams } from './streams.ts';
 import { vod } from './vod.ts';
 
-/** `principal` is set on `/v1` routes (principal.ts), `relay` on `/internal` ones (relay-auth.ts). */
-export type AppEnv = { Bindings: Env; Variables: PrincipalVars & RelayVars };
 
 /**
  * Three faces on one app: the developer REST API (`/v1`, bearer API_TOKEN or an API key with scopes), the

@@ -9,7 +9,7 @@ import { streamObject } from '../env.ts';
 import { generateEventId, generateSessionId, hashStreamKey, STREAM_KEY_PATTERN } from '../registry/ids.ts';
 import type { KeyLookup } from '../registry/record.ts';
 import { registryStub } from '../registry/registry-do.ts';
-import type { AppEnv } from './app.ts';
+import type { AppEnv } from './app-env.ts';
 import { ApiError } from './errors.ts';
 import { limitBody } from './middleware/body-limit.ts';
 import { validationHook } from './middleware/validation.ts';

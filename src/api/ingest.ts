@@ -17,7 +17,7 @@ import { type Env, streamObject } from '../env.ts';
 import { type InitInfo, InitInfoError, readInitInfo } from '../media/init-info.ts';
 import { initKey, partKey } from '../media/keys.ts';
 import type { InitRecord } from '../stream/model.ts';
-import type { AppEnv } from './app.ts';
+import type { AppEnv } from './app-env.ts';
 import { ApiError } from './errors.ts';
 import { HealthReportSchema } from './health-report.ts';
 import { initExtras, initInfoFromHeaders, partFields } from './ingest-headers.ts';

@@ -9,7 +9,7 @@ import type { DeliveryFigures } from '../fanout/delivery.ts';
 import { renderMetrics, type StreamFigures } from '../monitoring/prometheus.ts';
 import type { MonitoringHealth } from '../monitoring/stream-monitor.ts';
 import { registryStub } from '../registry/registry-do.ts';
-import type { AppEnv } from './app.ts';
+import type { AppEnv } from './app-env.ts';
 import { requireScope } from './middleware/scopes.ts';
 import { problem, security } from './openapi.ts';
 

@@ -14,7 +14,7 @@ import { allowOrigin, checkRules, type ViewerFacts } from '../access/rules.ts';
 import { verifyPlaybackToken } from '../access/verify.ts';
 import type { Env } from '../env.ts';
 import { parseRecordingId } from '../recording/ids.ts';
-import type { AppEnv } from './app.ts';
+import type { AppEnv } from './app-env.ts';
 import { ApiError, problemResponse } from './errors.ts';
 
 /** Stream ids as the registry makes them (src/registry/ids.ts), and any name tests give a stream object. */

@@ -19,7 +19,7 @@ import {
   throughCache,
 } from '../media/serve.ts';
 import type { PartRef } from '../stream/reads.ts';
-import type { AppEnv } from './app.ts';
+import type { AppEnv } from './app-env.ts';
 import { refusal as fail, viewerGrant } from './playback-access.ts';
 import { ask, edgeOf, flightKey, noteCacheLookup, noteViewer, routeOf, sourceOf } from './viewer-calls.ts';
 

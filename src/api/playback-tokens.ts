@@ -13,7 +13,7 @@ import { playbackTokenPaths } from '../contract/playback.ts';
 import { streamObject } from '../env.ts';
 import { parseRecordingId } from '../recording/ids.ts';
 import { registryStub } from '../registry/registry-do.ts';
-import type { AppEnv } from './app.ts';
+import type { AppEnv } from './app-env.ts';
 import { ApiError } from './errors.ts';
 import { requireScope } from './middleware/scopes.ts';
 import { validationHook } from './middleware/validation.ts';

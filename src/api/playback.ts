@@ -26,7 +26,7 @@ import {
 } from '../hls/cache-policy.ts';
 import { parseDirectives } from '../hls/directives.ts';
 import type { MultivariantAnswer } from '../stream/playlist-answers.ts';
-import type { AppEnv } from './app.ts';
+import type { AppEnv } from './app-env.ts';
 import { refusal as fail, viewerGrant } from './playback-access.ts';
 import { mediaRoute } from './playback-media.ts';
 import {

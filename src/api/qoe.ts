@@ -17,7 +17,7 @@ import { beaconClock, dueBeacons, noteBeacon } from '../monitoring/beacons.ts';
 import { noteOriginRequest } from '../monitoring/origin.ts';
 import { digestQoe, QOE_ERROR_CODES } from '../monitoring/qoe.ts';
 import { TokenBuckets } from '../monitoring/rate-limit.ts';
-import type { AppEnv } from './app.ts';
+import type { AppEnv } from './app-env.ts';
 import { ApiError } from './errors.ts';
 import { limitBody } from './middleware/body-limit.ts';
 import { fieldErrors } from './middleware/validation.ts';

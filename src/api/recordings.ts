@@ -9,7 +9,7 @@ import { parseRecordingId, recordingId } from '../recording/ids.ts';
 import type { Clip, RecordingRow } from '../recording/index-store.ts';
 import { clipPlaylistFile, round3 } from '../recording/vod-playlists.ts';
 import { registryStub } from '../registry/registry-do.ts';
-import type { AppEnv } from './app.ts';
+import type { AppEnv } from './app-env.ts';
 import { ApiError } from './errors.ts';
 import { requireScope } from './middleware/scopes.ts';
 import { validationHook } from './middleware/validation.ts';

@@ -7,7 +7,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { registryStub } from '../registry/registry-do.ts';
 import { RELAY_ID_PATTERN } from '../registry/relays.ts';
-import type { AppEnv } from './app.ts';
+import type { AppEnv } from './app-env.ts';
 import { ApiError } from './errors.ts';
 import { forgetRelayCredential } from './middleware/relay-auth.ts';
 import { requireScope } from './middleware/scopes.ts';

@@ -10,7 +10,7 @@ import { TOKEN_ALGORITHMS } from '../access/claims.ts';
 import { forgetKeySet } from '../access/edge-registry.ts';
 import { registryStub } from '../registry/registry-do.ts';
 import { newSigningKeyId, SIGNING_KEY_ID_PATTERN } from '../registry/signing-keys.ts';
-import type { AppEnv } from './app.ts';
+import type { AppEnv } from './app-env.ts';
 import { ApiError } from './errors.ts';
 import { requireScope } from './middleware/scopes.ts';
 import { validationHook } from './middleware/validation.ts';

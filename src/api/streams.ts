@@ -12,7 +12,7 @@ import { decodeCursor } from '../registry/cursor.ts';
 import { generateStreamId, generateStreamKey, hashStreamKey } from '../registry/ids.ts';
 import { registryStub } from '../registry/registry-do.ts';
 import { apiKeys } from './api-keys.ts';
-import type { AppEnv } from './app.ts';
+import type { AppEnv } from './app-env.ts';
 import { ApiError } from './errors.ts';
 import { metrics } from './metrics.ts';
 import { requireSecretsKey } from './middleware/secrets-key.ts';

@@ -15,7 +15,7 @@ import type { Delivered, ReplicaCall } from '../fanout/replica-api.ts';
 import { isolateIdentity, noteDelivered, type ReplicaRoute, replicaRoute } from '../fanout/route.ts';
 import type { Directives } from '../hls/directives.ts';
 import type { PlaylistAnswer } from '../stream/playlist-answers.ts';
-import type { AppEnv } from './app.ts';
+import type { AppEnv } from './app-env.ts';
 
 /**
  * Dev mode only: the isolate a request acts as (the load benchmark spreads viewers over many simulated

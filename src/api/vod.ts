@@ -18,7 +18,7 @@ import { cors } from 'hono/cors';
 import { streamObject } from '../env.ts';
 import { concatenatedResponse, objectResponse } from '../media/serve.ts';
 import { serveMp4Run } from '../vod/serve-mp4.ts';
-import type { AppEnv } from './app.ts';
+import type { AppEnv } from './app-env.ts';
 import { ApiError } from './errors.ts';
 import { authorizeRecording, VIEWER_REFERRER_POLICY } from './playback-access.ts';
 

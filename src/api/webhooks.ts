@@ -7,7 +7,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { registryStub } from '../registry/registry-do.ts';
 import { WEBHOOK_EVENT_TYPES } from '../webhooks/events.ts';
 import { checkWebhookTarget } from '../webhooks/target.ts';
-import type { AppEnv } from './app.ts';
+import type { AppEnv } from './app-env.ts';
 import { ApiError } from './errors.ts';
 import { requireScope } from './middleware/scopes.ts';
 import { requireSecretsKey } from './middleware/secrets-key.ts';
