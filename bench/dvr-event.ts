@@ -123,7 +123,7 @@ adopt(
   putInitCommand(state, {
     sessionId: SESSION,
     rendition: SOURCE_RENDITION,
-    init: { codecs: ['avc1.64001f', 'mp4a.40.2'], width: 1280, height: 720, frameRate: 30 },
+    init: { codecs: ['avc1.64001f', 'mp4a.40.2'], width: 1280, height: 720, frameRate: 30, size: 800 },
   }).state,
 );
 
@@ -175,7 +175,7 @@ const firstLiveMsn = () => {
   return m?.segments[0]?.msn ?? m?.mediaSequence ?? 0;
 };
 
-function timed(fn: () => string | null | undefined): { ms: ReturnType<typeof summary>; bytes: number } {
+function timed(fn: () => string | null | undefined): { ms: ReturnType<typeof rounded>; bytes: number } {
   const ms: number[] = [];
   let bytes = 0;
   for (let i = 0; i < RENDERS; i++) {

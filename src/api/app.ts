@@ -17,7 +17,6 @@ import { qoe } from './qoe.ts';
 import { streams } from './streams.ts';
 import { vod } from './vod.ts';
 
-
 /**
  * Three faces on one app: the developer REST API (`/v1`, bearer API_TOKEN or an API key with scopes), the
  * relay's internal API (`/internal/v1`, bearer INGEST_TOKEN or a relay credential) and the public viewer
