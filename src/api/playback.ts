@@ -17,7 +17,6 @@ import {
   playlistResponse,
   storePlaylist,
 } from '../edge/playlist-cache.ts';
-import { streamObject } from '../env.ts';
 import {
   type CachedRequest,
   notFoundCacheControl,
@@ -88,7 +87,8 @@ playback.get('/live/:streamId/dvr.m3u8', async (c) => {
   const { streamId } = viewerGrant(c);
   const now = Date.now();
   noteViewer(c, streamId, now);
-  return multivariantResponse(c, await streamObject(c.env, streamId).dvrMultivariant(), now);
+  const route = routeOf(c, streamId);
+  return multivariantResponse(c, await ask(route, (call) => route.stub.dvrMultivariant(call)), now);
 });
 
 async function multivariantResponse(

@@ -9,7 +9,6 @@ import { Coalescer } from '../edge/coalesce.ts';
 import { type EdgeView, EdgeViews, edgePlaylist, type ViewSource } from '../edge/edge-view.ts';
 import type { PlaylistEncoding } from '../edge/playlist-cache.ts';
 import { clientHash, EdgeTally } from '../edge/viewers.ts';
-import { streamObject } from '../env.ts';
 import { replicaName } from '../fanout/regions.ts';
 import type { Delivered, ReplicaCall } from '../fanout/replica-api.ts';
 import { isolateIdentity, noteDelivered, type ReplicaRoute, replicaRoute } from '../fanout/route.ts';
@@ -138,8 +137,8 @@ export function sharedPlaylist(
 }
 
 /**
- * A DVR playlist, from the stream object (StreamDO.dvrPlaylist: the window's front is in its recording index),
- * coalesced per isolate like a live one; the edge cache keeps its blocking answers (playback.ts).
+ * A DVR playlist, from the region's replica (src/fanout/replica-do.ts: the live view, with the window's front it
+ * keeps), coalesced per isolate like a live one; the edge cache keeps its blocking answers (playback.ts).
  */
 export function dvrPlaylist(
   c: C,
@@ -148,10 +147,11 @@ export function dvrPlaylist(
   eventId: string,
   d: Directives,
 ): Promise<SharedPlaylist> {
-  const key = ['dvr', streamId, isolateOf(c), rendition, eventId, d.msn ?? '', d.part ?? '', d.skip ?? ''];
+  const route = routeOf(c, streamId);
+  const key = flightKey(route, ['dvr', rendition, eventId, d.msn ?? '', d.part ?? '', d.skip ?? '']);
   return playlistFlights.run(
-    key.join('|'),
-    async () => sharedAnswer(await streamObject(c.env, streamId).dvrPlaylist(rendition, d, eventId)),
+    key,
+    async () => sharedAnswer(await ask(route, (call) => route.stub.dvrPlaylist(call, rendition, d, eventId))),
     (p) => c.executionCtx.waitUntil(p),
   );
 }

@@ -17,11 +17,14 @@ import type { Env } from '../env.ts';
 import type { Directives } from '../hls/directives.ts';
 import { addOriginCounts, type OriginCounts } from '../monitoring/origin.ts';
 import { addQoeDigests, type QoeDigest } from '../monitoring/qoe.ts';
+import { DvrFronts } from '../recording/dvr-front.ts';
 import {
   decideLive,
+  liveFirstMsn,
   type MultivariantAnswer,
   multivariantAnswer,
   type PlaylistAnswer,
+  renderDvr,
   renderLive,
 } from '../stream/playlist-answers.ts';
 import { PlaylistTexts } from '../stream/playlist-texts.ts';
@@ -57,6 +60,9 @@ export class StreamReplica extends DurableObject<Env> {
     (view) => this.#shards.forward(view),
   );
   readonly #texts = new PlaylistTexts();
+  /** DVR texts apart: one may render a state the live memo has moved past (#dvrPlaylist). */
+  readonly #dvrTexts = new PlaylistTexts();
+  readonly #fronts = new DvrFronts();
   readonly #archived = new Map<string, PlaylistAnswer>();
   readonly #requests = new RateMeter();
   readonly #edge = new EdgeFigures();
@@ -129,6 +135,29 @@ export class StreamReplica extends DurableObject<Env> {
       }
     }
     return this.#deliver(await this.#livePlaylist(rendition, directives, arrived));
+  }
+
+  /** The current event's DVR playlist (config dvrWindow > 0), held as the live one is. */
+  async dvrPlaylist(
+    call: ReplicaCall,
+    rendition: string,
+    directives: Directives,
+    eventId: string,
+  ): Promise<Delivered<PlaylistAnswer>> {
+    const arrived = await this.#arrive(call);
+    this.#counts.playlistCalls++;
+    return this.#deliver(await this.#dvrPlaylist(rendition, directives, eventId, arrived));
+  }
+
+  /** The DVR multivariant: the live one naming the DVR playlists, when the event has a DVR window. */
+  async dvrMultivariant(call: ReplicaCall): Promise<Delivered<MultivariantAnswer>> {
+    const arrived = await this.#arrive(call);
+    const answer = () =>
+      this.#view.state.config?.dvrWindow
+        ? multivariantAnswer(this.#view.state, this.#texts, this.#view.view?.multivariantHints, 'dvr')
+        : ({ kind: 'not-found' } as const);
+    if (answer().kind === 'not-found') await this.#view.refresh(arrived);
+    return this.#deliver(answer());
   }
 
   async multivariant(call: ReplicaCall): Promise<Delivered<MultivariantAnswer>> {
@@ -220,6 +249,14 @@ export class StreamReplica extends DurableObject<Env> {
   }
 
   async #livePlaylist(rendition: string, d: Directives, arrived: number): Promise<PlaylistAnswer> {
+    return (
+      (await this.#awaitLive(rendition, d, arrived)) ??
+      renderLive(this.#view.state, this.#texts, rendition, d)
+    );
+  }
+
+  /** Null once the view may answer the current event's playlist (at once, or after a hold); else the refusal. */
+  async #awaitLive(rendition: string, d: Directives, arrived: number): Promise<PlaylistAnswer | null> {
     const view = this.#view;
     let decision = decideLive(view.state, rendition, d);
     if (decision.kind === 'reject' || decision.kind === 'not-found') {
@@ -236,7 +273,42 @@ export class StreamReplica extends DurableObject<Env> {
         if (!isMet()) return { kind: 'timeout', targetDuration };
       }
     }
-    return renderLive(view.state, this.#texts, rendition, d);
+    return null;
+  }
+
+  /**
+   * The DVR playlist of the view's state (StreamDO.dvrPlaylist is the same from the stream object's): the live
+   * answer's wait, then the front, kept here and slid with a call upstream once a segment (dvr-front.ts).
+   */
+  async #dvrPlaylist(
+    rendition: string,
+    d: Directives,
+    eventId: string,
+    arrived: number,
+  ): Promise<PlaylistAnswer> {
+    const notFound = (): PlaylistAnswer => ({
+      kind: 'not-found',
+      targetDuration: this.#view.state.targetDuration,
+    });
+    if (eventId !== this.#view.state.eventId) await this.#view.refresh(arrived);
+    const window = this.#view.state.config?.dvrWindow ?? 0;
+    if (eventId !== this.#view.state.eventId || window === 0) return notFound();
+    const refused = await this.#awaitLive(rendition, d, arrived);
+    if (refused) return refused;
+    // The state the wait ended on: the front is read for it, and it is rendered whatever arrives meanwhile.
+    const state = this.#view.state;
+    const before = liveFirstMsn(state, rendition);
+    if (before === null) return notFound();
+    const plan = this.#fronts.plan(eventId, rendition, before, window);
+    let front = plan.kind === 'kept' ? plan.segments : null;
+    if (front === null) {
+      this.#counts.forwarded++;
+      const from = plan.kind === 'slide' ? plan.from : null;
+      const read = await this.#streamObject().dvrFront(eventId, rendition, before, from);
+      front = this.#fronts.adopt(eventId, rendition, before, window, plan, read);
+    }
+    const rows = front;
+    return renderDvr(state, this.#dvrTexts, rendition, d, () => rows);
   }
 
   async #archivedPlaylist(rendition: string, eventId: string): Promise<PlaylistAnswer> {

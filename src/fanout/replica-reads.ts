@@ -25,8 +25,10 @@ export function segmentFromView(view: ReplicaView | null, ref: PartRef): Segment
   const info = segmentParts([state], ref.rendition, ref.sessionId, ref.msn, ref.part);
   if (info) return { kind: 'found', info };
   if (!findSession(state, ref.sessionId)) {
-    // A session of an ended event, or one this view has not seen yet.
-    return view.archivedEventIds.length > 0 ? { kind: 'ask-stream-object' } : { kind: 'unknown' };
+    // A session of an ended event, one this view has not seen yet, or (a DVR window) one of this event that
+    // the state no longer keeps, whose segments the recording index has.
+    const older = view.archivedEventIds.length > 0 || (state.config?.dvrWindow ?? 0) > 0;
+    return older ? { kind: 'ask-stream-object' } : { kind: 'unknown' };
   }
   const r = renditionOf(state, ref.rendition);
   if (!r) return { kind: 'unknown' };

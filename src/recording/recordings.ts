@@ -11,6 +11,7 @@ import { initKey, partKey, streamPrefix } from '../media/keys.ts';
 import { base32 } from '../registry/ids.ts';
 import type { SweepQueue, SweepReason } from '../stream/sweep-queue.ts';
 import type { RecordingChanges } from './changes.ts';
+import { DvrFronts } from './dvr-front.ts';
 import { type Clip, type RecordedSegment, RecordingIndex, type RecordingRow } from './index-store.ts';
 import type { Mp4Run } from './mp4-run.ts';
 import { clipPlaylistFile, round3, snapClip, vodMediaPlaylist, vodMultivariant } from './vod-playlists.ts';
@@ -52,11 +53,8 @@ export class StreamRecordings {
   readonly #deps: RecordingsDeps;
   /** MP4 runs of ready recordings, by event (mp4Runs); a recording's leave with it. */
   readonly #runs = new Map<string, Mp4Run[]>();
-  /** The last DVR front walked, per rendition (earlierSegments). */
-  readonly #earlier = new Map<
-    string,
-    { eventId: string; seconds: number; beforeMsn: number; segments: RecordedSegment[] }
-  >();
+  /** The DVR fronts, per rendition (earlierSegments). */
+  readonly #fronts = new DvrFronts();
   /** Rendered VOD playlists of ready recordings (they never change), the most recently asked last. */
   readonly #vodTexts = new Map<string, string | null>();
 
@@ -110,14 +108,14 @@ export class StreamRecordings {
   clear(): void {
     this.#index.clear();
     this.#runs.clear();
-    this.#earlier.clear();
+    this.#fronts.clear();
     this.#vodTexts.clear();
   }
 
   #forget(eventId: string): void {
     this.#index.delete(eventId);
     this.#runs.delete(eventId);
-    this.#earlier.clear();
+    this.#fronts.clear();
     this.#forgetTexts((key) => key.startsWith(`${eventId}|`));
   }
 
@@ -199,22 +197,30 @@ export class StreamRecordings {
 
   /**
    * A live event's segments before the live playlist's first (`beforeMsn`), as many as fill `seconds`: a DVR
-   * playlist's front (dvr-playlist.ts). It moves one segment at a time, so the last one per rendition is kept
-   * and slid: the new segments read and appended, the oldest dropped (a six-hour event's four-hour front is
-   * 7,200 rows; walking them all again each segment cost 30 ms, bench/dvr-event.ts).
+   * playlist's front (dvr-playlist.ts), slid a segment at a time (dvr-front.ts).
    */
   earlierSegments(eventId: string, rendition: string, beforeMsn: number, seconds: number): RecordedSegment[] {
-    const kept = this.#earlier.get(rendition);
-    if (kept?.eventId === eventId && kept.seconds === seconds && kept.beforeMsn <= beforeMsn) {
-      if (kept.beforeMsn === beforeMsn) return kept.segments;
-      const added = this.#index.segmentsBetween(eventId, rendition, kept.beforeMsn, beforeMsn);
-      const segments = trimFront([...kept.segments, ...added], seconds);
-      this.#earlier.set(rendition, { eventId, seconds, beforeMsn, segments });
-      return segments;
-    }
-    const segments = this.#index.segmentsBefore(eventId, rendition, beforeMsn, seconds);
-    this.#earlier.set(rendition, { eventId, seconds, beforeMsn, segments });
-    return segments;
+    const plan = this.#fronts.plan(eventId, rendition, beforeMsn, seconds);
+    if (plan.kind === 'kept') return plan.segments;
+    const from = plan.kind === 'slide' ? plan.from : null;
+    const read = this.recordedSegments(eventId, rendition, beforeMsn, seconds, from);
+    return this.#fronts.adopt(eventId, rendition, beforeMsn, seconds, plan, read);
+  }
+
+  /**
+   * Recorded segments of a rendition before `beforeMsn`: from `fromMsn` on, or (null) the newest that fill
+   * `seconds`. A replica builds its DVR fronts from these (src/fanout/replica-do.ts).
+   */
+  recordedSegments(
+    eventId: string,
+    rendition: string,
+    beforeMsn: number,
+    seconds: number,
+    fromMsn: number | null,
+  ): RecordedSegment[] {
+    return fromMsn === null
+      ? this.#index.segmentsBefore(eventId, rendition, beforeMsn, seconds)
+      : this.#index.segmentsBetween(eventId, rendition, fromMsn, beforeMsn);
   }
 
   /** A clip of a ready recording, snapped to its segments; metadata only. */
@@ -341,12 +347,4 @@ function partKeys(streamId: string, s: RecordedSegment): string[] {
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
-}
-
-/** The newest segments that fill `seconds` (the last one may pass it, as `segmentsBefore` reads them). */
-function trimFront(segments: RecordedSegment[], seconds: number): RecordedSegment[] {
-  let total = 0;
-  let from = segments.length;
-  while (from > 0 && total < seconds) total += (segments[--from] as RecordedSegment).duration;
-  return from === 0 ? segments : segments.slice(from);
 }

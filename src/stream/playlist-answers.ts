@@ -5,7 +5,7 @@
  * over the state; texts are memoized in PlaylistTexts.
  */
 import { type Directives, resolveDirective } from '../hls/directives.ts';
-import { ended, playlistPosition } from '../hls/from-state.ts';
+import { buildMediaPlaylist, ended, playlistPosition } from '../hls/from-state.ts';
 import type { MultivariantHints } from '../hls/variants.ts';
 import type { RecordedSegment } from '../recording/index-store.ts';
 import { renditionOf, type StreamState } from './model.ts';
@@ -43,6 +43,12 @@ export function renderLive(
   const text = texts.media(state, rendition, directives);
   if (text === null) return { kind: 'not-found', targetDuration: state.targetDuration };
   return { kind: 'playlist', text, targetDuration: state.targetDuration, ended: ended(state) };
+}
+
+/** Where a rendition's live playlist begins (a DVR front ends before it), or null when it has none. */
+export function liveFirstMsn(state: StreamState, rendition: string): number | null {
+  const live = buildMediaPlaylist(state, rendition, null);
+  return live ? (live.segments[0]?.msn ?? live.mediaSequence) : null;
 }
 
 /** The current event's DVR playlist: the live one with `earlier(firstMsn)`'s segments in front. */

@@ -20,7 +20,7 @@ import type { QoeDigest } from '../monitoring/qoe.ts';
 import { StreamMonitor } from '../monitoring/stream-monitor.ts';
 import { recordingChanges } from '../recording/changes.ts';
 import { recordingId } from '../recording/ids.ts';
-import type { Clip, RecordingRow } from '../recording/index-store.ts';
+import type { Clip, RecordedSegment, RecordingRow } from '../recording/index-store.ts';
 import type { Mp4Run } from '../recording/mp4-run.ts';
 import { type ClipResult, type DeleteRecordingResult, StreamRecordings } from '../recording/recordings.ts';
 import { registryStub } from '../registry/registry-do.ts';
@@ -282,10 +282,9 @@ export class StreamDO extends DurableObject<Env> {
   }
 
   /**
-   * The current event's DVR playlist (src/recording/dvr-playlist.ts), held as the live one is. DVR viewers ask
-   * here, not a replica: the window's front comes from this object's recording index. The edge cache keeps
-   * their blocking answers and each isolate coalesces them, so this object sees one request a part per colo
-   * and rendition, however many DVR viewers.
+   * The current event's DVR playlist (src/recording/dvr-playlist.ts), held as the live one is: the golden that
+   * a replica's (which viewers get, src/fanout/replica-do.ts) must equal, and the answer for tools that ask the
+   * stream object directly. Replicas take only the window's front from here (`dvrFront`).
    */
   async dvrPlaylist(
     rendition: string,
@@ -304,6 +303,22 @@ export class StreamDO extends DurableObject<Env> {
       (await this.awaitLive(rendition, directives, opts)) ??
       renderDvr(this.state, this.texts, rendition, directives, earlier)
     );
+  }
+
+  /**
+   * A replica's DVR front (src/recording/dvr-front.ts): the current event's recorded segments before
+   * `beforeMsn`, from `fromMsn` on (a slide: a segment or two), or (null) the whole window's (its first).
+   */
+  async dvrFront(
+    eventId: string,
+    rendition: string,
+    beforeMsn: number,
+    fromMsn: number | null,
+  ): Promise<RecordedSegment[]> {
+    this.fanout.note('reads');
+    const window = this.state.config?.dvrWindow ?? 0;
+    if (window === 0 || eventId !== this.state.eventId) return [];
+    return this.recordings.recordedSegments(eventId, rendition, beforeMsn, window, fromMsn);
   }
 
   /** Null once the current event's playlist may be answered (at once, or after a hold); else the refusal. */

@@ -1,7 +1,8 @@
 // Golden equivalence (issue 13): for the same state, a replica's playlists are the stream object's byte for
 // byte, in every rendition, full and delta (_HLS_skip=YES, v2), blocking and not, through a reconnect whose
 // discontinuity has left the window (the view folds it into the discontinuity sequence), while a reconnect is
-// awaited, after ENDLIST, and for an archived event. The stream object's own answer is the golden.
+// awaited, after ENDLIST, and for an archived event; and the DVR playlists, whose front a replica keeps itself.
+// The stream object's own answer is the golden.
 import { runDurableObjectAlarm, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { Directives } from '../../../src/hls/directives.ts';
@@ -20,7 +21,8 @@ import {
 } from '../support/media.ts';
 
 const RENDITIONS = ['source', '720p'];
-const CONFIG = { ...TEST_CONFIG, reconnectWindow: 10 };
+/** A DVR window of 30 s: the front (5 segments) holds the reconnect's discontinuity. */
+const CONFIG = { ...TEST_CONFIG, reconnectWindow: 10, dvrWindow: 30 };
 
 /**
  * Uploads `segments` fixture segments (5 parts each) from `firstMsn` in every rendition; 720p's copies of the
@@ -72,6 +74,12 @@ async function expectSameAnswers(
       const golden = await streamStub(streamId).playlist(rendition, d, {}, eventId);
       const { answer } = await replica.playlist(call, rendition, d, eventId);
       expect(answer, `${rendition} ${JSON.stringify(d)}`).toEqual(golden);
+      if (eventId !== null) {
+        // The DVR playlist, its front from the replica's own copy (slid through the stream object).
+        const dvr = await streamStub(streamId).dvrPlaylist(rendition, d, eventId);
+        const fromReplica = await replica.dvrPlaylist(call, rendition, d, eventId);
+        expect(fromReplica.answer, `dvr ${rendition} ${JSON.stringify(d)}`).toEqual(dvr);
+      }
       expect(golden.kind).toBe('playlist');
       if (golden.kind !== 'playlist') continue;
       parsePlaylist(golden.text);
@@ -86,6 +94,7 @@ async function expectSameAnswers(
   }
   const golden = await streamStub(streamId).multivariant();
   expect((await replica.multivariant(call)).answer).toEqual(golden);
+  expect((await replica.dvrMultivariant(call)).answer).toEqual(await streamStub(streamId).dvrMultivariant());
 }
 
 describe('replica playlists equal the stream object playlists', () => {
@@ -116,6 +125,9 @@ describe('replica playlists equal the stream object playlists', () => {
     const open = 3 + 14; // published msn of the open segment
     await expectSameAnswers(id, null, { msn: open, part: 1 });
     await expectSameAnswers(id, b.eventId, { msn: open, part: 1 });
+    const dvr = await streamStub(id).dvrPlaylist('source', {}, b.eventId);
+    expect(dvr.kind === 'playlist' && dvr.text).toContain('#EXT-X-MEDIA-SEQUENCE:0\n');
+    expect(dvr.kind === 'playlist' && dvr.text).toContain('#EXT-X-DISCONTINUITY-SEQUENCE:0\n');
 
     // While the session is gone and a reconnect is awaited: a part-less open segment, no preload hint.
     await endSession(id, 'se_b');

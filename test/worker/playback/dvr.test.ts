@@ -119,6 +119,34 @@ describe('DVR playlists', () => {
     expect(bytes.slice(0, expected[0]?.bytes.byteLength)).toEqual(expected[0]?.bytes);
   }, 30_000);
 
+  it('serves the media of a session the stream object no longer keeps (many reconnects)', async () => {
+    const id = 'dvr-many';
+    const config = { ...CONFIG, dvrWindow: 60 };
+    // Four sessions of one event, a segment each, then 44 more of the last: the object keeps two ended sessions
+    // and 40 segments, so se_1 and its segment have both left its state.
+    for (let i = 1; i <= 4; i++) {
+      const started = await startSession(id, `se_${i}`, config);
+      expect(started.firstMsn).toBe(i - 1);
+      await putInit(id, `se_${i}`);
+      await putParts(id, `se_${i}`, fixtureParts.slice(0, 5), i - 1);
+      if (i < 4) expect((await endSession(id, `se_${i}`)).status).toBe(200);
+    }
+    for (let k = 0; k < 11; k++) await putParts(id, 'se_4', fixtureParts, 4 + 4 * k);
+    const dvr = parsePlaylist((await get(`/live/${id}/source/ev_se_1.dvr.m3u8`)).text);
+    expect(dvr.segments.slice(0, 4).map((s) => s.uri)).toEqual([
+      'se_1/0.m4s',
+      'se_2/1.m4s',
+      'se_3/2.m4s',
+      'se_4/3.m4s',
+    ]);
+    expect(dvr.segments).toHaveLength(48);
+    const first = await SELF.fetch(`${ORIGIN}/live/${id}/source/se_1/0.m4s`);
+    expect(first.status).toBe(200);
+    expect((await first.arrayBuffer()).byteLength).toBe(
+      fixtureParts.slice(0, 5).reduce((sum, p) => sum + p.bytes.byteLength, 0),
+    );
+  }, 30_000);
+
   it('is offered only with a DVR window, and a signed stream plays it only with a token', async () => {
     const plain = await createStream({});
     expect(plain.playback.dvr).toBeUndefined();
