@@ -90,30 +90,41 @@ function select(id) {
 const PLAYER_TOKEN_SECONDS = 6 * 3600;
 
 /**
- * The player link. A signed stream's page plays only with a token, so the dashboard mints one (a key with
- * playback:sign) and links `/play/{id}?token=…`; without that scope the link is off and says why.
+ * The player link, and the DVR player's (`?dvr`) for a stream with a DVR window. A signed stream's page plays
+ * only with a token, so the dashboard mints one (a key with playback:sign) and links `/play/{id}?token=…`;
+ * without that scope the links are off and say why.
  */
 async function playerLink(s) {
   const link = $('detail-player');
-  link.title = '';
+  const dvr = $('detail-dvr');
+  dvr.hidden = !s.playback.dvr;
+  const point = (href) => {
+    link.href = href;
+    dvr.href = `${href}${href.includes('?') ? '&' : '?'}dvr`;
+  };
+  for (const a of [link, dvr]) {
+    a.title = '';
+    a.removeAttribute('href');
+  }
   if (s.config?.playbackPolicy !== 'signed') {
     link.textContent = 'player';
-    link.href = s.playback.player;
+    point(s.playback.player);
     return;
   }
   link.textContent = 'player (signed)';
-  link.removeAttribute('href');
   if (!can('playback:sign')) {
     link.title = 'a signed stream plays with a token: sign in with a key that has playback:sign';
+    dvr.title = link.title;
     return;
   }
   try {
     const minted = await api(`/v1/streams/${encodeURIComponent(s.id)}/playback-tokens`, 'POST', {
       expiresIn: PLAYER_TOKEN_SECONDS,
     });
-    if (selected === s.id) link.href = minted.playback.player;
+    if (selected === s.id) point(minted.playback.player);
   } catch (err) {
     link.title = `no playback token: ${err.message}`;
+    dvr.title = link.title;
   }
 }
 

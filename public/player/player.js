@@ -251,10 +251,13 @@ function dvrBar(hls) {
   bar.hidden = false;
   let dragging = false;
   let last = video.currentTime;
+  // Back to live: hls.js restarts loading at its live sync position (startLoad(-1)) and seeks there itself.
+  // Only setting currentTime left hls.js, after a long rewind, stalled at the next segment's parts (seen in
+  // test/e2e/dvr.test.ts: the playlists kept coming, no part of the new segment was asked for).
   const toLive = () => {
     control?.follow(true);
-    const edge = hls.liveSyncPosition;
-    if (edge != null && Number.isFinite(edge)) video.currentTime = edge;
+    hls.stopLoad();
+    hls.startLoad(-1);
     video.play().catch(() => undefined);
   };
   live.addEventListener('click', toLive);

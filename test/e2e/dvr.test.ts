@@ -1,7 +1,8 @@
-// DVR end to end (issue 15, item 3): ffmpeg publishes over RTMP to a stream with a DVR window; the player page
-// (hls.js in Chromium, `?dvr`) starts at the live edge, rewinds 60 s with its seek bar, plays there, and its
-// "live" button brings it back to the live edge. 60 s is well behind the live playlist's 12 segments (24 s):
-// what plays there is listed only in the DVR playlist, in front of the live window, from the recording index.
+// DVR end to end (issue 15, item 3): ffmpeg publishes over RTMP to a stream with a DVR window; the dashboard
+// links its DVR player; the player page (hls.js in Chromium, `?dvr`) starts at the live edge, rewinds 60 s with
+// its seek bar, plays there, and its "live" button brings it back to the live edge. 60 s is well behind the live
+// playlist's 12 segments (24 s): what plays there is listed only in the DVR playlist, in front of the live
+// window, from the recording index.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -11,6 +12,7 @@ import {
   launchChromium,
   parsePlaylist,
   publish,
+  stackInfo,
   waitUntil,
 } from '../support/e2e.ts';
 
@@ -20,10 +22,14 @@ interface DvrStream extends CreatedStream {
 
 interface PlayerState {
   currentTime: number;
+  /** Not seeking, with data to play at the playhead (HTMLMediaElement readyState >= 3). */
+  playing: boolean;
   behind: number | null;
   following: boolean;
   label: string;
   fatal: string[];
+  rate: number;
+  stalls: number;
 }
 
 /** Seconds the DVR media playlist lists. */
@@ -48,10 +54,13 @@ function playerState(page: Page): Promise<PlayerState> {
     ).__player;
     return {
       currentTime: p.video.currentTime,
+      playing: !p.video.seeking && !p.video.paused && p.video.readyState >= 3,
       behind: p.control?.latency ?? null,
       following: p.control?.following ?? true,
       label: document.getElementById('dvr-behind')?.textContent ?? '',
       fatal: p.stats.errors.filter((e) => e.fatal).map((e) => e.details),
+      rate: p.video.playbackRate,
+      stalls: (p.stats as unknown as { stalls: number }).stalls,
     };
   });
 }
@@ -75,6 +84,17 @@ describe('DVR', () => {
   });
 
   it('rewinds 60 s in hls.js on the player page, plays there, and returns to live', async () => {
+    // The dashboard links the DVR player of a stream with a DVR window.
+    const dashboard = await browser.newPage();
+    await dashboard.goto(`${stackInfo().workerUrl}/dashboard`);
+    await dashboard.fill('#token', stackInfo().apiToken);
+    await dashboard.click('#login button[type=submit]');
+    await dashboard.click(`#streams li[data-id="${stream.id}"]`);
+    await dashboard.waitForSelector('#detail-dvr[href$="?dvr"]', { timeout: 10_000 });
+    const href = (await dashboard.getAttribute('#detail-dvr', 'href')) as string;
+    expect(new URL(href, stackInfo().workerUrl).toString()).toBe(`${stream.playback.player}?dvr`);
+    await dashboard.close();
+
     const page = await browser.newPage();
     await page.goto(`${stream.playback.player}?dvr`);
     await waitUntil(
@@ -119,15 +139,16 @@ describe('DVR', () => {
       'playback back at the live edge',
       async () => {
         const s = await playerState(page);
-        return s.following && s.behind !== null && s.behind < 5 ? s : null;
+        return s.following && s.playing && s.behind !== null && s.behind < 5 ? s : null;
       },
       30_000,
     );
     expect(live.label).toBe('live');
     const t0 = live.currentTime;
-    await page.waitForTimeout(2000);
+    await page.waitForTimeout(3000);
     const after = await playerState(page);
-    expect(after.currentTime - t0).toBeGreaterThan(1.5);
+    // The controller's slowest rate is 0.95: 2.85 s of media in 3 s; a stall would show as less.
+    expect(after.currentTime - t0, JSON.stringify({ live, after })).toBeGreaterThan(2.4);
     expect(after.fatal).toEqual([]);
     await page.close();
   });
