@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type CreatedStream,
   createStream,
+  dashboardFor,
   type Encoder,
   launchChromium,
   parsePlaylist,
@@ -86,10 +87,7 @@ describe('DVR', () => {
   it('rewinds 60 s in hls.js on the player page, plays there, and returns to live', async () => {
     // The dashboard links the DVR player of a stream with a DVR window.
     const dashboard = await browser.newPage();
-    await dashboard.goto(`${stackInfo().workerUrl}/dashboard`);
-    await dashboard.fill('#token', stackInfo().apiToken);
-    await dashboard.click('#login button[type=submit]');
-    await dashboard.click(`#streams li[data-id="${stream.id}"]`);
+    await dashboardFor(dashboard, stream.id);
     await dashboard.waitForSelector('#detail-dvr[href$="?dvr"]', { timeout: 10_000 });
     const href = (await dashboard.getAttribute('#detail-dvr', 'href')) as string;
     expect(new URL(href, stackInfo().workerUrl).toString()).toBe(`${stream.playback.player}?dvr`);

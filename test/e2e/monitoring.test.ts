@@ -11,6 +11,7 @@ import {
   api,
   type CreatedStream,
   createStream,
+  dashboardFor,
   type Encoder,
   launchChromium,
   publish,
@@ -197,10 +198,7 @@ describe('monitoring from encoder to viewer', () => {
 
   it('renders the dashboard with streams, charts, ingest servers and the rotate buttons', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    await page.goto(`${stackInfo().workerUrl}/dashboard`);
-    await page.fill('#token', stackInfo().apiToken);
-    await page.click('#login button[type=submit]');
-    await page.click(`#streams li[data-id="${stream.id}"]`);
+    await dashboardFor(page, stream.id);
     await page.waitForFunction(
       () => document.querySelectorAll('#charts [data-chart] polyline').length >= 3,
       undefined,

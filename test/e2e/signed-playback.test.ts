@@ -6,6 +6,7 @@ import {
   api,
   type CreatedStream,
   createStream,
+  dashboardFor,
   decodeHls,
   type Encoder,
   launchChromium,
@@ -115,10 +116,7 @@ describe('signed playback', () => {
 
       // The dashboard links a signed stream's player with a token it mints (the admin key may sign).
       const dashboard = await browser.newPage();
-      await dashboard.goto(`${stackInfo().workerUrl}/dashboard`);
-      await dashboard.fill('#token', stackInfo().apiToken);
-      await dashboard.click('#login button[type=submit]');
-      await dashboard.click(`#streams li[data-id="${stream.id}"]`);
+      await dashboardFor(dashboard, stream.id);
       await dashboard.waitForSelector('#detail-player[href*="?token="]', { timeout: 10_000 });
       expect(await dashboard.textContent('#detail-player')).toBe('player (signed)');
       const href = (await dashboard.getAttribute('#detail-player', 'href')) as string;

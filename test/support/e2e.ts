@@ -3,7 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Parser } from 'm3u8-parser';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { inject } from 'vitest';
 import { testPatternArgs } from '../../scripts/peers.ts';
 import { freePort } from '../../scripts/stack.ts';
@@ -286,4 +286,12 @@ export async function playVodInHlsJs(
   } finally {
     await page.close();
   }
+}
+
+/** Signs `page` in to the dashboard with the admin key and selects the stream. */
+export async function dashboardFor(page: Page, streamId: string): Promise<void> {
+  await page.goto(`${stackInfo().workerUrl}/dashboard`);
+  await page.fill('#token', stackInfo().apiToken);
+  await page.click('#login button[type=submit]');
+  await page.click(`#streams li[data-id="${streamId}"]`);
 }
