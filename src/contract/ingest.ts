@@ -121,6 +121,12 @@ export const PartHeaders = {
   gap: 'ingest-gap',
 } as const;
 
+/**
+ * How many parts past the next one it expects the stream object holds (`pending`) for a pipelined uploader;
+ * one further is refused (409), which ends the session. An uploader keeps every part it starts within this
+ * of the oldest one not yet acknowledged.
+ */
+export const PENDING_WINDOW = 8;
 export const MAX_PART_BYTES = 8 * 1024 * 1024;
 export const MAX_INIT_BYTES = 64 * 1024;
 

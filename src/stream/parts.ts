@@ -3,7 +3,7 @@
  * arrives ahead of a gap), then projection.ts and failover.ts project it. Pure: `now` is an argument, the
  * result says what happened.
  */
-import type { PartMeta } from '../contract/ingest.ts';
+import { type PartMeta, PENDING_WINDOW } from '../contract/ingest.ts';
 import { evaluate } from './failover.ts';
 import {
   failoverTimeoutMs,
@@ -22,8 +22,6 @@ import {
 } from './model.ts';
 import { findPublishedPart, type Position, trackNext } from './timeline.ts';
 
-/** How far ahead of the next expected part an upload may arrive (pipelined uploader) and be held. */
-export const PENDING_WINDOW = 8;
 /** Seconds a part may exceed PART-TARGET by: RFC 8216bis 4.4.4.9 says <= PART-TARGET; 1 ms absorbs rounding. */
 export const PART_DURATION_TOLERANCE = 0.001;
 

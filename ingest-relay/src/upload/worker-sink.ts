@@ -4,6 +4,9 @@
  * - Order: requests start in part order, up to `maxInFlight` at once; the Worker stores a part that arrives
  *   ahead of an earlier one as `pending` and commits in order, so pipelining never reorders the playlist.
  *   The init is a barrier: parts start only after it is acknowledged.
+ * - Window: a part starts only within `maxInFlight` of the oldest one not yet acknowledged. A part acknowledged
+ *   as `pending` frees no room while an earlier one waits in a retry's backoff, so however long the retry
+ *   (a Worker restart), the Worker's held parts never pass its PENDING_WINDOW, which would end the session.
  * - Retries: network errors, timeouts and 5xx are retried with exponential backoff and jitter until
  *   `retryDeadlineMs` after the first attempt; then the part is given up on, counted and logged (never
  *   silently). A 4xx is never retried: a 409 (timeline break), 410 (session gone) or any other refusal ends
@@ -12,7 +15,7 @@
  *   the source should pause until `onDrain` (below half the budget). Past four budgets the session fails.
  */
 import type { SessionHealthReport } from '../../../src/contract/health.ts';
-import type { PartMeta } from '../../../src/contract/ingest.ts';
+import { type PartMeta, PENDING_WINDOW } from '../../../src/contract/ingest.ts';
 import { type Logger, log } from '../log.ts';
 import { counter, histogram } from '../metrics.ts';
 import { type EndResult, type Enqueued, type MediaSink, SinkFailed, type UploadStats } from './sink.ts';
@@ -51,6 +54,8 @@ export interface WorkerSinkOptions {
 }
 
 interface Job {
+  /** Order of enqueueing: the window is counted in these. */
+  seq: number;
   label: string;
   bytes: Uint8Array;
   enqueuedAt: number;
@@ -62,6 +67,9 @@ export class WorkerSink implements MediaSink {
   readonly #o: Required<Omit<WorkerSinkOptions, 'logger'>> & { logger: Logger };
   readonly #queue: Job[] = [];
   #inFlight = 0;
+  #nextSeq = 0;
+  /** Sequence numbers of the jobs started and not finished; the first is the oldest (jobs start in order). */
+  readonly #running: number[] = [];
   #initPending = 0;
   #buffered = 0;
   #backpressure = false;
@@ -74,7 +82,8 @@ export class WorkerSink implements MediaSink {
 
   constructor(options: WorkerSinkOptions) {
     this.#o = {
-      maxInFlight: 4,
+      // Never more than the Worker holds ahead of the part it expects (the window below keeps to it).
+      maxInFlight: Math.min(4, PENDING_WINDOW),
       budgetBytes: 32 * 1024 * 1024,
       retryDeadlineMs: 30_000,
       backoffBaseMs: 100,
@@ -152,7 +161,8 @@ export class WorkerSink implements MediaSink {
     this.#fail.push(cb);
   }
 
-  #enqueue(job: Job): Enqueued {
+  #enqueue(unnumbered: Omit<Job, 'seq'>): Enqueued {
+    const job = { ...unnumbered, seq: this.#nextSeq++ };
     if (this.#failed) return { bufferedBytes: this.#buffered, backpressure: true };
     this.#queue.push(job);
     this.#buffered += job.bytes.byteLength;
@@ -170,8 +180,11 @@ export class WorkerSink implements MediaSink {
     while (!this.#failed && this.#inFlight < this.#o.maxInFlight && this.#queue.length > 0) {
       const next = this.#queue[0]!;
       if (!next.isInit && this.#initPending > 0 && this.#inFlight > 0) return; // init is a barrier
+      const oldest = this.#running[0];
+      if (oldest !== undefined && next.seq - oldest >= this.#o.maxInFlight) return;
       this.#queue.shift();
       this.#inFlight++;
+      this.#running.push(next.seq);
       void this.#run(next);
     }
   }
@@ -198,6 +211,7 @@ export class WorkerSink implements MediaSink {
     } finally {
       if (job.isInit) this.#initPending--;
       this.#inFlight--;
+      this.#running.splice(this.#running.indexOf(job.seq), 1);
       this.#buffered -= job.bytes.byteLength;
       if (this.#backpressure && this.#buffered <= this.#o.budgetBytes / 2) {
         this.#backpressure = false;

@@ -3,7 +3,7 @@ import { MemorySink } from '../../../ingest-relay/src/upload/memory-sink.ts';
 import type { MediaSink, SinkFailed } from '../../../ingest-relay/src/upload/sink.ts';
 import { WorkerClient, WorkerRefused } from '../../../ingest-relay/src/upload/worker-client.ts';
 import { WorkerSink, type WorkerSinkOptions } from '../../../ingest-relay/src/upload/worker-sink.ts';
-import { type PartMeta, SOURCE_RENDITION } from '../../../src/contract/ingest.ts';
+import { type PartMeta, PENDING_WINDOW, SOURCE_RENDITION } from '../../../src/contract/ingest.ts';
 import { FakeWorker } from './fake-worker.ts';
 
 let worker: FakeWorker;
@@ -95,6 +95,27 @@ describe('WorkerSink against a local HTTP Worker', () => {
     expect(s.stats.retries).toBe(4);
     expect(worker.committed).toEqual(ids);
     expect([...worker.stored.keys()].sort()).toEqual([...ids].sort());
+  });
+
+  it('keeps every part within its window of the oldest one unacknowledged while that one is retried', async () => {
+    // Part 0.2 fails five times (a Worker restarting); the others are acknowledged at once, as `pending` behind
+    // it. Acknowledging them must not let later parts start: the stream object holds at most PENDING_WINDOW
+    // ahead of the part it expects, and refuses the next with a 409 that ends the session.
+    let heldMost = 0;
+    worker.fault = (r) => {
+      const parts = [...worker.stored.keys()].length;
+      heldMost = Math.max(heldMost, parts - worker.committed.length);
+      if (r.path.endsWith('/parts/0/2') && r.attempt <= 5) return { kind: 'status', status: 503 };
+      return undefined;
+    };
+    const s = sink();
+    const ids = feed(s);
+    const result = await s.end('done');
+    expect(result).toEqual({ uploaded: 18, givenUp: 0 });
+    expect(worker.committed).toEqual(ids);
+    // 0.3, 0.4 and 0.5 held behind 0.2 (four in flight); before the window, all fifteen after it were.
+    expect(heldMost).toBe(3);
+    expect(heldMost).toBeLessThan(PENDING_WINDOW);
   });
 
   it('gives up on a part only after the retry deadline, counted, and keeps going', async () => {
