@@ -251,14 +251,31 @@ function dvrBar(hls) {
   bar.hidden = false;
   let dragging = false;
   let last = video.currentTime;
-  // Back to live: hls.js restarts loading at its live sync position (startLoad(-1)) and seeks there itself.
-  // Only setting currentTime left hls.js, after a long rewind, stalled at the next segment's parts (seen in
-  // test/e2e/dvr.test.ts: the playlists kept coming, no part of the new segment was asked for).
+  // Back to live: drop what is buffered from the first segment that still lists parts, then seek to hls.js's
+  // live sync position once that is gone. While the viewer was behind, hls.js buffered ahead in whole segments,
+  // up to the newest complete one. hls.js 1.7.4 takes a segment loaded whole whose parts are still listed for one
+  // it has not finished (none of its parts is marked loaded): with the playhead at the buffer's end, just inside
+  // that segment, it asks for it again and loads nothing of the next segment until the part list moves past it
+  // (4–6 s; test/e2e/dvr.test.ts saw the stall). Flushed, those segments come again as parts from the seek on.
+  // Restarting hls.js's loading (stopLoad, startLoad(-1)) did not help: it resumes at its last load position.
   const toLive = () => {
     control?.follow(true);
-    hls.stopLoad();
-    hls.startLoad(-1);
-    video.play().catch(() => undefined);
+    const jump = () => {
+      const to = hls.liveSyncPosition;
+      if (to != null && Number.isFinite(to)) video.currentTime = to;
+      video.play().catch(() => undefined);
+    };
+    const firstListed = hls.latestLevelDetails?.partList?.[0]?.fragment.start;
+    const buffered = video.buffered;
+    if (firstListed == null || buffered.length === 0 || buffered.end(buffered.length - 1) <= firstListed) {
+      return jump();
+    }
+    hls.once(window.Hls.Events.BUFFER_FLUSHED, jump);
+    hls.trigger(window.Hls.Events.BUFFER_FLUSHING, {
+      startOffset: firstListed,
+      endOffset: Number.POSITIVE_INFINITY,
+      type: null,
+    });
   };
   live.addEventListener('click', toLive);
   seek.addEventListener('input', () => {
@@ -273,7 +290,6 @@ function dvrBar(hls) {
   video.addEventListener('seeking', () => {
     if (video.currentTime < last - 1) control?.follow(false);
   });
-  window.__player.dvr = { toLive };
   setInterval(() => {
     last = video.currentTime;
     const s = video.seekable;
