@@ -18,6 +18,7 @@ import type { Directives } from '../hls/directives.ts';
 import { addOriginCounts, type OriginCounts } from '../monitoring/origin.ts';
 import { addQoeDigests, type QoeDigest } from '../monitoring/qoe.ts';
 import { DvrFronts } from '../recording/dvr-front.ts';
+import type { RecordedSegment } from '../recording/index-store.ts';
 import {
   decideLive,
   liveFirstMsn,
@@ -300,14 +301,14 @@ export class StreamReplica extends DurableObject<Env> {
     const before = liveFirstMsn(state, rendition);
     if (before === null) return notFound();
     const plan = this.#fronts.plan(eventId, rendition, before, window);
-    let front = plan.kind === 'kept' ? plan.segments : null;
-    if (front === null) {
+    let rows: RecordedSegment[];
+    if (plan.kind === 'kept') rows = plan.segments;
+    else {
       this.#counts.forwarded++;
       const from = plan.kind === 'slide' ? plan.from : null;
       const read = await this.#streamObject().dvrFront(eventId, rendition, before, from);
-      front = this.#fronts.adopt(eventId, rendition, before, window, plan, read);
+      rows = this.#fronts.adopt(eventId, rendition, before, window, plan, read);
     }
-    const rows = front;
     return renderDvr(state, this.#dvrTexts, rendition, d, () => rows);
   }
 

@@ -32,16 +32,15 @@ export class DvrFronts {
       : { kind: 'slide', from: kept.beforeMsn };
   }
 
-  /** The front after `read` (what `plan` asked for), kept for the next call. */
+  /** The front after `read` (what `plan` asked for: a kept front needs no read), kept for the next call. */
   adopt(
     eventId: string,
     rendition: string,
     beforeMsn: number,
     seconds: number,
-    plan: FrontPlan,
+    plan: Exclude<FrontPlan, { kind: 'kept' }>,
     read: readonly RecordedSegment[],
   ): RecordedSegment[] {
-    if (plan.kind === 'kept') return plan.segments;
     const kept = this.#kept.get(rendition);
     const same = kept?.eventId === eventId && kept.seconds === seconds;
     // Another caller got here first while this one read (a replica awaits its reads): take what is kept when
