@@ -84,7 +84,9 @@ ingestSessions.openapi(startSessionRoute, async (c) => {
   const found = await lookupStreamKey(c.env, request.streamKey);
   // An issued credential names the relay; only the shared INGEST_TOKEN falls back to the relay's own word.
   const caller = c.get('relay');
-  const sessionId = generateSessionId();
+  // The class of the retention in force now: retentionDays applies at once, so a session joining a live event
+  // takes today's, not the event's (src/media/keys.ts).
+  const sessionId = generateSessionId(found.config.retentionDays);
   const stub = streamObject(c.env, found.streamId);
   const started = await stub.startSession({
     streamId: found.streamId,

@@ -7,7 +7,7 @@ import { SOURCE_RENDITION } from '../contract/ingest.ts';
 import type { MultivariantPlaylist } from '../hls/model.ts';
 import { renderMediaPlaylist } from '../hls/render-media.ts';
 import { renderMultivariantPlaylist } from '../hls/render-multivariant.ts';
-import { initKey, partKey, streamPrefix } from '../media/keys.ts';
+import { initKey, partKey, sessionPrefix } from '../media/keys.ts';
 import { base32 } from '../registry/ids.ts';
 import type { SweepQueue, SweepReason } from '../stream/sweep-queue.ts';
 import type { RecordingChanges } from './changes.ts';
@@ -150,7 +150,7 @@ export class StreamRecordings {
     const streamId = this.#deps.streamId();
     if (!streamId) return;
     for (const sessionId of sessions) {
-      const prefix = `${streamPrefix(streamId)}${sessionId}/`;
+      const prefix = sessionPrefix(streamId, sessionId);
       this.#deps.sweeps.add({ prefix, reason, queuedAt: now, ...(dueAt === undefined ? {} : { dueAt }) });
     }
   }

@@ -2,6 +2,7 @@
  * Identifiers and secrets of the stream catalogue. Ids are public (they appear in playback URLs); stream keys
  * are secrets (they authorize a publish) and are looked up only by their SHA-256, never logged.
  */
+import { sessionIdPrefix } from '../media/keys.ts';
 
 /** RFC 4648 base32 alphabet, lower-cased: ids stay readable, path-safe and case-insensitive-store safe. */
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
@@ -46,8 +47,9 @@ export function generateStreamId(): string {
   return `st_${base32(randomBytes(ID_BYTES))}`;
 }
 
-export function generateSessionId(): string {
-  return `se_${base32(randomBytes(ID_BYTES))}`;
+/** A session id names its retention class (`se_d30_…`, src/media/keys.ts): its R2 keys lead with it. */
+export function generateSessionId(retentionDays: number): string {
+  return `${sessionIdPrefix(retentionDays)}${base32(randomBytes(ID_BYTES))}`;
 }
 
 /** An event's id (an event runs from a first publish to EXT-X-ENDLIST); it names the event's media playlists. */

@@ -13,7 +13,7 @@ import type { ReplicaRef } from '../fanout/regions.ts';
 import type { ReplicaView } from '../fanout/view.ts';
 import type { Directives } from '../hls/directives.ts';
 import { buildMultivariantPlaylist, type MultivariantHints } from '../hls/variants.ts';
-import { streamPrefix } from '../media/keys.ts';
+import { streamPrefixes } from '../media/keys.ts';
 import { alertLimitsFor } from '../monitoring/alerts.ts';
 import type { OriginCounts } from '../monitoring/origin.ts';
 import type { QoeDigest } from '../monitoring/qoe.ts';
@@ -401,7 +401,8 @@ export class StreamDO extends DurableObject<Env> {
     // Replicas learn the stream is gone (their playlists turn 404) instead of serving the last view.
     await this.fanout.push();
     const now = this.clock.now();
-    this.sweeps.add({ prefix: streamPrefix(streamId), reason: 'stream-deleted', queuedAt: now });
+    for (const prefix of streamPrefixes(streamId))
+      this.sweeps.add({ prefix, reason: 'stream-deleted', queuedAt: now });
     await this.upkeep.arm();
   }
 

@@ -107,7 +107,7 @@ describe('POST /internal/v1/sessions', () => {
     expect(res.status, text).toBe(201);
     const started = JSON.parse(text) as Record<string, unknown>;
     expect(started.streamId).toBe(s.id);
-    expect(started.sessionId).toMatch(/^se_[a-z2-7]{16}$/);
+    expect(started.sessionId).toMatch(/^se_d30_[a-z2-7]{16}$/);
     expect(started.config).toEqual({
       partTarget: 0.333,
       segmentTarget: 4,
@@ -125,6 +125,18 @@ describe('POST /internal/v1/sessions', () => {
     expect(Number.isInteger(started.firstMsn)).toBe(true);
 
     await expectProblem(await startSession(s.streamKey, 'rtmp'), 409, 'already-live');
+  });
+
+  it("names the retention class of the stream's retentionDays at its start (src/media/keys.ts)", async () => {
+    const sessionOf = async (retentionDays: number) => {
+      const s = await createStream({ retentionDays });
+      const res = await startSession(s.streamKey);
+      expect(res.status).toBe(201);
+      return ((await res.json()) as { sessionId: string }).sessionId;
+    };
+    expect(await sessionOf(1)).toMatch(/^se_d1_[a-z2-7]{16}$/);
+    expect(await sessionOf(45)).toMatch(/^se_d90_[a-z2-7]{16}$/);
+    expect(await sessionOf(3650)).toMatch(/^se_d3650_[a-z2-7]{16}$/);
   });
 
   it('refuses an unknown key and an incomplete body', async () => {

@@ -2,6 +2,7 @@ import { env, runDurableObjectAlarm, SELF } from 'cloudflare:test';
 import { expect, it } from 'vitest';
 import type { StartSessionResponse } from '../../../src/contract/ingest.ts';
 import { INTERNAL_PREFIX } from '../../../src/contract/ingest.ts';
+import { sessionPrefix } from '../../../src/media/keys.ts';
 import {
   bodyText,
   endSession,
@@ -37,9 +38,14 @@ it('carries a stream from REST create through the relay session routes to a view
   expect(session.status).toBe(201);
   const started = (await session.json()) as StartSessionResponse;
   expect(started.firstMsn).toBe(0);
+  // The session id names the stream's retention class (30 days by default), and its keys lead with it.
+  expect(started.sessionId).toMatch(/^se_d30_[a-z2-7]{16}$/);
+  const keys = sessionPrefix(stream.id, started.sessionId);
+  expect(keys).toBe(`media/d30/${stream.id}/${started.sessionId}/`);
 
   expect((await putInit(stream.id, started.sessionId)).status).toBe(201);
   await putParts(stream.id, started.sessionId, fixtureParts.slice(0, 10));
+  expect((await env.MEDIA.list({ prefix: keys })).objects.length).toBe(11);
 
   const master = parsePlaylist(await bodyText(await SELF.fetch(stream.playback.hls)));
   const variant = master.playlists?.[0]?.uri ?? '';
@@ -66,7 +72,5 @@ it('carries a stream from REST create through the relay session routes to a view
   await deleted.body?.cancel();
   // The media goes in the stream object's alarm (a bounded sweep), not inside the DELETE.
   await runDurableObjectAlarm(env.STREAM.get(env.STREAM.idFromName(stream.id)));
-  await expect
-    .poll(async () => (await env.MEDIA.list({ prefix: `media/${stream.id}/` })).objects.length)
-    .toBe(0);
+  await expect.poll(async () => (await env.MEDIA.list({ prefix: keys })).objects.length).toBe(0);
 });

@@ -3,6 +3,7 @@
 // nothing else.
 import { env, runDurableObjectAlarm, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { sessionPrefix, streamPrefixes } from '../../../src/media/keys.ts';
 import { SWEEP_PAGE, sweepPrefix } from '../../../src/media/sweep.ts';
 
 // Local R2 takes a few ms a put: filling past a page takes seconds on a loaded machine.
@@ -10,17 +11,20 @@ const FILL_TIMEOUT_MS = 60_000;
 
 import { call, createStream, ORIGIN } from '../api/client.ts';
 
-async function fill(prefix: string, count: number): Promise<void> {
+/** `count` parts under `prefix`: a stream prefix (of session se_x), or a session's own (`session` null). */
+async function fill(prefix: string, count: number, session: string | null = 'se_x'): Promise<void> {
   const keys = Array.from(
     { length: count },
-    (_, i) => `${prefix}se_x/source/${Math.floor(i / 8)}.${i % 8}.m4s`,
+    (_, i) => `${prefix}${session ? `${session}/` : ''}source/${Math.floor(i / 8)}.${i % 8}.m4s`,
   );
   for (let i = 0; i < keys.length; i += 100) {
     await Promise.all(keys.slice(i, i + 100).map((k) => env.MEDIA.put(k, 'x')));
   }
 }
 
-async function count(prefix: string): Promise<number> {
+/** Objects under the prefix, or under all of them (a stream's retention classes). */
+async function count(prefix: string | string[]): Promise<number> {
+  if (Array.isArray(prefix)) return (await Promise.all(prefix.map(count))).reduce((a, b) => a + b, 0);
   let n = 0;
   let cursor: string | undefined;
   do {
@@ -56,8 +60,11 @@ describe('media sweep', () => {
     async () => {
       const stream = await createStream();
       const other = await createStream();
-      await fill(`media/${stream.id}/`, SWEEP_PAGE + 150);
-      await fill(`media/${other.id}/`, 7);
+      // Sessions of two retention classes (src/media/keys.ts): se_x names none (the longest), se_d7_y 7 days.
+      await fill(sessionPrefix(stream.id, 'se_x'), SWEEP_PAGE + 150, null);
+      await fill(sessionPrefix(stream.id, 'se_d7_y'), 20, null);
+      await fill(sessionPrefix(other.id, 'se_x'), 7, null);
+      expect(await count(streamPrefixes(stream.id))).toBe(SWEEP_PAGE + 170);
       const part = `${ORIGIN}/live/${stream.id}/source/se_x/0.1.m4s`;
       const before = await SELF.fetch(part);
       expect(before.status).toBe(200);
@@ -72,9 +79,9 @@ describe('media sweep', () => {
       // The DELETE queued the media for the object's alarm (set for now: it fires on its own, or here).
       const stub = env.STREAM.get(env.STREAM.idFromName(stream.id));
       await runDurableObjectAlarm(stub);
-      await expect.poll(() => count(`media/${stream.id}/`), { timeout: 20_000, interval: 200 }).toBe(0);
+      await expect.poll(() => count(streamPrefixes(stream.id)), { timeout: 20_000, interval: 200 }).toBe(0);
       await expect.poll(() => stub.pendingSweeps(), { timeout: 5_000 }).toEqual([]);
-      expect(await count(`media/${other.id}/`)).toBe(7);
+      expect(await count(streamPrefixes(other.id))).toBe(7);
     },
     FILL_TIMEOUT_MS,
   );

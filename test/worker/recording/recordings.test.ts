@@ -4,6 +4,7 @@
 // is swept by the stream object's alarm.
 import { env, runDurableObjectAlarm, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { sessionPrefix } from '../../../src/media/keys.ts';
 import { call, createStream, expectProblem, ORIGIN } from '../api/client.ts';
 import {
   bodyText,
@@ -189,7 +190,9 @@ describe('recordings', () => {
     expect(await listed(stream.id)).toEqual([]);
     await runDurableObjectAlarm(streamStub(stream.id));
     await expect
-      .poll(async () => (await env.MEDIA.list({ prefix: `media/${stream.id}/se_rec_a/` })).objects.length)
+      .poll(
+        async () => (await env.MEDIA.list({ prefix: sessionPrefix(stream.id, 'se_rec_a') })).objects.length,
+      )
       .toBe(0);
     expect((await call('GET', `/v1/streams/${stream.id}`)).status).toBe(200);
   });
@@ -208,7 +211,7 @@ describe('recordings', () => {
     await expect.poll(async () => (await listed(stream.id)).map((r) => r.status)).toEqual(['ready']);
     await runDurableObjectAlarm(streamStub(stream.id));
     const left = async (session: string) =>
-      (await env.MEDIA.list({ prefix: `media/${stream.id}/${session}/` })).objects.length;
+      (await env.MEDIA.list({ prefix: sessionPrefix(stream.id, session) })).objects.length;
     await expect.poll(() => left('se_rec_old')).toBe(0);
     expect(await left('se_rec_new')).toBe(8); // init + 7 parts
   });
@@ -299,7 +302,7 @@ describe('recordings', () => {
     expect((await listed(stream.id)).map((r) => r.id)).toEqual([rec?.id]);
     // Its media is queued for the sweep, due ten minutes after its ENDLIST.
     expect(await streamStub(stream.id).pendingSweeps()).toMatchObject([
-      { prefix: `media/${stream.id}/se_rec_off/`, reason: 'not-recorded' },
+      { prefix: sessionPrefix(stream.id, 'se_rec_off'), reason: 'not-recorded' },
     ]);
   }, 60_000);
 
