@@ -20,6 +20,7 @@ const all = [
   'fanout-model',
   'vod-rewrite',
   'dvr-event',
+  'dvr-live',
 ];
 const wanted = process.argv.slice(2).map((n) => all.find((a) => a === n || a.startsWith(n)) ?? n);
 for (const name of wanted.length ? wanted : all) {

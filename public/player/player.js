@@ -251,26 +251,54 @@ function dvrBar(hls) {
   bar.hidden = false;
   let dragging = false;
   let last = video.currentTime;
-  // Back to live: drop what is buffered from the first segment that still lists parts, then seek to hls.js's
-  // live sync position once that is gone. While the viewer was behind, hls.js buffered ahead in whole segments,
-  // up to the newest complete one. hls.js 1.7.4 takes a segment loaded whole whose parts are still listed for one
-  // it has not finished (none of its parts is marked loaded): with the playhead at the buffer's end, just inside
-  // that segment, it asks for it again and loads nothing of the next segment until the part list moves past it
-  // (4–6 s; test/e2e/dvr.test.ts saw the stall). Flushed, those segments come again as parts from the seek on.
-  // Restarting hls.js's loading (stopLoad, startLoad(-1)) did not help: it resumes at its last load position.
+  // Back to live: stop hls.js's loading, drop what is buffered from the first segment that still lists parts,
+  // then load and seek at hls.js's live sync position, with hls.js's back-buffer trim held off for the first
+  // segments there. Two hls.js 1.7.4 behaviours stall a viewer at the edge (bench/dvr-live.ts counts it), both
+  // through a segment that hls.js takes for unfinished because some of its listed parts are not marked loaded:
+  // it asks for that segment again and loads nothing of the next one until the part list moves past it (4–6 s).
+  //   - While the viewer was behind, hls.js buffered ahead in whole segments; a segment loaded whole has no
+  //     part marked loaded. Flushed, those segments come again as parts.
+  //   - Right after the seek the playhead enters a new fragment, and hls.js trims its back buffer
+  //     (backBufferLength). When that flush lands while a part is between loaded and buffered, hls.js forgets
+  //     the part's segment (not buffered yet), and the segment's parts already appended lose their mark. Parts
+  //     load back to back after a seek, so this is likely there; at steady state a trim every segment rarely
+  //     meets that window.
+  // Loading is stopped during the flush so that hls.js does not refill, at the old playhead, what the trim would
+  // then remove. Restarting with startLoad(-1) alone did not help: it resumes at hls.js's last load position.
   const toLive = () => {
     control?.follow(true);
-    const jump = () => {
-      const to = hls.liveSyncPosition;
-      if (to != null && Number.isFinite(to)) video.currentTime = to;
+    const details = hls.latestLevelDetails;
+    const to = hls.liveSyncPosition;
+    if (!details || to == null || !Number.isFinite(to)) {
+      video.play().catch(() => undefined);
+      return;
+    }
+    const trim = hls.config.backBufferLength;
+    hls.config.backBufferLength = Number.POSITIVE_INFINITY;
+    window.setTimeout(() => {
+      hls.config.backBufferLength = trim;
+    }, 3000 * details.levelTargetDuration);
+    hls.stopLoad();
+    const resume = () => {
+      hls.startLoad(to);
+      video.currentTime = to;
       video.play().catch(() => undefined);
     };
-    const firstListed = hls.latestLevelDetails?.partList?.[0]?.fragment.start;
+    const firstListed = details.partList?.[0]?.fragment.start;
     const buffered = video.buffered;
     if (firstListed == null || buffered.length === 0 || buffered.end(buffered.length - 1) <= firstListed) {
-      return jump();
+      return resume();
     }
-    hls.once(window.Hls.Events.BUFFER_FLUSHED, jump);
+    // A second as a fallback, should hls.js answer no flush (media detached meanwhile).
+    let fallback = 0;
+    const flushed = (_event, data) => {
+      if (data.end !== Number.POSITIVE_INFINITY) return;
+      hls.off(window.Hls.Events.BUFFER_FLUSHED, flushed);
+      clearTimeout(fallback);
+      resume();
+    };
+    fallback = window.setTimeout(() => flushed(null, { end: Number.POSITIVE_INFINITY }), 1000);
+    hls.on(window.Hls.Events.BUFFER_FLUSHED, flushed);
     hls.trigger(window.Hls.Events.BUFFER_FLUSHING, {
       startOffset: firstListed,
       endOffset: Number.POSITIVE_INFINITY,
