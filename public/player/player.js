@@ -273,10 +273,11 @@ function dvrBar(hls) {
       video.play().catch(() => undefined);
       return;
     }
-    const trim = hls.config.backBufferLength;
+    // Restored to the page's setting, not to the value found here: a second press within the hold finds it
+    // held (Infinity), and would keep it so.
     hls.config.backBufferLength = Number.POSITIVE_INFINITY;
     window.setTimeout(() => {
-      hls.config.backBufferLength = trim;
+      hls.config.backBufferLength = hlsConfig.backBufferLength;
     }, 3000 * details.levelTargetDuration);
     hls.stopLoad();
     const resume = () => {
