@@ -58,13 +58,25 @@ export interface CutPoint {
   plannedFrames: number | undefined;
 }
 
+export type Cut = 'segment' | 'part' | undefined;
+
 /**
  * Whether the open part closes before `s`: as the segment's last part (decided first: `s` is a keyframe, or
  * any audio-only sample, at or past the segment target), as a part inside the segment, or not at all.
  */
-export function cutBefore(open: OpenPart, s: Sample, at: CutPoint): 'segment' | 'part' | undefined {
+export function cutBefore(open: OpenPart, s: Sample, at: CutPoint): Cut {
   if (s.sync && s.dts - at.segmentStart >= at.segmentTarget) return 'segment';
   if (open.duration + s.duration > at.partTarget) return 'part';
+  return cutAhead(open, s, at);
+}
+
+/**
+ * The cuts before `s` that need no duration of `s`: every rule of {@link cutBefore} but the part-target
+ * ceiling. Whatever this returns, `cutBefore` returns too, so a part closed on it is the part `cutBefore`
+ * would have closed, only sooner.
+ */
+export function cutAhead(open: OpenPart, s: Pick<Sample, 'dts' | 'sync'>, at: CutPoint): Cut {
+  if (s.sync && s.dts - at.segmentStart >= at.segmentTarget) return 'segment';
   if (at.keyframe) {
     return open.independent || open.duration >= Math.ceil(PART_FLOOR * at.partTarget) ? 'part' : undefined;
   }
@@ -100,7 +112,25 @@ export class PartCutter {
   place(s: Sample): void {
     const keyframe = this.#o.video && s.sync;
     const open = this.#open;
-    const cut = open && cutBefore(open, s, this.#cutPoint(keyframe));
+    this.#cut(open && cutBefore(open, s, this.#cutPoint(keyframe)));
+    const part = this.#open ?? this.#openPart(s);
+    if (keyframe) this.#gop.keyframe(s.dts, this.#partTarget, part.primary.length);
+    part.primary.push(s);
+    part.duration += s.duration;
+    if (this.#o.video) this.#gop.frame();
+  }
+
+  /**
+   * `next` has arrived but is not complete (a video sample learns its duration from the one after it): closes
+   * the open part now if `next` is sure to open another. The part then goes out when `next` arrives, one frame
+   * sooner than when `next` is placed (issue 14, the advertise lag); the parts themselves are the same.
+   */
+  closeAhead(next: Pick<Sample, 'dts' | 'sync'>): void {
+    const open = this.#open;
+    if (open) this.#cut(cutAhead(open, next, this.#cutPoint(this.#o.video && next.sync)));
+  }
+
+  #cut(cut: Cut): void {
     if (cut === 'segment') {
       this.close(true);
       this.#msn++;
@@ -110,11 +140,6 @@ export class PartCutter {
       this.#partIndex++;
       this.#gop.nextPart();
     }
-    const part = this.#open ?? this.#openPart(s);
-    if (keyframe) this.#gop.keyframe(s.dts, this.#partTarget, part.primary.length);
-    part.primary.push(s);
-    part.duration += s.duration;
-    if (this.#o.video) this.#gop.frame();
   }
 
   /** Closes the open part (if it holds anything); `segmentEnd` also closes its segment. */

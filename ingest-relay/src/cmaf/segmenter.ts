@@ -143,6 +143,7 @@ export class CmafSegmenter {
       if (!pushed.accepted) return;
       if (this.#onVideoSample && run.video.held) this.#onVideoSample(run.video.held, run.tracks);
       if (pushed.complete) run.cutter.place(pushed.complete);
+      if (run.video.held) run.cutter.closeAhead(run.video.held);
       this.#emit(run, out, false);
       return;
     }

@@ -222,6 +222,38 @@ describe('CMAF segmenter rules', () => {
     }
   });
 
+  it('puts a planned part out as the frame after its last arrives, not one frame later', () => {
+    // 25 fps: frame f is v(f * 40), and the helper sends the audio for its span right after it.
+    // `plannedFrom`: the first frame of a GOP planned from the one before. At 0.333 s parts the first segment's
+    // keyframes fall inside parts and leave no plan (the test above), so planning starts with the second
+    // segment; 0.2 s parts (5 frames) divide a 25-frame GOP, so the second GOP is planned.
+    for (const { partTarget, segmentTarget, plannedFrom } of [
+      { partTarget: 0.333, segmentTarget: 4, plannedFrom: 100 },
+      { partTarget: 0.2, segmentTarget: 1, plannedFrom: 25 },
+    ]) {
+      const seg = new CmafSegmenter({ partTarget, segmentTarget, firstMsn: 0 });
+      seg.push(video);
+      seg.push(audio);
+      /** For each part: the index of its last frame, and of the video frame whose push put it out. */
+      const seen: { last: number; outAt: number; segmentEnd: boolean }[] = [];
+      let end = 0;
+      let frame = -1;
+      for (const ev of stream(400, 25)) {
+        if (ev.type === 'unit' && ev.unit.kind === 'video') frame++;
+        for (const p of parts(seg.push(ev))) {
+          end += p.duration;
+          seen.push({ last: Math.round(end / 0.04) - 1, outAt: frame, segmentEnd: p.segmentEnd });
+        }
+      }
+      // In a planned GOP every cut is known when the frame after the part arrives; before, it waited for the
+      // frame after that one, which completes it.
+      const planned = seen.filter((p) => p.last >= plannedFrom);
+      expect(planned.length).toBeGreaterThan(20);
+      expect(planned.filter((p) => p.segmentEnd).length).toBeGreaterThanOrEqual(2);
+      for (const p of planned) expect(p.outAt - p.last, JSON.stringify(p)).toBe(1);
+    }
+  });
+
   it('cuts audio-only streams on audio time', () => {
     const evs = [audio, ...stream(50, 25).filter((e) => e.type === 'unit' && e.unit.kind === 'audio')];
     const out = runSegmenter(evs, { partTarget: 0.25, segmentTarget: 1, firstMsn: 3 });
