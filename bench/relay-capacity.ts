@@ -7,21 +7,25 @@
 //     RSS, the parts each stream delivered, holes in any stream's part numbering and the relay's own
 //     cut-to-acknowledged p99 (its health reports) are measured. A step passes with zero lost parts, every
 //     stream keeping real time and p99 under 100 ms; the first step that fails ends the run;
-//   - baseline, in the same run: `ffmpeg -re -i same -c copy -f hls -hls_segment_type fmp4` for the same
-//     N (1 and 4), its CPU per stream.
+//   - idle: the relay's CPU with no stream at all, its fixed cost, before the first step;
+//   - baseline, in the same run: `ffmpeg -c copy -f hls -hls_segment_type fmp4` for the same N (1 and 4), its
+//     CPU per stream, twice: listening for the same publisher over the same protocol (the ratio's baseline: the
+//     same input), and reading the file itself.
 // BENCH_PROTOCOL=srt publishes MPEG-TS over SRT through a lossy UDP relay (BENCH_LOSS, default 0.02) instead.
-// Run: npm run bench -- relay-capacity     (writes bench/results/relay-capacity[-srt].json)
+// Run: npm run bench -- relay-capacity     (writes bench/results/relay-capacity[-srt].json; BENCH_STEPS=16,64 and
+// BENCH_BASELINES=0 narrow a run)
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../scripts/stack.ts';
 import { startLossyProxy } from '../test/support/lossy-udp-proxy.ts';
 import { cpuSeconds, median, round, rssMiB, writeResult } from './lib.ts';
 import { makeBenchInput, SinkWorker, startRelayProcess, stopChild } from './relay-rig.ts';
 
 const PROTOCOL = process.env.BENCH_PROTOCOL === 'srt' ? 'srt' : 'rtmp';
 const LOSS = Number(process.env.BENCH_LOSS ?? 0.02);
-const STEPS = (process.env.BENCH_STEPS ?? '1,2,4,8,12,16,24,32').split(',').map(Number);
+const STEPS = (process.env.BENCH_STEPS ?? '1,2,4,8,16,32,48,64,96,128').split(',').map(Number);
 const SETTLE_S = Number(process.env.BENCH_SETTLE_S ?? 6);
 const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 15);
 /**
@@ -37,7 +41,10 @@ makeBenchInput(input, 20);
 
 const sink = new SinkWorker();
 await sink.start();
-const relay = await startRelayProcess(sink.url, { env: { LOG_LEVEL: 'warn' } });
+// Every publisher connects from 127.0.0.1, so the per-IP limit (default 32) is lifted to the global one.
+const relay = await startRelayProcess(sink.url, {
+  env: { LOG_LEVEL: 'warn', MAX_CONNECTIONS_PER_IP: '1000' },
+});
 const lossy =
   PROTOCOL === 'srt'
     ? await startLossyProxy({
@@ -71,9 +78,19 @@ async function window(pids: number[], seconds: number) {
   return { cpu: pids.map((pid, i) => ((cpuSeconds(pid) - c0[i]!) / elapsed) * 100), peakRss };
 }
 
+let publishersExited: { streams: number; exited: number } | null = null;
+
 async function step(publishers: ChildProcess[], n: number) {
   while (publishers.length < n) publishers.push(publisher(publishers.length));
   await sleep(SETTLE_S * 1000);
+  const gone = publishers.filter((p) => p.exitCode !== null || p.signalCode !== null).length;
+  if (gone > 0) {
+    // A publisher that exits (refused, or the box out of CPU for it) ends the run at this step.
+    console.log(JSON.stringify({ streams: n, publishersExited: gone }));
+    for (const line of relay.lines.slice(-20)) console.log(`relay: ${line}`);
+    publishersExited = { streams: n, exited: gone };
+    return undefined;
+  }
   const from = Date.now();
   const missingBefore = sink.missingParts();
   const w = await window([relay.pid, ...publishers.map((p) => p.pid as number)], WINDOW_S);
@@ -110,45 +127,93 @@ async function step(publishers: ChildProcess[], n: number) {
   return { ...result, ok };
 }
 
-/** `ffmpeg -c copy -f hls` of the same input, `n` at once: CPU per stream. */
-async function baseline(n: number) {
-  const out = join(dir, `hls-${n}`);
-  const children = Array.from({ length: n }, (_, i) => {
+/**
+ * `ffmpeg -c copy -f hls` of the same stream, `n` at once: CPU per stream. `received`: each ffmpeg listens for
+ * the same publisher the relay gets (RTMP, or SRT through the same lossy proxy), so it pays for the same input
+ * on the same loopback; otherwise it reads the file itself, as a packager with no network in front would.
+ */
+async function baseline(n: number, received: boolean) {
+  const out = join(dir, `hls-${n}-${received}`);
+  const senders: ChildProcess[] = [];
+  const proxies: Awaited<ReturnType<typeof startLossyProxy>>[] = [];
+  const packagers: ChildProcess[] = [];
+  for (let i = 0; i < n; i++) {
     mkdirSync(join(out, String(i)), { recursive: true });
-    return spawn(
-      'ffmpeg',
-      [
-        ...['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', input, '-c', 'copy'],
-        ...['-f', 'hls', '-hls_time', '2', '-hls_segment_type', 'fmp4', '-hls_list_size', '6'],
-        ...['-hls_flags', 'delete_segments', join(out, String(i), 'index.m3u8')],
-      ],
-      { stdio: 'ignore' },
+    const port = await freePort();
+    const inputArgs = !received
+      ? ['-re', '-stream_loop', '-1', '-i', input]
+      : PROTOCOL === 'srt'
+        ? ['-i', `srt://127.0.0.1:${port}?mode=listener&latency=120000`]
+        : ['-listen', '1', '-i', `rtmp://127.0.0.1:${port}/live/b${i}`];
+    packagers.push(
+      spawn(
+        'ffmpeg',
+        [
+          ...['-hide_banner', '-loglevel', 'error', ...inputArgs, '-c', 'copy'],
+          // MPEG-TS carries AAC in ADTS; fMP4 wants the bare frames.
+          ...(PROTOCOL === 'srt' ? ['-bsf:a', 'aac_adtstoasc'] : []),
+          ...['-f', 'hls', '-hls_time', '2', '-hls_segment_type', 'fmp4', '-hls_list_size', '6'],
+          ...['-hls_flags', 'delete_segments', join(out, String(i), 'index.m3u8')],
+        ],
+        { stdio: 'ignore' },
+      ),
     );
-  });
+    if (!received) continue;
+    await sleep(300); // the listener binds before its publisher dials
+    let url = `rtmp://127.0.0.1:${port}/live/b${i}`;
+    if (PROTOCOL === 'srt') {
+      const proxy = await startLossyProxy({
+        target: { host: '127.0.0.1', port },
+        loss: LOSS,
+        seed: 7 + i,
+        lifetimeMs: 5 * 60_000,
+      });
+      proxies.push(proxy);
+      url = `srt://127.0.0.1:${proxy.port}?latency=120000`;
+    }
+    senders.push(
+      spawn(
+        'ffmpeg',
+        [
+          ...['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', input, '-c', 'copy'],
+          ...['-f', PROTOCOL === 'srt' ? 'mpegts' : 'flv', url],
+        ],
+        { stdio: 'ignore' },
+      ),
+    );
+  }
   await sleep(SETTLE_S * 1000);
-  const c0 = children.map((c) => cpuSeconds(c.pid as number));
+  const pids = packagers.map((c) => c.pid as number);
+  const c0 = pids.map(cpuSeconds);
   const t0 = performance.now();
   await sleep(WINDOW_S * 1000);
   const elapsed = (performance.now() - t0) / 1000;
-  const cpu = children.map((c, i) => ((cpuSeconds(c.pid as number) - c0[i]!) / elapsed) * 100);
-  const rss = children.map((c) => rssMiB(c.pid as number));
-  await Promise.all(children.map((c) => stopChild(c)));
+  const cpu = pids.map((pid, i) => ((cpuSeconds(pid) - c0[i]!) / elapsed) * 100);
+  const rss = pids.map(rssMiB);
+  await Promise.all([...senders, ...packagers].map((c) => stopChild(c)));
+  await Promise.all(proxies.map((p) => p.close()));
   return {
     streams: n,
+    input: received ? PROTOCOL : 'file',
     cpuPerStream: round(cpu.reduce((a, b) => a + b, 0) / n, 2),
     rssMiBEach: round(median(rss), 1),
   };
 }
 
 const publishers: ChildProcess[] = [];
-const steps: Awaited<ReturnType<typeof step>>[] = [];
+const steps: NonNullable<Awaited<ReturnType<typeof step>>>[] = [];
 const baselines: Awaited<ReturnType<typeof baseline>>[] = [];
+let idleCpuPercent = Number.NaN;
 try {
-  baselines.push(await baseline(1), await baseline(4));
+  if (process.env.BENCH_BASELINES !== '0')
+    for (const received of [true, false])
+      baselines.push(await baseline(1, received), await baseline(4, received));
+  idleCpuPercent = round((await window([relay.pid], WINDOW_S)).cpu[0]!, 2);
+  console.log(JSON.stringify({ streams: 0, relayCpuPercent: idleCpuPercent }));
   for (const n of STEPS) {
     const s = await step(publishers, n);
-    steps.push(s);
-    if (!s.ok) break;
+    if (s) steps.push(s);
+    if (!s?.ok) break;
   }
 } finally {
   await Promise.all(publishers.map((p) => stopChild(p)));
@@ -165,6 +230,11 @@ const marginalRss =
   best && one && best.streams > 1
     ? round((best.relayRssMiB - one.relayRssMiB) / (best.streams - 1), 2)
     : null;
+/** The relay's CPU for each stream past the first, % of a core: the cost of one more stream. */
+const marginalCpu =
+  best && one && best.streams > 1
+    ? round((best.relayCpuPercent - one.relayCpuPercent) / (best.streams - 1), 2)
+    : null;
 writeResult(PROTOCOL === 'srt' ? 'relay-capacity-srt.json' : 'relay-capacity.json', {
   at: new Date().toISOString(),
   machine: `${process.platform} ${process.arch}, node ${process.version}`,
@@ -174,17 +244,23 @@ writeResult(PROTOCOL === 'srt' ? 'relay-capacity-srt.json' : 'relay-capacity.jso
   windowSeconds: WINDOW_S,
   streamsCarried: best?.streams ?? 0,
   firstFailingStep: steps.find((s) => !s.ok) ?? null,
+  publishersExited,
+  relayIdleCpuPercent: idleCpuPercent,
   marginalRssMiBPerStream: marginalRss,
+  marginalCpuPercentPerStream: marginalCpu,
+  /** Against ffmpeg taking the same stream over the same protocol, and against ffmpeg reading the file. */
   cpuPerStreamVsFfmpegHls: {
-    at1: one ? round(one.relayCpuPerStream / ffmpegHlsAt(1), 2) : null,
-    at4: four ? round(four.relayCpuPerStream / ffmpegHlsAt(4), 2) : null,
+    at1: one ? round(one.relayCpuPerStream / ffmpegHlsAt(1, PROTOCOL), 2) : null,
+    at4: four ? round(four.relayCpuPerStream / ffmpegHlsAt(4, PROTOCOL), 2) : null,
+    at1VsFile: one ? round(one.relayCpuPerStream / ffmpegHlsAt(1, 'file'), 2) : null,
+    at4VsFile: four ? round(four.relayCpuPerStream / ffmpegHlsAt(4, 'file'), 2) : null,
   },
   ffmpegHls: baselines,
   steps,
 });
 
-function ffmpegHlsAt(n: number): number {
-  return baselines.find((b) => b.streams === n)?.cpuPerStream ?? Number.NaN;
+function ffmpegHlsAt(n: number, input: string): number {
+  return baselines.find((b) => b.streams === n && b.input === input)?.cpuPerStream ?? Number.NaN;
 }
 
 function sleep(ms: number) {

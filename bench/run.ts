@@ -11,6 +11,7 @@ const all = [
   'latency-breakdown',
   'relay-cpu',
   'srt-loss',
+  'srt-e2e-repeat',
   'failover',
   'relay-capacity',
   'hostile-clients',
