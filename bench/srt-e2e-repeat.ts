@@ -17,14 +17,16 @@ const rounds: { round: number; passed: boolean; seconds: number; failed: string[
 try {
   for (let i = 1; i <= ROUNDS; i++) {
     const t0 = performance.now();
+    // vitest under this Node (24), whatever `node` the PATH holds.
     const run = spawnSync(
-      join(ROOT, 'node_modules', '.bin', 'vitest'),
-      ['run', '--project', 'e2e', FILE, '--reporter', 'json'],
+      process.execPath,
+      [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--project', 'e2e', FILE, '--reporter', 'json'],
       { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, FORCE_COLOR: '0' } },
     );
     const seconds = round((performance.now() - t0) / 1000, 1);
     const failed = failedTests(run.stdout);
     const passed = run.status === 0 && failed.length === 0;
+    if (!passed && failed.length === 0) failed.push(`exit ${run.status}: ${run.stderr.slice(-400)}`);
     rounds.push({ round: i, passed, seconds, failed });
     console.log(JSON.stringify(rounds.at(-1)));
   }
