@@ -14,6 +14,7 @@ const all = [
   'srt-e2e-repeat',
   'failover',
   'relay-capacity',
+  'relay-profile',
   'hostile-clients',
   'ladder',
   'ladder-switch',

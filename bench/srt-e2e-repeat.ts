@@ -11,6 +11,7 @@ import { busyLoops, ROOT, round, writeResult } from './lib.ts';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
 const BUSY = Number(process.env.BENCH_BUSY ?? availableParallelism());
 const FILE = 'test/e2e/srt-to-hls.test.ts';
+const VITEST = join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
 
 const stopBusy = busyLoops(BUSY, ROUNDS * 600);
 const rounds: { round: number; passed: boolean; seconds: number; failed: string[] }[] = [];
@@ -18,11 +19,12 @@ try {
   for (let i = 1; i <= ROUNDS; i++) {
     const t0 = performance.now();
     // vitest under this Node (24), whatever `node` the PATH holds.
-    const run = spawnSync(
-      process.execPath,
-      [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--project', 'e2e', FILE, '--reporter', 'json'],
-      { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, FORCE_COLOR: '0' } },
-    );
+    const run = spawnSync(process.execPath, [VITEST, 'run', '--project', 'e2e', FILE, '--reporter', 'json'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+      env: { ...process.env, FORCE_COLOR: '0' },
+    });
     const seconds = round((performance.now() - t0) / 1000, 1);
     const failed = failedTests(run.stdout);
     const passed = run.status === 0 && failed.length === 0;
@@ -45,15 +47,17 @@ writeResult('srt-e2e-repeat.json', {
   secondsPerRound: rounds.map((r) => r.seconds),
 });
 
-/** Full names of the failed tests in vitest's JSON report (the whole stdout when it is not JSON). */
+/** The failed tests in vitest's JSON report, each with the start of its failure (or what stdout began with). */
 function failedTests(stdout: string): string[] {
   const start = stdout.indexOf('{');
   try {
     const report = JSON.parse(stdout.slice(start)) as {
-      testResults: { assertionResults: { fullName: string; status: string }[] }[];
+      testResults: { assertionResults: { fullName: string; status: string; failureMessages: string[] }[] }[];
     };
     return report.testResults.flatMap((f) =>
-      f.assertionResults.filter((a) => a.status !== 'passed').map((a) => a.fullName),
+      f.assertionResults
+        .filter((a) => a.status !== 'passed')
+        .map((a) => `${a.fullName}: ${(a.failureMessages[0] ?? '').slice(0, 600)}`),
     );
   } catch {
     return [`unreadable report: ${stdout.slice(0, 200)}`];

@@ -46,13 +46,13 @@ async function playsInHlsJs(stream: CreatedStream) {
     const t0 = await page.evaluate(() => document.querySelector('video')?.currentTime ?? 0);
     await page.waitForTimeout(4000);
     const t1 = await page.evaluate(() => document.querySelector('video')?.currentTime ?? 0);
-    const fatal = await page.evaluate(
-      () =>
-        (
-          window as unknown as { __player: { stats: { errors: { fatal: boolean }[] } } }
-        ).__player.stats.errors.filter((e) => e.fatal).length,
+    const errors = await page.evaluate(() =>
+      JSON.stringify(
+        (window as unknown as { __player: { stats: { errors: unknown[] } } }).__player.stats.errors,
+      ),
     );
-    return { advanced: t1 - t0, fatal };
+    const fatal = (JSON.parse(errors) as { fatal: boolean }[]).filter((e) => e.fatal).length;
+    return { advanced: t1 - t0, fatal, errors: `player errors: ${errors.slice(0, 400)}` };
   } finally {
     await browser.close();
   }
@@ -83,9 +83,9 @@ describe('ffmpeg over SRT, AES-256, 10 % loss each way, 200 ms latency', () => {
   });
 
   it('plays in hls.js with no fatal error', async () => {
-    const { advanced, fatal } = await playsInHlsJs(stream);
-    expect(fatal).toBe(0);
-    expect(advanced).toBeGreaterThan(2.5);
+    const { advanced, fatal, errors } = await playsInHlsJs(stream);
+    expect(fatal, errors).toBe(0);
+    expect(advanced, errors).toBeGreaterThan(2.5);
   });
 
   it('decodes without errors in ffmpeg', async () => {
@@ -102,7 +102,7 @@ describe('ffmpeg over SRT, AES-256, 10 % loss each way, 200 ms latency', () => {
       return srt && srt.packetsLost > 0 ? srt : null;
     });
     expect(health.packetsRetransmitted).toBeGreaterThan(0);
-    expect(health.packetsDropped).toBe(0);
+    expect(health.packetsDropped, JSON.stringify(health)).toBe(0);
   });
 });
 
@@ -151,9 +151,9 @@ describe('srt-live-transmit as the caller, AES-128, 5 % loss each way, 200 ms la
   });
 
   it('plays in hls.js with no fatal error', async () => {
-    const { advanced, fatal } = await playsInHlsJs(stream);
-    expect(fatal).toBe(0);
-    expect(advanced).toBeGreaterThan(2.5);
+    const { advanced, fatal, errors } = await playsInHlsJs(stream);
+    expect(fatal, errors).toBe(0);
+    expect(advanced, errors).toBeGreaterThan(2.5);
   });
 
   it('repaired every loss', async () => {
@@ -162,6 +162,6 @@ describe('srt-live-transmit as the caller, AES-128, 5 % loss each way, 200 ms la
       const srt = res.body.relay?.report.srt;
       return srt && srt.packetsLost > 0 ? srt : null;
     });
-    expect(health.packetsDropped).toBe(0);
+    expect(health.packetsDropped, JSON.stringify(health)).toBe(0);
   });
 });

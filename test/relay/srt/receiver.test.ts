@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ControlType, decodeAck, decodeLossList } from '../../../ingest-relay/src/listen/srt/packet.ts';
-import { Receiver } from '../../../ingest-relay/src/listen/srt/receiver.ts';
+import { lateDropGraceUs, Receiver } from '../../../ingest-relay/src/listen/srt/receiver.ts';
 
 const LATENCY_US = 120_000;
 const payload = (seq: number) => new Uint8Array([seq & 0xff]);
 
 /** A receiver whose peer clock started at local 0, fed packets sent every 10 ms from `isn`. */
-function setup(isn: number, latencyUs = LATENCY_US) {
-  const rx = new Receiver({ initialSeq: isn, latencyUs, peerStartUs: 0, flowWindow: 8192 });
+function setup(isn: number, latencyUs = LATENCY_US, dropGraceUs = 0) {
+  const rx = new Receiver({ initialSeq: isn, latencyUs, peerStartUs: 0, flowWindow: 8192, dropGraceUs });
   const send = (i: number, nowUs: number, retransmitted = false) =>
     rx.onData(
       { seq: (isn + i) % 0x80000000, timestamp: i * 10_000, retransmitted, payload: payload(i) },
@@ -61,6 +61,26 @@ describe('SRT receiver', () => {
       duplicates: 3,
       delivered: 2,
     });
+  });
+
+  it('with a drop grace, awaits a missing run that long past its deadline and counts what that saved', () => {
+    const { rx, send } = setup(0, LATENCY_US, 100_000);
+    send(0, 0);
+    send(3, 30_000); // 1 and 2 lost; 3 is due at 150 ms, so libsrt would drop them then
+    expect(rx.tick(LATENCY_US).delivered).toEqual([payload(0)]);
+    expect(rx.tick(LATENCY_US + 30_000).delivered).toEqual([]); // due: 3 waits behind the gap
+    send(1, LATENCY_US + 60_000, true); // after libsrt's deadline, inside the grace: delivered at once
+    expect(rx.tick(LATENCY_US + 61_000).delivered).toEqual([payload(1)]);
+    expect(rx.tick(LATENCY_US + 129_000).delivered).toEqual([]); // 2 still awaited: the grace ends at 250 ms
+    expect(rx.tick(LATENCY_US + 130_000).delivered).toEqual([payload(3)]); // grace over: 2 is dropped
+    send(2, LATENCY_US + 140_000, true);
+    expect(rx.stats()).toMatchObject({ dropped: 1, repairedLate: 1, belated: 1, delivered: 3 });
+  });
+
+  it('gives the relay a grace of one more latency, but never awaits a packet past one second', () => {
+    expect([120, 200, 500, 600, 1000, 2000].map((ms) => lateDropGraceUs(ms * 1000) / 1000)).toEqual([
+      120, 200, 500, 400, 0, 0,
+    ]);
   });
 
   it('a DROPREQ inside a gap: those packets are no longer NAKed, and are dropped without waiting', () => {

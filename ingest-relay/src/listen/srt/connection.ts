@@ -6,7 +6,7 @@ import { aesCtr } from './crypto.ts';
 import { ExtType } from './handshake-wire.ts';
 import { parseKeyMaterial, type StreamKeys, unwrapKeys } from './key-material.ts';
 import { ControlType, control, type DataPacket, KeyFlag, type SrtPacket, serializePacket } from './packet.ts';
-import { Receiver, type ReceiverOutput, type ReceiverStats } from './receiver.ts';
+import { lateDropGraceUs, Receiver, type ReceiverOutput, type ReceiverStats } from './receiver.ts';
 
 export interface ConnectionStats extends ReceiverStats {
   socketId: number;
@@ -62,6 +62,7 @@ export class SrtConnection {
     this.#receiver = new Receiver({
       initialSeq: opts.initialSeq,
       latencyUs: opts.latencyMs * 1000,
+      dropGraceUs: lateDropGraceUs(opts.latencyMs * 1000),
       peerStartUs: opts.peerStartUs,
       flowWindow: opts.flowWindow,
     });

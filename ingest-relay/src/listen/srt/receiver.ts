@@ -6,7 +6,8 @@
  *   are NAKed again every NAK interval (periodic NAK, §4.8.2).
  * - Full ACK every 10 ms (§4.8.1) with RTT, RTT variance, buffer and rate fields; ACKACK gives RTT samples.
  * - TSBPD (§4.5): a packet is delivered at peerStart + timestamp + latency, in sequence order.
- * - Too-late packet drop (§4.6): when a later packet is due, missing packets before it are given up.
+ * - Too-late packet drop (§4.6): when a later packet is due, missing packets before it are given up; a receiver
+ *   that is not a player may wait `dropGraceUs` longer for them ({@link lateDropGraceUs}).
  *
  * Sequence numbers are unwrapped into positions (plain integers, `#headPos` + the signed distance from the head),
  * so the buffer, the loss list and the drop history never compare across the 31-bit wrap. Missing packets are
@@ -44,6 +45,11 @@ export interface ReceiverStats {
   belated: number;
   /** How long after its drop the latest-arriving belated packet came, µs. */
   belatedMaxUs: number;
+  /**
+   * Retransmissions that filled a gap after libsrt's too-late drop would have given it up: packets the drop
+   * grace saved.
+   */
+  repairedLate: number;
   delivered: number;
   deliveredBytes: number;
   /** Received bits per second over the last full second. */
@@ -60,6 +66,25 @@ export interface ReceiverOptions {
   peerStartUs: number;
   /** Receive buffer size in packets (the flow window). */
   flowWindow: number;
+  /**
+   * How long past the time a later packet is due a missing run is still awaited before it is dropped, µs
+   * (default 0: libsrt's too-late drop). Packets present are delivered on time either way.
+   */
+  dropGraceUs?: number;
+}
+
+/**
+ * The relay's drop grace for a negotiated latency: as long again as the latency, so long as a missing packet is
+ * never awaited past one second. libsrt senders keep a packet for retransmission at least that long (its
+ * too-late drop threshold is max(latency, 1000 ms) + 20 ms), so within it a retransmission can still come.
+ *
+ * Why wait at all: the relay is not a player. A packet given up corrupts the picture until the next keyframe
+ * for every viewer; one that comes 100 ms late only delays that part, inside a PART-HOLD-BACK of a second or
+ * more. On a starved box (issue 10, item 5) most too-late drops were of packets whose retransmission did come,
+ * a few ms to tens of ms after the deadline (`belated`).
+ */
+export function lateDropGraceUs(latencyUs: number): number {
+  return Math.max(0, Math.min(latencyUs, 1_000_000 - latencyUs));
 }
 
 const ACK_INTERVAL_US = 10_000;
@@ -76,6 +101,7 @@ interface Slot {
 
 export class Receiver {
   readonly #latencyUs: number;
+  readonly #dropGraceUs: number;
   readonly #peerStartUs: number;
   readonly #window: number;
   readonly #ts = new Unwrapper(32);
@@ -106,6 +132,7 @@ export class Receiver {
     duplicates: 0,
     belated: 0,
     belatedMaxUs: 0,
+    repairedLate: 0,
     delivered: 0,
     deliveredBytes: 0,
   };
@@ -114,6 +141,7 @@ export class Receiver {
     this.#headPos = opts.initialSeq;
     this.#nextPos = opts.initialSeq;
     this.#latencyUs = opts.latencyUs;
+    this.#dropGraceUs = opts.dropGraceUs ?? 0;
     this.#peerStartUs = opts.peerStartUs;
     this.#window = Math.max(32, opts.flowWindow);
   }
@@ -141,8 +169,10 @@ export class Receiver {
     this.#rate.count(pkt.payload.byteLength, nowUs);
     this.#stats.received++;
     this.#stats.receivedBytes += pkt.payload.byteLength;
+    const late = pos < this.#nextPos && this.#isPastDropDeadline(pos, nowUs);
     const awaited = pos < this.#nextPos && this.#loss.fill(pos);
     if (pkt.retransmitted || awaited) this.#stats.retransmitted++;
+    if (awaited && late) this.#stats.repairedLate++;
     const deliverAt = this.#peerStartUs + this.#ts.unwrap(pkt.timestamp) + this.#latencyUs;
     this.#buffer.set(pos, { payload: pkt.payload, deliverAt });
     if (pos > this.#nextPos) {
@@ -304,9 +334,21 @@ export class Receiver {
       // Too late (§4.6): once the first packet after the missing run is due, none of it can be played in order.
       const runEnd = this.#loss.runEnd();
       const after = this.#buffer.get(runEnd + 1);
-      if (after === undefined || after.deliverAt > nowUs) return;
+      if (after === undefined || after.deliverAt + this.#dropGraceUs > nowUs) return;
       this.#drop(runEnd, nowUs);
     }
+  }
+
+  /**
+   * Whether the missing `pos` is past the time libsrt would have dropped it: it is in the missing run at the
+   * head, and the packet after that run is due. (A later run waits behind the head's, so it is not looked at.)
+   */
+  #isPastDropDeadline(pos: number, nowUs: number): boolean {
+    if (this.#buffer.has(this.#headPos)) return false;
+    const end = this.#loss.runEnd();
+    if (pos < this.#headPos || pos > end) return false;
+    const after = this.#buffer.get(end + 1);
+    return after !== undefined && after.deliverAt <= nowUs;
   }
 
   /** Gives up the missing positions from the head through `last`. */

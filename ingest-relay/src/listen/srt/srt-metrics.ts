@@ -29,6 +29,8 @@ export interface Reported {
   overflowed: number;
   /** Arrived after being dropped as too late: a sign the latency is too short for this path. */
   belated: number;
+  /** Filled a gap after the deadline libsrt would have dropped it at, inside the relay's drop grace. */
+  repairedLate: number;
   undecryptable: number;
 }
 
@@ -39,6 +41,7 @@ export const NOTHING_REPORTED: Reported = {
   dropped: 0,
   overflowed: 0,
   belated: 0,
+  repairedLate: 0,
   undecryptable: 0,
 };
 
@@ -50,6 +53,7 @@ const OUTCOMES = [
   'dropped',
   'overflowed',
   'belated',
+  'repairedLate',
   'undecryptable',
 ] as const;
 
@@ -66,8 +70,17 @@ export function reportConnection(
   if (overflowed > 0) limitHits.inc({ limit: LIMIT_SPECS.srtMaxBufferPackets.env }, overflowed);
   srtRtt.set(labels, stats.rttUs / 1e6);
   srtBitrate.set(labels, stats.bitrate);
-  const { received, lost, retransmitted, dropped, overflowed: over, belated, undecryptable } = stats;
-  return { received, lost, retransmitted, dropped, overflowed: over, belated, undecryptable };
+  const {
+    received,
+    lost,
+    retransmitted,
+    dropped,
+    overflowed: over,
+    belated,
+    repairedLate,
+    undecryptable,
+  } = stats;
+  return { received, lost, retransmitted, dropped, overflowed: over, belated, repairedLate, undecryptable };
 }
 
 export function forgetConnection(streamId: string): void {
