@@ -5,6 +5,9 @@
 //   - part cut -> advertised: from the moment the relay cuts a part (its debug log, same machine clock) to the
 //     moment a viewer blocked on that part (_HLS_msn/_HLS_part) receives the playlist that lists it.
 // Run: npm run bench -- rtmp-latency     (writes bench/results/rtmp-latency.json; BENCH_AUDIO=0: video only)
+// A soak (issue 14): BENCH_SAMPLE_S=600 BENCH_PARTS=0.333 BENCH_GOP_S=2 npm run bench -- rtmp-latency samples
+// ten minutes at the default part target with 2 s keyframes, and reports the latency's first and last minute
+// (p50) and their difference, the creep (writes rtmp-latency-soak.json when the sample is 5 minutes or more).
 import { spawn } from 'node:child_process';
 import { Parser } from 'm3u8-parser';
 import { launchChromium, testPatternArgs } from '../scripts/peers.ts';
@@ -14,6 +17,9 @@ const SAMPLE_S = Number(process.env.BENCH_SAMPLE_S ?? 60);
 const WARMUP_S = 10;
 /** BENCH_AUDIO=0: video only, to see what waiting for audio to cover each part costs in latency. */
 const AUDIO = process.env.BENCH_AUDIO !== '0';
+const PART_TARGETS = (process.env.BENCH_PARTS ?? '0.2,0.333').split(',').map(Number);
+const GOP_S = Number(process.env.BENCH_GOP_S ?? 1);
+const SOAK = SAMPLE_S >= 300;
 
 /** sessionId/msn.part -> wall clock the relay cut it. */
 const cutAt = new Map<string, number>();
@@ -89,6 +95,7 @@ async function measure(partTarget: number) {
       format: 'flv',
       seconds,
       videoBitrate: '1000k',
+      gop: Math.round(GOP_S * 30),
       audio: AUDIO,
       logLevel: 'error',
     }),
@@ -108,10 +115,14 @@ async function measure(partTarget: number) {
     const advertised: number[] = [];
     const viewer = blockedViewer(mediaUrl, Date.now() + SAMPLE_S * 1000, advertised);
     const latencies: number[] = [];
+    /** The latency samples of the first and the last minute of the window. */
+    const firstMinute: number[] = [];
+    const lastMinute: number[] = [];
     // The relay's own view of the same parts (cut -> Worker acknowledged the upload), from the stream's health
     // every 2 s: the rest of cut -> advertised is the Worker waking the blocked request and the response trip.
     const uploads: { p50: number; p99: number }[] = [];
     let stalls = 0;
+    let stallMs = 0;
     for (let t = 0; t < SAMPLE_S * 4; t++) {
       await page.waitForTimeout(250);
       if (t % 8 === 0) {
@@ -125,12 +136,20 @@ async function measure(partTarget: number) {
         if (u) uploads.push(u);
       }
       const s = await page.evaluate(() => {
-        const p = (window as unknown as { __player: { stats: { latency: number | null; stalls: number } } })
-          .__player;
-        return { latency: p.stats.latency, stalls: p.stats.stalls };
+        const p = (
+          window as unknown as {
+            __player: { stats: { latency: number | null; stalls: number; stallMs: number } };
+          }
+        ).__player;
+        return { latency: p.stats.latency, stalls: p.stats.stalls, stallMs: p.stats.stallMs };
       });
-      if (s.latency !== null) latencies.push(s.latency);
+      if (s.latency !== null) {
+        latencies.push(s.latency);
+        if (t < 240) firstMinute.push(s.latency);
+        if (t >= SAMPLE_S * 4 - 240) lastMinute.push(s.latency);
+      }
       stalls = s.stalls;
+      stallMs = s.stallMs;
     }
     await viewer;
     const g2g = summary(latencies);
@@ -144,6 +163,14 @@ async function measure(partTarget: number) {
         max: round(g2g.max ?? Number.NaN, 3),
       },
       playerStalls: stalls,
+      playerStallSeconds: round(stallMs / 1000, 2),
+      ...(SAMPLE_S >= 120
+        ? {
+            firstMinuteP50S: round(summary(firstMinute).p50, 3),
+            lastMinuteP50S: round(summary(lastMinute).p50, 3),
+            creepS: round(summary(lastMinute).p50 - summary(firstMinute).p50, 3),
+          }
+        : {}),
       relayCutToUploadAckedMs: {
         p50OfReports: round(median(uploads.map((u) => u.p50))),
         p99OfReports: round(median(uploads.map((u) => u.p99))),
@@ -163,15 +190,15 @@ async function measure(partTarget: number) {
 
 try {
   const runs = [];
-  for (const partTarget of [0.2, 0.333]) runs.push(await measure(partTarget));
+  for (const partTarget of PART_TARGETS) runs.push(await measure(partTarget));
   const result = {
     at: new Date().toISOString(),
     machine: `${process.platform} ${process.arch}, node ${process.version}`,
     sampleSeconds: SAMPLE_S,
-    encoder: `ffmpeg testsrc2 640x360@30${AUDIO ? ' + AAC' : ', no audio'}, x264 veryfast zerolatency, 1 s GOP, RTMP over loopback`,
+    encoder: `ffmpeg testsrc2 640x360@30${AUDIO ? ' + AAC' : ', no audio'}, x264 veryfast zerolatency, ${GOP_S} s GOP, RTMP over loopback`,
     runs,
   };
-  const name = AUDIO ? 'rtmp-latency.json' : 'rtmp-latency-video-only.json';
+  const name = SOAK ? 'rtmp-latency-soak.json' : AUDIO ? 'rtmp-latency.json' : 'rtmp-latency-video-only.json';
   writeResult(name, result);
 } finally {
   await bench.stop();
