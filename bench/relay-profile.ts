@@ -1,6 +1,7 @@
 // Where the relay's CPU goes: the relay under `node --cpu-prof`, BENCH_STREAMS passthrough RTMP streams
 // (default 4, the 720p30 3 Mb/s file replayed with -c copy) uploading to the sink of relay-rig.ts for
-// BENCH_SECONDS (default 20), then the profile's self time summed per function and per file.
+// BENCH_SECONDS (default 20), then the profile's self time summed per function and per file, leaving out its
+// first BENCH_SKIP_S seconds (default 5: start-up).
 // Run: npm run bench -- relay-profile     (writes bench/results/relay-profile.json; the .cpuprofile stays in
 // the temporary folder it prints, for Chrome DevTools). BENCH_LADDER=standard gives every stream the standard
 // ladder (the 720p file: 480p + 360p rungs, one ffmpeg each) and writes relay-profile-ladder.json instead.
@@ -14,6 +15,8 @@ import { makeBenchInput, SinkWorker, startRelayProcess, stopChild } from './rela
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 4);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const LADDER = process.env.BENCH_LADDER;
+/** Seconds of the profile left out at its start: module loading, type stripping, the publishers connecting. */
+const SKIP_S = Number(process.env.BENCH_SKIP_S ?? 5);
 const dir = mkdtempSync(join(tmpdir(), 'edge-live-profile-'));
 const input = join(dir, 'input.flv');
 makeBenchInput(input, 10);
@@ -54,7 +57,10 @@ if (!file) throw new Error(`no .cpuprofile in ${dir}`);
 const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Profile;
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const selfUs = new Map<number, number>();
+let atUs = 0;
 for (const [i, id] of profile.samples.entries()) {
+  atUs += profile.timeDeltas[i] ?? 0;
+  if (atUs < SKIP_S * 1e6) continue;
   selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
 }
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
@@ -85,6 +91,7 @@ writeResult(LADDER ? 'relay-profile-ladder.json' : 'relay-profile.json', {
   at: new Date().toISOString(),
   streams: STREAMS,
   seconds: SECONDS,
+  skippedSeconds: SKIP_S,
   /** What the relay did in that time, so runs compare like for like. */
   sessions: sink.sessions.length,
   partsUploaded: sink.sessions.reduce((n, s) => n + s.parts.length, 0),
