@@ -332,11 +332,20 @@ export class Receiver {
         continue;
       }
       // Too late (§4.6): once the first packet after the missing run is due, none of it can be played in order.
-      const runEnd = this.#loss.runEnd();
-      const after = this.#buffer.get(runEnd + 1);
-      if (after === undefined || after.deliverAt + this.#dropGraceUs > nowUs) return;
-      this.#drop(runEnd, nowUs);
+      const run = this.#missingHeadRun();
+      if (run?.dueAt === undefined || run.dueAt + this.#dropGraceUs > nowUs) return;
+      this.#drop(run.end, nowUs);
     }
+  }
+
+  /**
+   * The missing run at the head, if the head is missing: its last position, and when the packet after it is
+   * due (undefined while that packet has not arrived). libsrt drops the run at that time.
+   */
+  #missingHeadRun(): { end: number; dueAt: number | undefined } | undefined {
+    if (this.#buffer.has(this.#headPos) || this.#loss.front() === undefined) return undefined;
+    const end = this.#loss.runEnd();
+    return { end, dueAt: this.#buffer.get(end + 1)?.deliverAt };
   }
 
   /**
@@ -344,11 +353,8 @@ export class Receiver {
    * head, and the packet after that run is due. (A later run waits behind the head's, so it is not looked at.)
    */
   #isPastDropDeadline(pos: number, nowUs: number): boolean {
-    if (this.#buffer.has(this.#headPos)) return false;
-    const end = this.#loss.runEnd();
-    if (pos < this.#headPos || pos > end) return false;
-    const after = this.#buffer.get(end + 1);
-    return after !== undefined && after.deliverAt <= nowUs;
+    const run = this.#missingHeadRun();
+    return run?.dueAt !== undefined && pos >= this.#headPos && pos <= run.end && run.dueAt <= nowUs;
   }
 
   /** Gives up the missing positions from the head through `last`. */
