@@ -57,10 +57,15 @@ const lossy =
 
 function publisher(i: number): ChildProcess {
   const key = `bench-${i}`;
-  const url =
+  return replay(
     PROTOCOL === 'srt'
       ? `srt://127.0.0.1:${lossy!.port}?streamid=${key}&latency=120000`
-      : `${relay.rtmpUrl}/${key}`;
+      : `${relay.rtmpUrl}/${key}`,
+  );
+}
+
+/** The input replayed in real time, as is, to `url` over the bench's protocol: one encoder's stream. */
+function replay(url: string): ChildProcess {
   const args = ['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', input, '-c', 'copy'];
   return spawn('ffmpeg', [...args, '-f', PROTOCOL === 'srt' ? 'mpegts' : 'flv', url], { stdio: 'ignore' });
 }
@@ -171,16 +176,7 @@ async function baseline(n: number, received: boolean) {
       proxies.push(proxy);
       url = `srt://127.0.0.1:${proxy.port}?latency=120000`;
     }
-    senders.push(
-      spawn(
-        'ffmpeg',
-        [
-          ...['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', input, '-c', 'copy'],
-          ...['-f', PROTOCOL === 'srt' ? 'mpegts' : 'flv', url],
-        ],
-        { stdio: 'ignore' },
-      ),
-    );
+    senders.push(replay(url));
   }
   await sleep(SETTLE_S * 1000);
   const pids = packagers.map((c) => c.pid as number);

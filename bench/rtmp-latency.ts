@@ -164,13 +164,7 @@ async function measure(partTarget: number) {
       },
       playerStalls: stalls,
       playerStallSeconds: round(stallMs / 1000, 2),
-      ...(SAMPLE_S >= 120
-        ? {
-            firstMinuteP50S: round(summary(firstMinute).p50, 3),
-            lastMinuteP50S: round(summary(lastMinute).p50, 3),
-            creepS: round(summary(lastMinute).p50 - summary(firstMinute).p50, 3),
-          }
-        : {}),
+      ...(SAMPLE_S >= 120 ? creep(summary(firstMinute).p50, summary(lastMinute).p50) : {}),
       relayCutToUploadAckedMs: {
         p50OfReports: round(median(uploads.map((u) => u.p50))),
         p99OfReports: round(median(uploads.map((u) => u.p99))),
@@ -186,6 +180,11 @@ async function measure(partTarget: number) {
     await browser.close();
     encoder.kill('SIGKILL');
   }
+}
+
+/** The first and the last minute's p50 latency, and how far it moved between them. */
+function creep(first: number, last: number) {
+  return { firstMinuteP50S: round(first, 3), lastMinuteP50S: round(last, 3), creepS: round(last - first, 3) };
 }
 
 try {
